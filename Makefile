@@ -1,0 +1,35 @@
+# Two entry points for a fresh machine (Python 3.11, no GPU, no display):
+#   make demo   sets everything up and trains the default agent, printing where the video is
+#   make test   sets everything up and runs the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+export MUJOCO_GL ?= egl
+export PYOPENGL_PLATFORM ?= egl
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(VENV)/.installed
+
+# torch==2.13.0 first: it is the CPU wheel here; installing it before the project keeps pip from
+# resolving an unpinned torch to a multi-gigabyte CUDA build.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+demo: setup
+	$(BIN)/workbench train
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+
+bench: setup
+	$(BIN)/workbench bench envs
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,69 @@
+"""Self-contained policy files: weights, normalisation statistics, config and spec in one ``.pt``.
+
+Loading uses ``torch.load(weights_only=True)``: a policy file holds tensors and plain data only, so
+opening a file from elsewhere cannot execute code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+POLICY_FORMAT = "workbench-policy"
+
+
+def policy_payload(agent: Any) -> dict[str, Any]:
+    return {
+        "format": POLICY_FORMAT,
+        "version": 1,
+        "agent": agent.name,
+        "config": dataclasses.asdict(agent.config),
+        "obs_spec": agent.obs_spec,
+        "action_spec": agent.action_spec,
+        "state_dict": agent.state_dict(),
+    }
+
+
+def save_policy(agent: Any, path: str | Path) -> None:
+    """Write atomically: a temporary file in the same directory, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(policy_payload(agent), tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def build_agent(payload: dict[str, Any], device: str | torch.device = "cpu") -> Any:
+    """Rebuild an agent from a payload written by :func:`policy_payload` (or a checkpoint)."""
+    from agents.registry import AGENT_CONFIGS, agent_class
+
+    name = payload.get("agent")
+    if name not in AGENT_CONFIGS:
+        raise ValueError(f"unknown agent {name!r} in policy file; valid choices: {sorted(AGENT_CONFIGS)}")
+    config = AGENT_CONFIGS[name](**payload["config"])
+    agent = agent_class(name)(config, payload["obs_spec"], payload["action_spec"])
+    agent.load_state_dict(payload["state_dict"])
+    return agent.to(device)
+
+
+def load_policy(path: str | Path, device: str | torch.device = "cpu") -> Any:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"policy file {path} not found")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for truncated/garbled zip files
+        raise ValueError(f"{path} is corrupt or not a workbench policy file ({type(exc).__name__})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != POLICY_FORMAT:
+        raise ValueError(f"{path} is not a workbench policy file")
+    return build_agent(payload, device)

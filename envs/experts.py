@@ -1,0 +1,43 @@
+"""Scripted experts: Markovian policies over the task ``state`` vector, for demos and DAgger/DART labels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from envs.tasks import get_task
+
+
+class ScriptedExpert:
+    """Policy over batched observations: ``act(obs)`` with ``obs["state"]`` of shape (B, state_dim).
+
+    The action is a pure function of the current state (no phase memory), so behaviour cloning can
+    imitate it. ``noise`` > 0 adds N(0, noise^2) per action entry (DART, Laskey et al. 2017) from the
+    expert's own seeded generator, then clips to [-1, 1]; ``label`` always returns the clean action.
+    """
+
+    def __init__(self, task: str, noise: float = 0.0, seed: int | None = None) -> None:
+        if noise < 0:
+            raise ValueError(f"expert noise must be >= 0, got {noise}")
+        self.task = get_task(task)
+        self.noise = noise
+        self._rng = np.random.default_rng(seed)
+
+    def reset(self, seed: int | None = None) -> None:
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+
+    def label(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        """Clean expert action, (B, 4) float32 in [-1, 1]."""
+        state = np.asarray(obs["state"], dtype=np.float64)
+        if state.ndim != 2 or state.shape[1] != self.task.state_dim:
+            raise ValueError(
+                f"{self.task.name} expert expects obs['state'] of shape (B, {self.task.state_dim}), "
+                f"got {state.shape}"
+            )
+        return self.task.expert_action(state).astype(np.float32)
+
+    def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        action = self.label(obs)
+        if self.noise > 0:
+            action = np.clip(action + self._rng.normal(0.0, self.noise, action.shape), -1.0, 1.0)
+        return action.astype(np.float32)

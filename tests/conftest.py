@@ -1,0 +1,37 @@
+"""Shared fixtures: headless rendering, a small expert dataset made once per test session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def workbench(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a subprocess (as a user would) and capture its output."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "workbench.cli", *args],
+        cwd=cwd or REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"workbench {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def reach_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eight expert episodes on Reach, recorded by `workbench collect`."""
+    out = tmp_path_factory.mktemp("data") / "reach"
+    workbench("collect", "env=wb/Reach-mujoco-v0", "policy=expert", "episodes=8", f"out={out}", "num_envs=2")
+    return out

@@ -1,0 +1,157 @@
+"""Contract tests for the MuJoCo workbench envs: check_env per id x obs mode, exact replay, seeding,
+action validation, vector envs, and the scripted experts."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import envs
+
+OBS_MODES = ("state", "proprio", "rgb", "rgb+proprio", "state+rgb")
+
+
+@pytest.mark.parametrize("obs_mode", OBS_MODES)
+@pytest.mark.parametrize("env_id", envs.ENV_IDS)
+def test_check_env(env_id: str, obs_mode: str) -> None:
+    env = gym.make(env_id, obs_mode=obs_mode, width=32, height=32)
+    check_env(env.unwrapped, skip_render_check=True)
+    obs, _ = env.reset(seed=0)
+    assert set(obs) == set(env.observation_space.spaces)
+    env.close()
+
+
+@pytest.mark.parametrize("env_id", envs.ENV_IDS)
+def test_render_modes(env_id: str) -> None:
+    env = gym.make(env_id, obs_mode="state", render_mode="rgb_array", render_width=64, render_height=48)
+    env.reset(seed=0)
+    frame = env.render()
+    assert frame is not None and frame.shape == (48, 64, 3) and frame.dtype == np.uint8
+    base = env.unwrapped
+    for cam in base.camera_names:  # type: ignore[attr-defined]
+        img = base.render_camera(cam, 40, 30)  # type: ignore[attr-defined]
+        assert img.shape == (30, 40, 3) and img.std() > 0  # not a blank frame
+    env.close()
+
+
+def test_bad_obs_mode_lists_valid_modes() -> None:
+    with pytest.raises(ValueError, match="state, proprio, rgb"):
+        gym.make("wb/Reach-mujoco-v0", obs_mode="depth")
+    with pytest.raises(ValueError, match="front"):
+        gym.make("wb/Reach-mujoco-v0", obs_mode="rgb", cameras=("side",))
+
+
+@pytest.mark.parametrize("env_id", envs.ENV_IDS)
+def test_exact_replay_from_state(env_id: str) -> None:
+    env = gym.make(env_id).unwrapped
+    env.reset(seed=3)
+    rng = np.random.default_rng(0)
+    actions = rng.uniform(-1.2, 1.2, (30, 4)).astype(np.float32)  # also exercises clipping
+    init = env.get_state()  # type: ignore[attr-defined]
+    states, observations = [], []
+    for a in actions:
+        obs, *_ = env.step(a)
+        states.append(env.get_state())  # type: ignore[attr-defined]
+        observations.append(obs["state"])
+
+    fresh = gym.make(env_id).unwrapped
+    fresh.reset(seed=99)  # a different layout, overwritten by set_state
+    fresh.set_state(init)  # type: ignore[attr-defined]
+    for a, state, obs_state in zip(actions, states, observations, strict=True):
+        obs, *_ = fresh.step(a)
+        np.testing.assert_array_equal(fresh.get_state(), state)  # type: ignore[attr-defined]
+        np.testing.assert_array_equal(obs["state"], obs_state)
+
+    # set_state then _get_obs is consistent with that state.
+    fresh.set_state(states[10])  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(fresh._get_obs()["state"], observations[10])  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("env_id", envs.ENV_IDS)
+def test_seeding_gives_same_layout(env_id: str) -> None:
+    env = gym.make(env_id)
+    a, _ = env.reset(seed=7)
+    b, _ = env.reset(seed=7)
+    c, _ = env.reset(seed=8)
+    np.testing.assert_array_equal(a["state"], b["state"])
+    assert not np.array_equal(a["state"], c["state"])
+
+
+def test_non_finite_action_raises() -> None:
+    env = gym.make("wb/Push-mujoco-v0")
+    env.reset(seed=0)
+    env.step(np.zeros(4, np.float32))
+    with pytest.raises(ValueError, match=r"wb/Push-mujoco-v0.*step 1"):
+        env.step(np.array([np.nan, 0, 0, 0], np.float32))
+    with pytest.raises(ValueError, match="non-finite"):
+        env.step(np.array([0, np.inf, 0, 0], np.float32))
+
+
+def test_out_of_range_action_is_clipped() -> None:
+    results = []
+    for scale in (1.0, 5.0):
+        env = gym.make("wb/Reach-mujoco-v0").unwrapped
+        env.reset(seed=0)
+        env.step(np.array([scale, -scale, scale, scale], np.float32))
+        results.append(env.get_state())  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_unstable_simulation_truncates() -> None:
+    env = gym.make("wb/Push-mujoco-v0").unwrapped
+    env.reset(seed=0)
+    env.data.qvel[0] = 1e12  # type: ignore[attr-defined]
+    obs, _, terminated, truncated, info = env.step(np.zeros(4, np.float32))
+    assert truncated and info["sim_unstable"] and not terminated and not info["is_success"]
+    assert np.isfinite(obs["state"]).all()
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_vector_env(mode: str) -> None:
+    vec = gym.make_vec(
+        "wb/Push-mujoco-v0", num_envs=2, vectorization_mode=mode,
+        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
+    )
+    obs, _ = vec.reset(seed=0)
+    assert obs["state"].shape == (2, 16)
+    expert = envs.make_expert("wb/Push-mujoco-v0")
+    for _ in range(3):
+        obs, reward, terminated, truncated, info = vec.step(expert.act(obs))
+    assert reward.shape == (2,) and "is_success" in info
+    vec.close()
+
+
+@pytest.mark.parametrize("env_id", envs.ENV_IDS)
+def test_expert_success(env_id: str) -> None:
+    result = __import__("envs.bench", fromlist=["expert_success"]).expert_success(env_id, episodes=20)
+    assert result["success_rate"] >= 0.95, result
+
+
+def test_expert_is_batched_markovian_and_noisy() -> None:
+    env = gym.make("wb/Push-mujoco-v0")
+    obs, _ = env.reset(seed=0)
+    batch = {"state": np.stack([obs["state"], obs["state"]])}  # (2, 16)
+    expert = envs.make_expert("wb/Push-mujoco-v0")
+    a1, a2 = expert.act(batch), expert.act(batch)
+    assert a1.shape == (2, 4) and a1.dtype == np.float32
+    np.testing.assert_array_equal(a1, a2)  # pure function of the state
+    noisy = envs.make_expert("wb/Push-mujoco-v0", noise=0.3, seed=1)
+    n1 = noisy.act(batch)
+    assert np.abs(n1).max() <= 1.0 and not np.array_equal(n1, a1)
+    np.testing.assert_array_equal(noisy.label(batch), a1)
+    noisy.reset(seed=1)
+    np.testing.assert_array_equal(noisy.act(batch), n1)
+
+
+def test_import_is_cheap() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, envs; assert 'mujoco' not in sys.modules and 'pybullet' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,74 @@
+"""Checkpoints: everything needed to resume exactly, written atomically.
+
+``checkpoints/step_<N>.pt`` plus ``checkpoints/latest`` (a one-line text file naming the newest
+complete checkpoint). The file is written to a temporary name and renamed, and ``latest`` is
+updated only after that, so a run killed mid-write resumes from the previous checkpoint.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from workbench.errors import UserError
+from workbench.io import atomic_path, atomic_write_text
+
+CHECKPOINT_FORMAT = "workbench-checkpoint"
+
+
+def rng_state() -> dict[str, Any]:
+    state: Any = np.random.get_state(legacy=True)
+    name, keys, pos, has_gauss, cached = state
+    return {
+        "torch": torch.get_rng_state(),
+        # As plain types and a tensor: checkpoints load with weights_only=True (no arbitrary pickles).
+        "numpy": [name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached],
+        "python": random.getstate(),
+    }
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    py = state["python"]
+    random.setstate((py[0], tuple(py[1]), py[2]))
+
+
+def save_checkpoint(run_dir: Path, step: int, payload: dict[str, Any], keep: int = 3) -> Path:
+    ckpt_dir = run_dir / "checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    path = ckpt_dir / f"step_{step:08d}.pt"
+    with atomic_path(path) as tmp:
+        torch.save({"format": CHECKPOINT_FORMAT, "step": step, "rng": rng_state(), **payload}, tmp)
+    atomic_write_text(ckpt_dir / "latest", path.name + "\n")
+    old = sorted(ckpt_dir.glob("step_*.pt"))[:-keep]
+    for stale in old:
+        stale.unlink()
+    return path
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    pointer = run_dir / "checkpoints" / "latest"
+    if not pointer.is_file():
+        return None
+    path = run_dir / "checkpoints" / pointer.read_text().strip()
+    return path if path.is_file() else None
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise UserError(f"checkpoint {path} not found")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated zip, bad pickle, ...: several exception types
+        raise UserError(
+            f"checkpoint {path} is corrupt ({type(exc).__name__}); delete it to fall back to an earlier one"
+        ) from exc
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise UserError(f"{path} is not a workbench checkpoint")
+    return payload

@@ -1,0 +1,164 @@
+"""``workbench <command> key=value ...``: the command-line entry point.
+
+Heavy libraries (torch, mujoco, ray) are imported only inside the commands, so ``--help`` is instant.
+Bad input ends with one line on stderr and exit code 2; ``debug=true`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from workbench.config import CONFIG_DIR, GROUPS, SCHEMAS, group_options
+from workbench.errors import UserError, one_line
+
+COMMANDS: dict[str, str] = {
+    "train": "train an agent (collects expert demos unless dataset=DIR), evaluate it, write a video",
+    "eval": "evaluate a run's policy (run=DIR) or a scripted policy (env=ID policy=expert|random)",
+    "collect": "record a dataset: env=ID policy=expert episodes=N out=DIR",
+    "replay": "re-simulate a recorded episode to video; verify=true checks determinism",
+    "list": "list registered envs, agents and experiment presets",
+    "bench": "benchmarks: `workbench bench envs` writes docs/benchmarks.md",
+}
+BENCH_SUITES = ("envs",)
+
+USAGE = """usage: workbench <command> [key=value ...]
+
+Commands:
+{commands}
+
+Config groups (choose with group=option):
+{groups}
+
+Examples:
+  workbench train
+  workbench train env=wb/Reach-mujoco-v0 agent.steps=5000 seed=1
+  workbench train experiment=reach_bc
+  workbench eval run=runs/2026-11-28/12-00-00_Push-mujoco-v0_bc episodes=50
+  workbench eval env=wb/Push-mujoco-v0 policy=expert episodes=20
+  workbench collect env=wb/Push-mujoco-v0 policy=expert episodes=100 out=data/push
+  workbench replay episode=data/push/episodes/episode_000000.npz camera=top verify=true
+
+`workbench <command> --help` shows the command's keys and defaults. Add debug=true for tracebacks.
+"""
+
+
+def _groups_text(command: str | None = None) -> str:
+    lines = []
+    for group in GROUPS:
+        if command is not None and not (CONFIG_DIR / f"{command}.yaml").read_text().count(f"{group}:"):
+            continue
+        options = group_options(group)
+        lines.append(f"  {group + '=':<12}{', '.join(options) if options else '(none)'}")
+    return "\n".join(lines)
+
+
+def _nested_types() -> dict[str, type]:
+    from workbench import config
+
+    return {
+        name: obj
+        for name, obj in vars(config).items()
+        if isinstance(obj, type) and dataclasses.is_dataclass(obj) and name not in SCHEMAS
+    }
+
+
+def _fields_text(schema: type, prefix: str = "") -> list[str]:
+    nested = _nested_types()
+    lines = []
+    for f in dataclasses.fields(schema):
+        # Annotations are strings under `from __future__ import annotations`.
+        sub = nested.get(f.type if isinstance(f.type, str) else getattr(f.type, "__name__", ""))
+        if sub is not None:
+            lines.extend(_fields_text(sub, f"{prefix}{f.name}."))
+            continue
+        if f.default is not dataclasses.MISSING:
+            default: Any = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            default = "(required)"
+        lines.append(f"  {prefix + f.name:<28} {default!r}")
+    return lines
+
+
+def command_help(command: str) -> str:
+    text = [f"usage: workbench {command} [key=value ...]", "", COMMANDS[command], ""]
+    if command == "bench":
+        text += [f"suites: {', '.join(BENCH_SUITES)}", ""]
+    if command in SCHEMAS:
+        groups = _groups_text(command)
+        if groups:
+            text += ["Config groups:", groups, ""]
+        text += ["Keys and defaults (the agent's keys come from agent=<name>, e.g. agent.lr=3e-4):"]
+        text += _fields_text(SCHEMAS[command])
+    return "\n".join(text)
+
+
+def _usage() -> str:
+    commands = "\n".join(f"  {name:<9}{text}" for name, text in COMMANDS.items())
+    return USAGE.format(commands=commands, groups=_groups_text())
+
+
+def _runner(command: str) -> Callable[[Any], Any]:
+    import importlib
+
+    module = importlib.import_module(f"workbench.commands.{'list' if command == 'list' else command}")
+    run: Callable[[Any], Any] = module.run
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return 0
+    command, rest = args[0], args[1:]
+    if command not in COMMANDS:
+        valid = ", ".join(COMMANDS)
+        print(f"workbench: unknown command {command!r}; valid commands: {valid}", file=sys.stderr)
+        return 2
+    if any(a in ("-h", "--help") for a in rest):
+        print(command_help(command))
+        return 0
+    debug = any(a.lower() in ("debug=true", "debug=1", "debug=yes") for a in rest)
+    try:
+        return _dispatch(command, rest)
+    except KeyboardInterrupt:
+        print("workbench: interrupted", file=sys.stderr)
+        return 130
+    except (UserError, FileNotFoundError, FileExistsError, ValueError) as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"workbench {command}: error: {one_line(exc)}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(command: str, rest: list[str]) -> int:
+    if command == "bench":
+        suite = rest[0] if rest and "=" not in rest[0] else None
+        if suite not in BENCH_SUITES:
+            valid = ", ".join(BENCH_SUITES)
+            raise UserError(f"bench needs a suite: one of {valid} (e.g. workbench bench envs)")
+        rest = rest[1:]
+    bad = [a for a in rest if "=" not in a]
+    if bad:
+        raise UserError(f"arguments must be key=value, got {bad[0]!r}; see workbench {command} --help")
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    os.environ.setdefault("PYOPENGL_PLATFORM", os.environ["MUJOCO_GL"])
+    if command == "list":
+        _runner("list")(None)
+        return 0
+    from workbench.config import compose
+
+    cfg = compose(command, rest)
+    _runner(command)(cfg)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

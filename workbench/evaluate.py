@@ -1,0 +1,148 @@
+"""Evaluate any policy on seeded episodes; write results.json, videos and the episodes themselves."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workbench.config import EnvConfig, EvalSettings
+from workbench.episodes import DatasetWriter, Episode, spec_from_space
+from workbench.io import atomic_write_json
+from workbench.progress import ProgressBar
+from workbench.replay import render_states
+from workbench.rollout import EnvFactory, rollout
+from workbench.video import write_video
+
+
+def env_factory(env: EnvConfig) -> EnvFactory:
+    return EnvFactory(env.id, env.make_kwargs())
+
+
+def summarize(episodes: list[Episode]) -> dict[str, Any]:
+    return {
+        "success_rate": float(np.mean([ep.success for ep in episodes])),
+        "mean_return": float(np.mean([ep.episode_return for ep in episodes])),
+        "mean_length": float(np.mean([ep.length for ep in episodes])),
+        "episodes": len(episodes),
+        "seeds": [int(ep.seed) for ep in episodes if ep.seed is not None],
+        "successes": [bool(ep.success) for ep in episodes],
+        "sim_unstable": int(sum(bool(ep.info.get("sim_unstable")) for ep in episodes)),
+    }
+
+
+def write_episode_videos(
+    factory: EnvFactory,
+    episodes: list[Episode],
+    out_dir: Path,
+    camera: str,
+    width: int,
+    height: int,
+    fps: int,
+) -> list[str]:
+    """Re-simulate the episodes from their saved states and write one mp4 each (pretty rendering)."""
+    env = factory()
+    paths = []
+    try:
+        for k, ep in enumerate(episodes):
+            if ep.sim_states is None:
+                raise ValueError(f"episode {k} has no simulator states to render")
+            frames = render_states(env, ep.sim_states, camera, width, height)
+            tag = "success" if ep.success else "failure"
+            path = out_dir / f"episode_{k:03d}_seed{ep.seed}_{tag}.mp4"
+            write_video(path, frames, fps=fps)
+            paths.append(str(path))
+    finally:
+        env.close()
+    return paths
+
+
+def evaluate(
+    policy: Any,
+    env: EnvConfig,
+    settings: EvalSettings,
+    out_dir: Path,
+    episodes_dir: Path | None = None,
+    progress: bool = True,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Roll out ``settings.episodes`` seeded episodes; write ``out_dir/results.json`` and videos."""
+    factory = env_factory(env)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with ProgressBar("eval", settings.episodes, enabled=progress) as bar:
+        episodes = rollout(
+            factory,
+            policy,
+            episodes=settings.episodes,
+            seed=settings.seed,
+            num_envs=settings.num_envs,
+            backend=settings.backend,
+            progress=lambda done, total: bar.update(done),
+        )
+    # Completion order depends on num_envs; report and store episodes in seed order.
+    episodes.sort(key=lambda ep: ep.seed if ep.seed is not None else 0)
+    results = summarize(episodes)
+    fps = env_fps(factory)
+    videos: list[str] = []
+    shutil.rmtree(out_dir / "videos", ignore_errors=True)  # an earlier evaluation's videos are stale
+    if settings.video and settings.video_episodes > 0:
+        videos = write_episode_videos(
+            factory,
+            episodes[: settings.video_episodes],
+            out_dir / "videos",
+            settings.camera,
+            settings.video_width,
+            settings.video_height,
+            fps,
+        )
+    results["videos"] = videos
+    results["env_id"] = env.id
+    results.update(extra or {})
+    if episodes_dir is not None:
+        save_episodes(factory, env, episodes, episodes_dir, fps)
+        results["episodes_dir"] = str(episodes_dir)
+    atomic_write_json(out_dir / "results.json", results)
+    return results
+
+
+def env_fps(factory: EnvFactory) -> int:
+    """Control frequency of the env (frames per second of its videos)."""
+    env = factory()
+    try:
+        return round(env.metadata.get("render_fps", 20))
+    finally:
+        env.close()
+
+
+def save_episodes(
+    factory: EnvFactory, env_cfg: EnvConfig, episodes: list[Episode], root: Path, fps: int
+) -> None:
+    """Write the evaluation episodes as a dataset, replacing an earlier evaluation's atomically."""
+    staging = root.with_name(f".{root.name}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    env = factory()
+    try:
+        writer = DatasetWriter(
+            staging,
+            env_id=env_cfg.id,
+            env_kwargs=factory.kwargs,
+            obs_spec=spec_from_space(env.observation_space),
+            action_spec=spec_from_space(env.action_space),
+            fps=fps,
+            cameras=list(env_cfg.cameras),
+        )
+    finally:
+        env.close()
+    for ep in episodes:
+        writer.add(ep)
+    writer.close()
+    if root.exists():
+        shutil.rmtree(root)
+    staging.rename(root)
+
+
+def format_results(results: dict[str, Any]) -> str:
+    return json.dumps({k: results[k] for k in ("success_rate", "mean_return", "mean_length", "episodes")})
