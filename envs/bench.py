@@ -70,16 +70,22 @@ def step_rate(env_id: str, steps: int = 2000, seed: int = 0) -> dict[str, Any]:
 
 
 def render_rate(
-    env_id: str, width: int = 84, height: int = 84, camera: str = "front", frames: int = 500
+    env_id: str,
+    width: int = 84,
+    height: int = 84,
+    camera: str = "front",
+    frames: int = 500,
+    fast: bool = True,
 ) -> dict[str, Any]:
-    """Observation rendering frames/s (fast settings) at ``width`` x ``height`` for one camera."""
+    """Rendering frames/s at ``width`` x ``height`` for one camera: observation settings (``fast``,
+    no shadows/reflections/multisampling) or the pretty video settings (MuJoCo's defaults)."""
     env = gym.make(env_id, obs_mode="rgb", cameras=(camera,), width=width, height=height)
     env.reset(seed=0)
     base = env.unwrapped
-    base._render(camera, width, height, fast=True)  # type: ignore[attr-defined]  # warm up GL context
+    base._render(camera, width, height, fast=fast)  # type: ignore[attr-defined]  # warm up GL context
     t0 = time.perf_counter()
     for _ in range(frames):
-        base._render(camera, width, height, fast=True)  # type: ignore[attr-defined]
+        base._render(camera, width, height, fast=fast)  # type: ignore[attr-defined]
     fps = frames / (time.perf_counter() - t0)
     env.close()
     return {"env_id": env_id, "camera": camera, "width": width, "height": height, "frames_per_s": fps}

@@ -35,8 +35,8 @@ FINGER_CLOSED = 0.0
 
 # Workspace box for the commanded end-effector target (m). z_min keeps the fingertips ~1 cm above
 # the table, so the controller can never drive the hand into it.
-WORKSPACE_LOW: np.ndarray = np.array([0.25, -0.35, 0.015])
-WORKSPACE_HIGH: np.ndarray = np.array([0.75, 0.35, 0.50])
+WORKSPACE_LOW: np.ndarray = np.array([0.25, -0.4, 0.015])
+WORKSPACE_HIGH: np.ndarray = np.array([0.85, 0.4, 0.50])
 
 # End-effector delta action (shared by every backend's `ee_delta` controller): an action component of
 # +-1 moves the commanded end-effector target by EE_STEP_MAX metres along that world axis per env step.

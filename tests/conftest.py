@@ -25,7 +25,8 @@ def workbench(*args: str, cwd: Path | None = None, check: bool = True) -> subpro
         timeout=600,
     )
     if check and proc.returncode != 0:
-        raise AssertionError(f"workbench {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+        command = " ".join(args)
+        raise AssertionError(f"workbench {command} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
     return proc
 
 

@@ -22,9 +22,9 @@ COMMANDS: dict[str, str] = {
     "collect": "record a dataset: env=ID policy=expert episodes=N out=DIR",
     "replay": "re-simulate a recorded episode to video; verify=true checks determinism",
     "list": "list registered envs, agents and experiment presets",
-    "bench": "benchmarks: `workbench bench envs` writes docs/benchmarks.md",
+    "bench": "benchmarks: `workbench bench envs|train` writes docs/benchmarks.md",
 }
-BENCH_SUITES = ("envs",)
+BENCH_SUITES = ("envs", "train")
 
 USAGE = """usage: workbench <command> [key=value ...]
 
@@ -104,11 +104,11 @@ def _usage() -> str:
     return USAGE.format(commands=commands, groups=_groups_text())
 
 
-def _runner(command: str) -> Callable[[Any], Any]:
+def _runner(command: str) -> Callable[..., Any]:
     import importlib
 
     module = importlib.import_module(f"workbench.commands.{'list' if command == 'list' else command}")
-    run: Callable[[Any], Any] = module.run
+    run: Callable[..., Any] = module.run
     return run
 
 
@@ -139,12 +139,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(command: str, rest: list[str]) -> int:
+    if command == "bench" and (not rest or rest[0] not in BENCH_SUITES):
+        valid = ", ".join(BENCH_SUITES)
+        raise UserError(f"bench needs a suite: one of {valid} (e.g. workbench bench envs)")
+    suite = None
     if command == "bench":
-        suite = rest[0] if rest and "=" not in rest[0] else None
-        if suite not in BENCH_SUITES:
-            valid = ", ".join(BENCH_SUITES)
-            raise UserError(f"bench needs a suite: one of {valid} (e.g. workbench bench envs)")
-        rest = rest[1:]
+        suite, rest = rest[0], rest[1:]
     bad = [a for a in rest if "=" not in a]
     if bad:
         raise UserError(f"arguments must be key=value, got {bad[0]!r}; see workbench {command} --help")
@@ -156,7 +156,10 @@ def _dispatch(command: str, rest: list[str]) -> int:
     from workbench.config import compose
 
     cfg = compose(command, rest)
-    _runner(command)(cfg)
+    if suite is not None:
+        _runner(command)(cfg, suite)
+    else:
+        _runner(command)(cfg)
     return 0
 
 

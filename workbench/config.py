@@ -239,13 +239,17 @@ class ReplayConfig:
 
 @dataclass
 class BenchConfig:
-    """``workbench bench envs`` measures env step and render rates and writes docs/benchmarks.md."""
+    """``workbench bench envs|train`` measures and writes its section of docs/benchmarks.md."""
 
-    seconds: float = 3.0
     expert_episodes: int = 100
+    seeds: int = 1  # training seeds for `bench train`
     out: str = "docs/benchmarks.md"
     write: bool = True
     debug: bool = False
+
+    def __post_init__(self) -> None:
+        if self.expert_episodes < 1 or self.seeds < 1:
+            raise ConfigError("expert_episodes and seeds must be >= 1")
 
 
 SCHEMAS: dict[str, type] = {

@@ -46,7 +46,7 @@ class PandaMujocoEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     | 3   | gripper                              | +1 open (0.08 m), -1 closed (0 m)       |
 
     Out-of-range actions are clipped to [-1, 1]; NaN/inf raise ``ValueError`` (env id, step index).
-    The target is clipped to the workspace box x [0.25, 0.75], y [-0.35, 0.35], z [0.015, 0.5] m.
+    The target is clipped to the workspace box x [0.25, 0.85], y [-0.4, 0.4], z [0.015, 0.5] m.
 
     ## Observation space: ``Dict``, keys chosen by ``obs_mode`` (``+``-joined)
 
@@ -73,7 +73,7 @@ class PandaMujocoEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     observation stays finite). ``get_state()`` / ``set_state()`` restore the simulation exactly.
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 20}  # noqa: RUF012  (gymnasium convention)
 
     def __init__(
         self,
@@ -126,7 +126,7 @@ class PandaMujocoEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         if "rgb" in self.obs_modes:
             for cam in cameras:
                 obs_spaces[f"rgb/{cam}"] = spaces.Box(0, 255, (height, width, 3), np.uint8)
-        self.observation_space = spaces.Dict(obs_spaces)
+        self.observation_space = spaces.Dict(obs_spaces)  # type: ignore[assignment]
 
     # ------------------------------------------------------------------ gymnasium API
     def reset(
@@ -139,7 +139,8 @@ class PandaMujocoEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         d.mocap_pos[self._mocap] = layout.target
         if layout.cube is not None:
             d.qpos[self._cube_q : self._cube_q + 3] = layout.cube
-            d.qpos[self._cube_q + 3 : self._cube_q + 7] = [np.cos(layout.cube_yaw / 2), 0, 0, np.sin(layout.cube_yaw / 2)]
+            half_yaw = layout.cube_yaw / 2  # quaternion (w, x, y, z) of a yaw about world z
+            d.qpos[self._cube_q + 3 : self._cube_q + 7] = [np.cos(half_yaw), 0, 0, np.sin(half_yaw)]
         mujoco.mj_forward(m, d)
         self.controller.reset()
         self._step_index = 0
@@ -164,6 +165,7 @@ class PandaMujocoEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         # they are a function of the state alone (needed for exact get_state/set_state replay).
         mujoco.mj_kinematics(m, d)
         mujoco.mj_comPos(m, d)
+        mujoco.mj_camlight(m, d)  # camera poses (the wrist camera moves with the hand)
         self._step_index += 1
 
         # MuJoCo resets the data itself on a bad qacc (and warns); NaN/inf may still slip into qpos.
@@ -178,7 +180,7 @@ class PandaMujocoEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         terminated = success and self.terminate_on_success and not unstable
         return self._get_obs(scene), float(sum(terms.values())), terminated, unstable, info
 
-    def render(self) -> np.ndarray | None:  # type: ignore[override]
+    def render(self) -> np.ndarray | None:
         if self.render_mode != "rgb_array":
             return None
         return self.render_camera("front", self.render_width, self.render_height)
@@ -205,11 +207,13 @@ class PandaMujocoEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     def set_state(self, state: np.ndarray) -> None:
         state = np.asarray(state, dtype=np.float64)
         if state.shape != (self._state_size + 3,):
-            raise ValueError(f"{self._name()}: state must have shape ({self._state_size + 3},), got {state.shape}")
+            expected = self._state_size + 3
+            raise ValueError(f"{self._name()}: state must have shape ({expected},), got {state.shape}")
         mujoco.mj_setState(self.model, self.data, state[: self._state_size], STATE_SPEC)
         self.controller.target[:] = state[self._state_size :]
         mujoco.mj_kinematics(self.model, self.data)  # the same refresh as step(), bit for bit
         mujoco.mj_comPos(self.model, self.data)
+        mujoco.mj_camlight(self.model, self.data)  # cameras: render_camera right after set_state
 
     # ------------------------------------------------------------------ internals
     def _name(self) -> str:

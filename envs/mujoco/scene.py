@@ -31,15 +31,17 @@ ARM_KV = 40.0  # N m s / rad, actuator damping. Joint damping would not do: the 
 FINGER_KP = 300.0
 
 
-def _look_at(pos: np.ndarray, target: np.ndarray, up: tuple[float, float, float] = (0.0, 0.0, 1.0)) -> np.ndarray:
+def _look_at(
+    pos: np.ndarray, target: np.ndarray, up: tuple[float, float, float] = (0.0, 0.0, 1.0)
+) -> np.ndarray:
     """Quaternion of a camera at ``pos`` looking at ``target`` (camera looks along its -z), ``up`` up."""
     back = pos - target
     back = back / np.linalg.norm(back)  # camera z axis
     right = np.cross(np.array(up), back)
     right = right / np.linalg.norm(right)  # camera x axis
-    up = np.cross(back, right)  # camera y axis
+    cam_up = np.cross(back, right)  # camera y axis
     quat = np.zeros(4)
-    mujoco.mju_mat2Quat(quat, np.stack([right, up, back], axis=1).reshape(-1))
+    mujoco.mju_mat2Quat(quat, np.stack([right, cam_up, back], axis=1).reshape(-1))
     return quat
 
 
@@ -98,7 +100,9 @@ def _add_robot_details(spec: mujoco.MjSpec) -> None:
     # fingertips (at z = 0.105) to the table below, hand -x up in the image.
     wrist_pos = np.array([0.09, 0.0, 0.03])
     wrist_quat = _look_at(wrist_pos, np.array([0.0, 0.0, 0.2]), up=(1.0, 0.0, 0.0))
-    spec.body("panda_hand").add_camera(name="wrist", pos=wrist_pos.tolist(), quat=wrist_quat.tolist(), fovy=70.0)
+    spec.body("panda_hand").add_camera(
+        name="wrist", pos=wrist_pos.tolist(), quat=wrist_quat.tolist(), fovy=70.0
+    )
 
 
 def _add_world(spec: mujoco.MjSpec, task: str) -> None:
@@ -145,7 +149,7 @@ def _add_world(spec: mujoco.MjSpec, task: str) -> None:
     target.add_site(name="target", size=[0.005, 0, 0], group=3)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def build_model(task: str) -> mujoco.MjModel:
     """Compiled model for ``task``, cached per process. Treat as read-only: envs share it."""
     spec = _panda_spec()

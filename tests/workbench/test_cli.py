@@ -23,7 +23,6 @@ def test_help_is_instant_and_imports_nothing_heavy() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "env=" in proc.stdout and "wb/Push-mujoco-v0" in proc.stdout
     assert "agent=" in proc.stdout and "bc" in proc.stdout
-    assert "agent.lr" not in proc.stdout or True  # agent keys are shown per group, not required here
 
 
 def test_train_help_lists_keys() -> None:

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from workbench.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, set_rng_state
+from workbench.errors import UserError
+from workbench.logger import JsonlSink
+from workbench.trainer import warmup_cosine
+
+
+def test_checkpoints_are_rotated_and_latest_points_to_newest(tmp_path: Path) -> None:
+    for step in (10, 20, 30, 40):
+        save_checkpoint(tmp_path, step, {"model": {"w": torch.full((2,), float(step))}}, keep=2)
+    names = sorted(p.name for p in (tmp_path / "checkpoints").glob("step_*.pt"))
+    assert names == ["step_00000030.pt", "step_00000040.pt"]
+    latest = latest_checkpoint(tmp_path)
+    assert latest is not None and load_checkpoint(latest)["step"] == 40
+    assert not list((tmp_path / "checkpoints").glob("*.tmp*")), "temporary files left behind"
+
+
+def test_rng_states_round_trip(tmp_path: Path) -> None:
+    torch.manual_seed(1)
+    np.random.seed(1)
+    random.seed(1)
+    path = save_checkpoint(tmp_path, 1, {})
+    expected = (torch.rand(3), np.random.rand(3), random.random())
+    torch.rand(5), np.random.rand(5), random.random()
+    set_rng_state(load_checkpoint(path)["rng"])
+    assert torch.equal(torch.rand(3), expected[0])
+    np.testing.assert_array_equal(np.random.rand(3), expected[1])
+    assert random.random() == expected[2]
+
+
+def test_corrupt_and_missing_checkpoints(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"\x00" * 64)
+    with pytest.raises(UserError, match="corrupt"):
+        load_checkpoint(bad)
+    with pytest.raises(UserError, match="not found"):
+        load_checkpoint(tmp_path / "nope.pt")
+    assert latest_checkpoint(tmp_path) is None
+
+
+def test_jsonl_resume_drops_lines_after_checkpoint(tmp_path: Path) -> None:
+    sink = JsonlSink(tmp_path / "m.jsonl")
+    for step in (100, 200, 300):
+        sink.write(step, {"train/loss": 1.0})
+    sink.close()
+    with (tmp_path / "m.jsonl").open("a") as f:
+        f.write('{"step": 4')  # a line cut short by SIGKILL
+    sink = JsonlSink(tmp_path / "m.jsonl", resume_step=200)
+    sink.close()
+    assert (tmp_path / "m.jsonl").read_text().count("\n") == 2
+
+
+def test_warmup_cosine_schedule() -> None:
+    f = warmup_cosine(10, 110)
+    assert f(0) == pytest.approx(0.1) and f(9) == pytest.approx(1.0)
+    assert f(10) == pytest.approx(1.0) and f(110) == pytest.approx(0.1)
+    assert all(f(s) >= f(s + 1) for s in range(10, 110))
