@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "eval": "evaluate a run's policy (run=DIR) or a scripted policy (env=ID policy=expert|random)",
     "collect": "record a dataset: env=ID policy=expert episodes=N out=DIR",
     "replay": "re-simulate a recorded episode to video; verify=true checks determinism",
+    "export": "convert a dataset for other tools: dataset=DIR format=lerobot out=DIR (LeRobot v3.0)",
     "list": "list registered envs, agents and experiment presets",
     "bench": "benchmarks: `workbench bench envs|train` writes docs/benchmarks.md",
 }
@@ -42,6 +43,7 @@ Examples:
   workbench eval env=wb/Push-mujoco-v0 policy=expert episodes=20
   workbench collect env=wb/Push-mujoco-v0 policy=expert episodes=100 out=data/push
   workbench replay episode=data/push/episodes/episode_000000.npz camera=top verify=true
+  workbench export dataset=data/push format=lerobot out=data/push_lerobot
 
 `workbench <command> --help` shows the command's keys and defaults. Add debug=true for tracebacks.
 """

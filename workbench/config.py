@@ -252,12 +252,33 @@ class BenchConfig:
             raise ConfigError("expert_episodes and seeds must be >= 1")
 
 
+EXPORT_FORMATS = ("lerobot",)
+
+
+@dataclass
+class ExportConfig:
+    """``workbench export dataset=DIR format=lerobot out=DIR``."""
+
+    dataset: str | None = None
+    format: str = "lerobot"
+    out: str | None = None
+    task: str | None = None  # the task description stored with every episode; default: the env id
+    debug: bool = False
+
+    def __post_init__(self) -> None:
+        if self.dataset is None or self.out is None:
+            raise ConfigError("export needs dataset=DIR (a workbench dataset) and out=DIR (where to write)")
+        if self.format not in EXPORT_FORMATS:
+            raise ConfigError(f"format={self.format!r} is not one of {list(EXPORT_FORMATS)}")
+
+
 SCHEMAS: dict[str, type] = {
     "train": TrainConfig,
     "eval": EvalConfig,
     "collect": CollectConfig,
     "replay": ReplayConfig,
     "bench": BenchConfig,
+    "export": ExportConfig,
 }
 
 
