@@ -23,7 +23,7 @@ def env_factory(env: EnvConfig) -> EnvFactory:
 
 
 def summarize(episodes: list[Episode]) -> dict[str, Any]:
-    return {
+    summary = {
         "success_rate": float(np.mean([ep.success for ep in episodes])),
         "mean_return": float(np.mean([ep.episode_return for ep in episodes])),
         "mean_length": float(np.mean([ep.length for ep in episodes])),
@@ -32,6 +32,9 @@ def summarize(episodes: list[Episode]) -> dict[str, Any]:
         "successes": [bool(ep.success) for ep in episodes],
         "sim_unstable": int(sum(bool(ep.info.get("sim_unstable")) for ep in episodes)),
     }
+    for key in sorted({k for ep in episodes for k in ep.info if k.startswith(("max_", "final_"))}):
+        summary[f"mean_{key}"] = float(np.mean([ep.info.get(key, 0.0) for ep in episodes]))
+    return summary
 
 
 def write_episode_videos(

@@ -19,6 +19,8 @@ import numpy as np
 from workbench.episodes import Episode
 
 BACKENDS = ("local",)
+# Per-step task metrics (from the env's info) summarised per episode as max_<key> and final_<key>.
+EPISODE_METRICS = ("coverage",)
 
 
 @dataclass(frozen=True)
@@ -58,12 +60,18 @@ class _Recorder:
         self.rewards: list[float] = []
         self.successes: list[bool] = []
         self.states: list[np.ndarray] = []
+        self.metrics: dict[str, list[float]] = {}  # per-step task metrics, e.g. PushT coverage
 
     def add_obs(self, obs: dict[str, np.ndarray], row: int) -> None:
         for key, value in obs.items():
             self.obs.setdefault(key, []).append(np.array(value[row]))
 
     def finish(self, terminated: bool, truncated: bool, info: dict[str, Any]) -> Episode:
+        for key, values in self.metrics.items():
+            # Push-T reports the best coverage reached in the episode (Chi et al. 2023) and we keep
+            # the final one beside it.
+            info[f"max_{key}"] = float(np.max(values))
+            info[f"final_{key}"] = float(values[-1])
         return Episode(
             obs={k: np.stack(v) for k, v in self.obs.items()},
             actions=np.stack(self.actions).astype(np.float32),
@@ -140,6 +148,10 @@ def rollout(
                     rec.labels.append(labels[row])
                 rec.rewards.append(float(rewards[row]))
                 rec.successes.append(bool(_row(info, "is_success", row, False)))
+                for key in EPISODE_METRICS:
+                    value = _row(info, key, row, None)
+                    if value is not None:
+                        rec.metrics.setdefault(key, []).append(float(value))
                 rec.add_obs(obs, row)
                 rec.states.append(np.asarray(states[row]))
             if not done.any():

@@ -40,6 +40,11 @@ def test_train_eval_replay(tmp_path: Path) -> None:
                          "height=48", "verify=true").stdout
     assert "verified" in replayed and video.stat().st_size > 500
 
+    report = workbench("report", f"run={run}", f"out={tmp_path / 'report'}", "size=32").stdout
+    assert "learning_curve.png" in report
+    for name in ("learning_curve.png", "frames.png"):
+        assert (tmp_path / "report" / name).stat().st_size > 500
+
 
 def _weights(run: Path) -> dict[str, torch.Tensor]:
     return torch.load(run / "policy.pt", weights_only=True)["state_dict"]

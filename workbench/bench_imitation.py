@@ -1,0 +1,211 @@
+"""``workbench bench imitation``: the imitation-learning table of issue 4, trained and evaluated here.
+
+Each row is data: a ``workbench train`` override list run for one or more training seeds, then
+evaluated on 50 seeded episodes. Results accumulate in ``docs/bench/imitation.json`` (one entry per
+row, with the command, date and machine), so rows can be run one at a time (``rows=[bc_state_push]``)
+and the table in docs/benchmarks.md always shows every row measured so far.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workbench.io import atomic_write_json
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    agent: str  # as shown in the table
+    task: str
+    data: str
+    goal: str
+    overrides: tuple[str, ...]
+    seeds: int = 1
+    min_success: float | None = None  # the goal as a number, for the met/missed column
+    min_coverage: float | None = None
+
+
+def _diffusion(key: str) -> tuple[str, ...]:
+    from agents.imitation.diffusion_recipes import RECIPES
+
+    recipe = RECIPES[key]
+    return (f"env={recipe['env']}", f"demos.episodes={recipe['demos']}", *recipe["overrides"])
+
+
+def rows() -> list[Row]:
+    # DAgger vs BC at an equal number of expert labels: BC sees 20 demos; DAgger starts from 5 and
+    # spends the rest of the same label budget on states its own policy visits.
+    pickplace = "wb/PickPlace-mujoco-v0"
+    return [
+        Row("bc_state_push", "bc (state)", "Push", "100 expert demos", ">= 95% success",
+            ("env=wb/Push-mujoco-v0", "agent=bc"), seeds=3, min_success=0.95),
+        Row("bc_rgb_push", "bc (rgb 84x84 + proprio)", "Push", "100 expert demos", ">= 85% success",
+            ("env=wb/Push-mujoco-v0", "agent=bc_rgb", "env.obs_mode=rgb+proprio+state"), min_success=0.85),
+        Row("bc_pickplace_20", "bc (state), 20 demos", "PickPlace", "20 demos", "baseline for DAgger",
+            (f"env={pickplace}", "agent=bc", "demos.episodes=20"), seeds=3),
+        Row("dagger_pickplace_20", "dagger (state)", "PickPlace", "labels equal to 20 demos",
+            ">= bc + 15 points (3 seeds)",
+            (f"env={pickplace}", "agent=bc", "demos.episodes=5", "dagger.rounds=6",
+             "dagger.episodes_per_round=5", "dagger.label_budget=LABELS_OF_20_DEMOS"), seeds=3),
+        Row("diffusion_state_pusht", "diffusion (state)", "PushT", "200 expert demos, <= 30 min CPU",
+            ">= 85% success, coverage >= 0.95", _diffusion("diffusion_state_pusht"),
+            min_success=0.85, min_coverage=0.95),
+        Row("diffusion_rgb_push", "diffusion (rgb 84x84 + proprio)", "Push", "100 demos, <= 60 min CPU",
+            ">= 80% success", _diffusion("diffusion_rgb_push"), min_success=0.80),
+        Row("bc_rnn_pusht", "bc_rnn (state)", "PushT", "200 expert demos", "reported",
+            ("env=wb/PushT-mujoco-v0", "agent=bc_rnn", "demos.episodes=200")),
+        Row("bc_transformer_pusht", "bc_transformer (state)", "PushT", "200 expert demos", "reported",
+            ("env=wb/PushT-mujoco-v0", "agent=bc_transformer", "demos.episodes=200")),
+    ]
+
+
+def _median_metric(run_dir: Path, key: str) -> float | None:
+    values = []
+    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if record.get(key) is not None:
+            values.append(float(record[key]))
+    return statistics.median(values) if values else None
+
+
+def _latency_ms(run_dir: Path, env_id: str, obs_mode: str) -> float:
+    """Median wall time of one full prediction at batch size 1 (the policy's queue is emptied first)."""
+    import gymnasium as gym
+    import torch
+
+    import envs  # noqa: F401
+    from agents.policy_io import load_policy
+
+    torch.set_num_threads(1)  # the latency a single-env deployment sees, not a 2-core batch
+    policy = load_policy(run_dir / "policy.pt")
+    policy.eval()
+    env = gym.make(env_id, obs_mode=obs_mode)
+    obs, _ = env.reset(seed=0)
+    batch = {k: np.asarray(v)[None] for k, v in obs.items()}
+    times = []
+    for _ in range(20):
+        policy.reset()
+        tic = time.perf_counter()
+        policy.act(batch)
+        times.append(time.perf_counter() - tic)
+    env.close()
+    torch.set_num_threads(torch.get_num_threads())
+    return 1000 * statistics.median(times[3:])
+
+
+def demo_labels(env_id: str, episodes: int, seed: int = 0) -> int:
+    """Expert labels (steps) in the first ``episodes`` demos: the DAgger row's label budget."""
+    import envs
+    from workbench.rollout import EnvFactory, rollout
+
+    demos = rollout(EnvFactory(env_id, {"obs_mode": "state"}), envs.make_expert(env_id), episodes, seed)
+    return int(sum(ep.length for ep in demos))
+
+
+def run_row(row: Row) -> dict[str, Any]:
+    from workbench.commands.train import run as train
+    from workbench.config import compose
+
+    overrides = list(row.overrides)
+    if any("LABELS_OF_20_DEMOS" in o for o in overrides):
+        env_id = next(o.split("=", 1)[1] for o in overrides if o.startswith("env="))
+        budget = demo_labels(env_id, 20)
+        overrides = [o.replace("LABELS_OF_20_DEMOS", str(budget)) for o in overrides]
+    per_seed = []
+    for seed in range(row.seeds):
+        with tempfile.TemporaryDirectory() as tmp:
+            run_dir = Path(tmp) / "run"
+            extra = [f"seed={seed}", f"run_dir={run_dir}", "trainer.progress=false"]
+            cfg = compose("train", [*overrides, *extra])
+            tic = time.perf_counter()
+            result = train(cfg)
+            wall = time.perf_counter() - tic
+            per_seed.append(
+                {
+                    "seed": seed,
+                    "success_rate": result["success_rate"],
+                    "mean_max_coverage": result.get("mean_max_coverage"),
+                    "expert_labels": result.get("expert_labels"),
+                    "wall_minutes": wall / 60,
+                    "samples_per_s": _median_metric(run_dir, "train/samples_per_s"),
+                    "latency_ms": _latency_ms(run_dir, cfg.env.id, cfg.env.obs_mode),
+                }
+            )
+    return {"key": row.key, "overrides": overrides, "seeds": per_seed}
+
+
+def _mean_std(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.0%}"
+    return f"{np.mean(values):.0%} ± {np.std(values):.0%}"
+
+
+def render(results: dict[str, Any]) -> str:
+    lines = [
+        "## Imitation learning (`workbench bench imitation`)",
+        "",
+        "50 seeded evaluation episodes per training seed; success as mean ± std over training seeds.",
+        "Wall time covers demo collection, training, evaluation and videos; samples/s is the median",
+        "training throughput; latency is one full prediction (an action chunk where the agent predicts",
+        "chunks) at batch size 1 on one thread. Each row names the command that produced it.",
+        "",
+        "| agent | task | data | goal | success | coverage | met | wall min | samples/s | latency ms |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    commands = []
+    for row in rows():
+        entry = results.get(row.key)
+        if entry is None:
+            lines.append(f"| {row.agent} | {row.task} | {row.data} | {row.goal} | not run | | | | | |")
+            continue
+        seeds = entry["seeds"]
+        success = [s["success_rate"] for s in seeds]
+        coverage = [s["mean_max_coverage"] for s in seeds if s.get("mean_max_coverage") is not None]
+        met = ""
+        if row.min_success is not None:
+            ok = np.mean(success) >= row.min_success
+            if row.min_coverage is not None:
+                ok = ok and bool(coverage) and np.mean(coverage) >= row.min_coverage
+            met = "yes" if ok else "**no**"
+        if row.key == "dagger_pickplace_20" and "bc_pickplace_20" in results:
+            bc = np.mean([s["success_rate"] for s in results["bc_pickplace_20"]["seeds"]])
+            met = "yes" if np.mean(success) >= bc + 0.15 else "**no**"
+        sps = [s["samples_per_s"] for s in seeds if s.get("samples_per_s")]
+        lines.append(
+            f"| {row.agent} | {row.task} | {row.data} | {row.goal} | {_mean_std(success)} | "
+            f"{f'{np.mean(coverage):.3f}' if coverage else ''} | {met} | "
+            f"{np.mean([s['wall_minutes'] for s in seeds]):.1f} | "
+            f"{f'{np.median(sps):.0f}' if sps else ''} | "
+            f"{np.median([s['latency_ms'] for s in seeds]):.1f} |"
+        )
+        commands.append(
+            f"- {row.key} ({entry['date']}, {len(seeds)} seed(s)): "
+            f"`{entry['command']}` = `workbench train {' '.join(entry['overrides'])} seed=S`"
+        )
+    return "\n".join([*lines, "", "Commands:", "", *commands])
+
+
+def run(selected: list[str] | None, store: Path, command: str, machine: str) -> str:
+    known = {row.key: row for row in rows()}
+    unknown = [k for k in selected or [] if k not in known]
+    if unknown:
+        raise ValueError(f"unknown benchmark rows {unknown}; valid: {', '.join(known)}")
+    results: dict[str, Any] = json.loads(store.read_text()) if store.exists() else {}
+    for key in selected or list(known):
+        print(f"bench imitation: {key} ...", flush=True)
+        entry = run_row(known[key])
+        entry.update(date=f"{datetime.now():%Y-%m-%d %H:%M}", command=command, machine=machine)
+        results[key] = entry
+        store.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(store, results)  # after every row: a long benchmark keeps what it measured
+    return render(results)
