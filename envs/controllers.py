@@ -1,105 +1,104 @@
-"""End-effector delta control for the MuJoCo Panda: differential IK -> joint position targets.
+"""Controllers, backend-neutral part: names, action spaces, scales and action validation.
 
-Action (4,) in [-1, 1]: (dx, dy, dz) move the commanded end-effector target by up to
-``EE_STEP_MAX`` = 0.03 m per env step along world axes; the gripper entry maps linearly from
--1 (closed, 0 m) to +1 (open, 0.04 m per finger). The caller clips out-of-range actions first.
+Every backend implements each controller with exactly these meanings and scales (the MuJoCo
+implementation is ``envs/mujoco/controllers.py``). Actions are clipped to the action space before
+use (out-of-range values saturate; documented in every env docstring); NaN/inf raise ``ValueError``.
 
-The commanded target is internal controller state (it is in ``get_state()``): it accumulates the
-deltas, is clipped to the workspace box, and may lead the measured end effector by at most
-``MAX_LEAD`` so that pushing against something does not wind it up. Once per env step (not per
-physics substep) damped-least-squares IK updates the joint targets (the position actuators' ctrl)
-so that the *commanded* posture reaches the target: IK runs on the joint targets in a scratch
-``MjData``, not on the measured joints, so the servo lag of the real arm never feeds back into the
-IK (IK from measured joints made the lagging arm drift off the commanded direction). The 6-D error
-is position plus an orientation term that keeps the hand pointing down with fixed yaw; a nullspace
-pull towards the home posture resolves the 7th degree of freedom.
+| controller       | action           | meaning per env step (20 Hz)                                  |
+|------------------|------------------|---------------------------------------------------------------|
+| ``ee_delta``     | Box(-1, 1, (4,)) | x, y, z: move the ee target by ``EE_STEP_MAX`` * a; gripper   |
+| ``ee_delta_yaw`` | Box(-1, 1, (5,)) | ``ee_delta`` + yaw: turn the target by ``YAW_STEP_MAX`` * a   |
+| ``joint_pos``    | Box(-1, 1, (8,)) | 7 absolute joint targets, -1..1 -> ``ARM_JOINT_LOW..HIGH``    |
+| ``joint_vel``    | Box(-1, 1, (8,)) | 7 joint velocities ``JOINT_VEL_MAX`` * a (rad/s), integrated  |
+| ``discrete``     | Discrete(8)      | ``DISCRETE_ACTIONS``: +-x, +-y, +-z by ``EE_STEP_MAX``, open, close |
+
+Gripper entry (last, for every Box controller): -1 closed (0 m) .. +1 open (0.08 m), linear in the
+finger opening. With
+``discrete`` a move keeps the previous gripper command. The ee target is clipped to the workspace
+box (``envs.robot.WORKSPACE_LOW/HIGH``), its yaw to +-``YAW_LIMIT``, and it may lead the measured end
+effector by at most ``MAX_LEAD`` (anti-windup when pushing against something).
 """
 
 from __future__ import annotations
 
-import mujoco
+from typing import Any
+
 import numpy as np
+from gymnasium import spaces
 
-from envs import robot
+from envs.robot import EE_STEP_MAX
 
-MAX_LEAD = 0.05  # m, most the commanded target may lead the measured end effector
-DAMPING = 0.05  # DLS damping lambda (m / rad); keeps dq bounded near singularities
-NULLSPACE_GAIN = 0.2  # fraction of the home-posture error corrected per step, in the nullspace
-IK_ITERS = 1  # Newton steps per env step; errors are <= MAX_LEAD, one step lands within ~1 mm
-# Hand pointing down, fingers along world y: the home posture's end-effector frame.
-EE_ROT_DESIRED = np.diag([1.0, -1.0, -1.0])
+CONTROLLERS: tuple[str, ...] = ("ee_delta", "ee_delta_yaw", "joint_pos", "joint_vel", "discrete")
+
+YAW_STEP_MAX = 0.15  # rad per env step (3 rad/s at 20 Hz)
+YAW_LIMIT = 2.0  # rad; the ee yaw target is clipped to [-YAW_LIMIT, YAW_LIMIT] (joint 7 range)
+MAX_LEAD = 0.05  # m, most the commanded ee target may lead the measured end effector
+MAX_YAW_LEAD = 0.3  # rad, same for yaw
+JOINT_VEL_MAX = 1.0  # rad/s per arm joint at |a| = 1
+# Panda arm joint limits (rad), from pybullet_data's panda.urdf; joint_pos maps [-1, 1] onto them.
+ARM_JOINT_LOW = np.array([-2.9671, -1.8326, -2.9671, -3.1416, -2.9671, -0.0873, -2.9671])
+ARM_JOINT_HIGH = np.array([2.9671, 1.8326, 2.9671, 0.0, 2.9671, 3.8223, 2.9671])
+# Discrete action index -> (ee_delta_yaw action). Moves keep the gripper command (nan = unchanged).
+DISCRETE_ACTIONS = np.array(
+    [
+        [1, 0, 0, 0, np.nan],  # 0: +x
+        [-1, 0, 0, 0, np.nan],  # 1: -x
+        [0, 1, 0, 0, np.nan],  # 2: +y
+        [0, -1, 0, 0, np.nan],  # 3: -y
+        [0, 0, 1, 0, np.nan],  # 4: +z
+        [0, 0, -1, 0, np.nan],  # 5: -z
+        [0, 0, 0, 0, 1.0],  # 6: open
+        [0, 0, 0, 0, -1.0],  # 7: close
+    ]
+)
+DISCRETE_NAMES: tuple[str, ...] = ("+x", "-x", "+y", "-y", "+z", "-z", "open", "close")
 
 
-class EEDeltaController:
-    """Maps ee-delta actions to ``data.ctrl``. Ids and buffers are built once, so a step allocates little."""
+def action_dim(controller: str) -> int:
+    return {"ee_delta": 4, "ee_delta_yaw": 5, "joint_pos": 8, "joint_vel": 8, "discrete": 1}[controller]
 
-    def __init__(self, model: mujoco.MjModel, data: mujoco.MjData) -> None:
-        self.model, self.data = model, data
-        self.site_id = model.site("ee").id
-        arm_joints = [model.joint(name) for name in robot.ARM_JOINTS]
-        self.qpos_adr = np.array([j.qposadr[0] for j in arm_joints])  # (7,)
-        self.dof_adr = np.array([j.dofadr[0] for j in arm_joints])  # (7,)
-        assert np.array_equal(self.dof_adr, np.arange(7)), "arm dofs must come first in the tree"
-        self.arm_act = np.array([model.actuator(name).id for name in robot.ARM_JOINTS])
-        assert np.array_equal(self.arm_act, np.arange(7)), "arm actuators must be 0..6"
-        self.grip_act = model.actuator("gripper").id
-        self.q_low, self.q_high = model.jnt_range[[j.id for j in arm_joints]].T.copy()  # (7,), (7,)
-        self.q_home = robot.HOME_QPOS.copy()
-        self.jac = np.zeros((6, model.nv))  # rows: 3 translational, 3 rotational
-        self.reg = (DAMPING**2) * np.eye(6)
-        self.err = np.zeros(6)  # (position error m, rotation error rad)
-        self.gram = np.zeros((6, 6))  # J J^T + lambda^2 I, factored in place
-        self.y = np.zeros(6)
-        self.target = np.zeros(3)  # commanded ee position (m): internal state
-        self.kin = mujoco.MjData(model)  # scratch data: kinematics of the commanded posture
 
-    def reset(self) -> None:
-        """Command the current end-effector position and current joint positions (no motion)."""
-        self.target[:] = self.data.site_xpos[self.site_id]
-        self.data.ctrl[self.arm_act] = self.data.qpos[self.qpos_adr]
+def check_controller(controller: str) -> str:
+    if controller not in CONTROLLERS:
+        raise ValueError(f"invalid controller {controller!r}; choose one of {', '.join(CONTROLLERS)}")
+    return controller
 
-    def apply(self, action: np.ndarray) -> None:
-        """Write joint targets for a clipped (4,) action. Needs the data's kinematics to be current.
 
-        Runs once per env step; kept allocation-light (~15 us) because the state-only env step must
-        stay within ~25% of the raw physics cost.
-        """
-        d, kin, m, site = self.data, self.kin, self.model, self.site_id
-        ee = d.site_xpos[site]
-        target = self.target
-        target += robot.EE_STEP_MAX * action[:3]
-        np.maximum(target, robot.WORKSPACE_LOW, out=target)  # (np.clip costs 3x more per call)
-        np.minimum(target, robot.WORKSPACE_HIGH, out=target)
-        lead = target - ee
-        lead_sq = float(lead @ lead)
-        if lead_sq > MAX_LEAD**2:  # anti-windup
-            target[:] = ee + lead * (MAX_LEAD / np.sqrt(lead_sq))
+def action_space(controller: str) -> spaces.Space[Any]:
+    check_controller(controller)
+    if controller == "discrete":
+        return spaces.Discrete(len(DISCRETE_ACTIONS))
+    return spaces.Box(-1.0, 1.0, (action_dim(controller),), np.float32)
 
-        q = d.ctrl[:7].copy()  # (7,) commanded posture (arm actuators are 0..6)
-        err = self.err
-        for _ in range(IK_ITERS):
-            kin.qpos[:7] = q
-            mujoco.mj_kinematics(m, kin)
-            mujoco.mj_comPos(m, kin)  # cdof, subtree_com: what mj_jacSite reads
-            mujoco.mj_jacSite(m, kin, self.jac[:3], self.jac[3:], site)
-            err[:3] = target - kin.site_xpos[site]
-            # Rotation error 0.5 * sum_i r_i x rd_i = 0.5 * vee(M^T - M), M = R Rd^T (Siciliano 3.7.3).
-            rel = kin.site_xmat[site].reshape(3, 3) @ EE_ROT_DESIRED.T
-            err[3] = 0.5 * (rel[1, 2] - rel[2, 1])
-            err[4] = 0.5 * (rel[2, 0] - rel[0, 2])
-            err[5] = 0.5 * (rel[0, 1] - rel[1, 0])
-            jac = self.jac[:, :7]  # (6, 7) arm columns; position (m) and rotation (rad) rows weigh equally
-            null = NULLSPACE_GAIN * (self.q_home - q)  # (7,) joint-space pull home
-            # DLS with nullspace term: dq = J+ (e - J null) + null, J+ = J^T (J J^T + lambda^2 I)^-1;
-            # one 6x6 solve with a vector right-hand side instead of forming the pseudo-inverse.
-            # mju_chol* are ~4x cheaper than np.linalg.solve at this size.
-            gram = self.gram
-            np.matmul(jac, jac.T, out=gram)
-            gram += self.reg
-            mujoco.mju_cholFactor(gram, 0.0)
-            mujoco.mju_cholSolve(self.y, gram, err - jac @ null)  # (6,)
-            q += jac.T @ self.y + null
-            np.maximum(q, self.q_low, out=q)
-            np.minimum(q, self.q_high, out=q)
-        d.ctrl[:7] = q
-        d.ctrl[self.grip_act] = 0.5 * robot.FINGER_OPEN * (action[3] + 1.0)
+
+def validate_action(controller: str, action: Any, env_name: str, step: int) -> np.ndarray:
+    """Checked, clipped float64 action (discrete: the int index as a (1,) array).
+
+    Raises ``ValueError`` naming the env and step for a wrong shape, NaN/inf, or a bad discrete index.
+    """
+    if controller == "discrete":
+        a = np.asarray(action).reshape(-1)
+        if a.shape != (1,) or not np.isfinite(a).all() or a[0] != int(a[0]) or not 0 <= a[0] < 8:
+            raise ValueError(f"{env_name}: discrete action must be an int in [0, 8), got {action!r} "
+                             f"at step {step}")
+        return a.astype(np.float64)
+    a = np.asarray(action, dtype=np.float64).reshape(-1)
+    dim = action_dim(controller)
+    if a.shape != (dim,):
+        raise ValueError(f"{env_name}: {controller} action must have shape ({dim},), got "
+                         f"{np.shape(action)} at step {step}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{env_name}: non-finite action {a.tolist()} at step {step}")
+    return np.minimum(np.maximum(a, -1.0), 1.0)  # out-of-range actions are clipped (np.clip is slower)
+
+
+def gripper_target(a: float, finger_open: float) -> float:
+    """Per-finger target opening (m) for a gripper action in [-1, 1]."""
+    return 0.5 * finger_open * (a + 1.0)
+
+
+__all__ = [
+    "ARM_JOINT_HIGH", "ARM_JOINT_LOW", "CONTROLLERS", "DISCRETE_ACTIONS", "DISCRETE_NAMES", "EE_STEP_MAX",
+    "JOINT_VEL_MAX", "MAX_LEAD", "MAX_YAW_LEAD", "YAW_LIMIT", "YAW_STEP_MAX", "action_dim", "action_space",
+    "check_controller", "gripper_target", "validate_action",
+]

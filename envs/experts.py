@@ -6,6 +6,8 @@ import numpy as np
 
 from envs.tasks import get_task
 
+EXPERT_CONTROLLERS = ("ee_delta", "ee_delta_yaw")
+
 
 class ScriptedExpert:
     """Policy over batched observations: ``act(obs)`` with ``obs["state"]`` of shape (B, state_dim).
@@ -13,12 +15,18 @@ class ScriptedExpert:
     The action is a pure function of the current state (no phase memory), so behaviour cloning can
     imitate it. ``noise`` > 0 adds N(0, noise^2) per action entry (DART, Laskey et al. 2017) from the
     expert's own seeded generator, then clips to [-1, 1]; ``label`` always returns the clean action.
+    Tasks compute ``ee_delta_yaw`` actions (B, 5); for ``ee_delta`` the yaw entry is dropped (B, 4).
     """
 
-    def __init__(self, task: str, noise: float = 0.0, seed: int | None = None) -> None:
+    def __init__(self, task: str, noise: float = 0.0, seed: int | None = None,
+                 controller: str | None = None) -> None:
         if noise < 0:
             raise ValueError(f"expert noise must be >= 0, got {noise}")
         self.task = get_task(task)
+        self.controller = controller or self.task.default_controller
+        if self.controller not in EXPERT_CONTROLLERS:
+            raise ValueError(f"scripted experts act through {', '.join(EXPERT_CONTROLLERS)}; "
+                             f"got controller={self.controller!r}")
         self.noise = noise
         self._rng = np.random.default_rng(seed)
 
@@ -27,14 +35,17 @@ class ScriptedExpert:
             self._rng = np.random.default_rng(seed)
 
     def label(self, obs: dict[str, np.ndarray]) -> np.ndarray:
-        """Clean expert action, (B, 4) float32 in [-1, 1]."""
+        """Clean expert action, (B, action_dim) float32 in [-1, 1]."""
         state = np.asarray(obs["state"], dtype=np.float64)
         if state.ndim != 2 or state.shape[1] != self.task.state_dim:
             raise ValueError(
                 f"{self.task.name} expert expects obs['state'] of shape (B, {self.task.state_dim}), "
                 f"got {state.shape}"
             )
-        return self.task.expert_action(state).astype(np.float32)
+        action = self.task.expert_action(state).astype(np.float32)  # (B, 5)
+        if self.controller == "ee_delta":
+            action = action[:, [0, 1, 2, 4]]
+        return action
 
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         action = self.label(obs)

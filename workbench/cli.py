@@ -22,10 +22,11 @@ COMMANDS: dict[str, str] = {
     "collect": "record a dataset: env=ID policy=expert episodes=N out=DIR",
     "replay": "re-simulate a recorded episode to video; verify=true checks determinism",
     "export": "convert a dataset for other tools: dataset=DIR format=lerobot out=DIR (LeRobot v3.0)",
+    "report": "figures of a run: run=DIR writes a learning curve and a frame strip (PNG)",
     "list": "list registered envs, agents and experiment presets",
-    "bench": "benchmarks: `workbench bench envs|train` writes docs/benchmarks.md",
+    "bench": "benchmarks: `workbench bench envs|train|imitation` writes docs/benchmarks.md",
 }
-BENCH_SUITES = ("envs", "train")
+BENCH_SUITES = ("envs", "train", "imitation")
 
 USAGE = """usage: workbench <command> [key=value ...]
 

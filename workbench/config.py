@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.imitation.dagger_config import DaggerConfig
 from workbench.errors import ConfigError, one_line
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
@@ -47,6 +48,14 @@ class EnvConfig:
 
     def make_kwargs(self) -> dict[str, Any]:
         """Constructor kwargs for ``gymnasium.make(self.id, **kwargs)``."""
+        import envs
+
+        if self.id not in envs.TASK_ENV_IDS:
+            # Passthrough envs (e.g. wb/CartPole-v1) have no observation modes or cameras.
+            passthrough: dict[str, Any] = dict(self.kwargs)
+            if self.max_episode_steps is not None:
+                passthrough["max_episode_steps"] = self.max_episode_steps
+            return passthrough
         kwargs: dict[str, Any] = {
             "obs_mode": self.obs_mode,
             "cameras": tuple(self.cameras),
@@ -130,6 +139,7 @@ class TrainConfig:
     demos: DemoConfig = field(default_factory=DemoConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     eval: EvalSettings = field(default_factory=EvalSettings)
+    dagger: DaggerConfig = field(default_factory=DaggerConfig)  # dagger.rounds > 0: DAgger around the agent
     seed: int = 0
     run_dir: str | None = None
     runs_root: str = "runs"
@@ -140,6 +150,19 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _check_device(self.device)
+        _check_obs_keys(getattr(self.agent, "obs_keys", None) or [], self.env)
+
+
+def _check_obs_keys(keys: list[str], env: EnvConfig) -> None:
+    """Fail before demos are collected when the env will not give the agent what it reads."""
+    modes = env.obs_mode.split("+")
+    for key in keys:
+        mode, _, camera = key.partition("/")
+        if mode not in modes or (camera and camera not in env.cameras):
+            raise ConfigError(
+                f"agent.obs_keys has {key!r} but env.obs_mode={env.obs_mode} with env.cameras="
+                f"{list(env.cameras)} does not provide it; e.g. env.obs_mode=rgb+proprio env.cameras=[front]"
+            )
 
 
 @dataclass
@@ -239,10 +262,12 @@ class ReplayConfig:
 
 @dataclass
 class BenchConfig:
-    """``workbench bench envs|train`` measures and writes its section of docs/benchmarks.md."""
+    """``workbench bench envs|train|imitation`` measures and writes its section of docs/benchmarks.md."""
 
     expert_episodes: int = 100
     seeds: int = 1  # training seeds for `bench train`
+    rows: list[str] = field(default_factory=list)  # `bench imitation` rows to run; empty: all
+    store: str = "docs/bench/imitation.json"  # `bench imitation` results, accumulated across runs
     out: str = "docs/benchmarks.md"
     write: bool = True
     debug: bool = False
@@ -250,6 +275,24 @@ class BenchConfig:
     def __post_init__(self) -> None:
         if self.expert_episodes < 1 or self.seeds < 1:
             raise ConfigError("expert_episodes and seeds must be >= 1")
+
+
+@dataclass
+class ReportConfig:
+    """``workbench report run=RUN_DIR [out=DIR] [camera=NAME]``: learning curve and frame strip PNGs."""
+
+    run: str | None = None
+    out: str | None = None  # default: RUN_DIR/report
+    camera: str = "front"
+    frames: int = 6
+    size: int = 160
+    debug: bool = False
+
+    def __post_init__(self) -> None:
+        if self.run is None:
+            raise ConfigError("report needs run=RUN_DIR (a finished training run)")
+        if self.frames < 1 or self.size < 8:
+            raise ConfigError("frames must be >= 1 and size >= 8")
 
 
 EXPORT_FORMATS = ("lerobot",)
@@ -279,6 +322,7 @@ SCHEMAS: dict[str, type] = {
     "replay": ReplayConfig,
     "bench": BenchConfig,
     "export": ExportConfig,
+    "report": ReportConfig,
 }
 
 
@@ -291,8 +335,9 @@ def register_configs() -> None:
     cs = ConfigStore.instance()
     for command, schema in SCHEMAS.items():
         cs.store(name=f"{command}_schema", node=schema)
-    for name, schema in AGENT_CONFIGS.items():
-        cs.store(group="agent", name=f"{name}_schema", node=schema)
+    for name, make_config in AGENT_CONFIGS.items():
+        # An instance, not the class: a registry entry may be a partial with the variant's defaults.
+        cs.store(group="agent", name=f"{name}_schema", node=make_config())
 
 
 def group_options(group: str) -> list[str]:
@@ -386,7 +431,7 @@ def load_train_config(path: Path) -> TrainConfig:
     if agent_name not in AGENT_CONFIGS:
         raise ConfigError(f"{path}: unknown agent {agent_name!r}; valid choices: {sorted(AGENT_CONFIGS)}")
     schema = OmegaConf.structured(TrainConfig)
-    schema.agent = OmegaConf.structured(AGENT_CONFIGS[agent_name])
+    schema.agent = OmegaConf.structured(AGENT_CONFIGS[agent_name]())
     try:
         merged = OmegaConf.merge(schema, raw)
     except OmegaConfBaseException as exc:

@@ -224,6 +224,13 @@ def spec_from_space(space: Any) -> dict[str, Any]:
     raise TypeError(f"spec_from_space does not support {type(space).__name__}")
 
 
+def observation_spec(space: Any) -> dict[str, Any]:
+    """``{key: spec}`` of an observation space; a plain (non-Dict) space is recorded as ``state``."""
+    from gymnasium import spaces
+
+    return spec_from_space(space) if isinstance(space, spaces.Dict) else {"state": spec_from_space(space)}
+
+
 # ----------------------------------------------------------------------------------------------- stats
 
 

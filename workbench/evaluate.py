@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from workbench.config import EnvConfig, EvalSettings
-from workbench.episodes import DatasetWriter, Episode, spec_from_space
+from workbench.episodes import DatasetWriter, Episode, observation_spec, spec_from_space
 from workbench.io import atomic_write_json
 from workbench.progress import ProgressBar
 from workbench.replay import render_states
@@ -91,7 +91,8 @@ def evaluate(
     fps = env_fps(factory)
     videos: list[str] = []
     shutil.rmtree(out_dir / "videos", ignore_errors=True)  # an earlier evaluation's videos are stale
-    if settings.video and settings.video_episodes > 0:
+    # Videos re-render episodes from their simulator states; passthrough envs (CartPole) have none.
+    if settings.video and settings.video_episodes > 0 and episodes[0].sim_states is not None:
         videos = write_episode_videos(
             factory,
             episodes[: settings.video_episodes],
@@ -132,7 +133,7 @@ def save_episodes(
             staging,
             env_id=env_cfg.id,
             env_kwargs=factory.kwargs,
-            obs_spec=spec_from_space(env.observation_space),
+            obs_spec=observation_spec(env.observation_space),
             action_spec=spec_from_space(env.action_space),
             fps=fps,
             cameras=list(env_cfg.cameras),

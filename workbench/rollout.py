@@ -62,8 +62,9 @@ class _Recorder:
         self.states: list[np.ndarray] = []
         self.metrics: dict[str, list[float]] = {}  # per-step task metrics, e.g. PushT coverage
 
-    def add_obs(self, obs: dict[str, np.ndarray], row: int) -> None:
-        for key, value in obs.items():
+    def add_obs(self, obs: dict[str, np.ndarray] | np.ndarray, row: int) -> None:
+        # Array observations (passthrough envs such as CartPole) are recorded under "state".
+        for key, value in obs.items() if isinstance(obs, dict) else [("state", obs)]:
             self.obs.setdefault(key, []).append(np.array(value[row]))
 
     def finish(self, terminated: bool, truncated: bool, info: dict[str, Any]) -> Episode:
@@ -80,10 +81,17 @@ class _Recorder:
             terminated=terminated,
             truncated=truncated,
             successes=np.asarray(self.successes, dtype=bool),
-            sim_states=np.stack(self.states).astype(np.float64),
+            sim_states=np.stack(self.states).astype(np.float64) if self.states else None,
             seed=self.seed,
             info=info,
         )
+
+
+def _sim_states(venv: Any) -> tuple[np.ndarray, ...] | None:
+    """Every sub-env's ``get_state()``; None for envs without exact state (e.g. CartPole passthrough)."""
+    if not hasattr(venv.envs[0].unwrapped, "get_state"):
+        return None
+    return tuple(venv.call("get_state"))
 
 
 def _row(info: dict[str, Any], key: str, row: int, default: Any) -> Any:
@@ -124,20 +132,22 @@ def rollout(
         if label_policy is not None:
             label_policy.reset(seed=seed)
         seeds = [seed + i for i in range(num_envs)]
+        action_dtype = venv.single_action_space.dtype
         obs, _ = venv.reset(seed=seeds)
         recorders: list[_Recorder | None] = []
-        states = venv.call("get_state")
+        states = _sim_states(venv)
         for row in range(num_envs):
             rec = _Recorder(seeds[row], next_index)
             next_index += 1
             rec.add_obs(obs, row)
-            rec.states.append(np.asarray(states[row]))
+            if states is not None:
+                rec.states.append(np.asarray(states[row]))
             recorders.append(rec)
         while any(r is not None for r in recorders):
-            actions = np.asarray(policy.act(obs), dtype=np.float32)
-            labels = np.asarray(label_policy.act(obs), dtype=np.float32) if label_policy else None
+            actions = np.asarray(policy.act(obs), dtype=action_dtype)
+            labels = np.asarray(label_policy.act(obs), dtype=action_dtype) if label_policy else None
             obs, rewards, terminated, truncated, info = venv.step(actions)
-            states = venv.call("get_state")
+            states = _sim_states(venv)
             done = np.logical_or(terminated, truncated)
             for row, running_rec in enumerate(recorders):
                 if running_rec is None:
@@ -153,7 +163,8 @@ def rollout(
                     if value is not None:
                         rec.metrics.setdefault(key, []).append(float(value))
                 rec.add_obs(obs, row)
-                rec.states.append(np.asarray(states[row]))
+                if states is not None:
+                    rec.states.append(np.asarray(states[row]))
             if not done.any():
                 continue
             reset_seeds: list[int | None] = [None] * num_envs
@@ -182,12 +193,13 @@ def rollout(
                 policy.reset_envs(done)
             if label_policy is not None and hasattr(label_policy, "reset_envs"):
                 label_policy.reset_envs(done)
-            states = venv.call("get_state")
+            states = _sim_states(venv)
             for row in map(int, np.flatnonzero(done)):
                 started = recorders[row]
                 if started is not None:
                     started.add_obs(obs, row)
-                    started.states.append(np.asarray(states[row]))
+                    if states is not None:
+                        started.states.append(np.asarray(states[row]))
         if len(kept) < episodes:
             raise RuntimeError(
                 f"only {len(kept)} of {episodes} episodes passed the filter after {max_attempts} attempts"
@@ -198,17 +210,17 @@ def rollout(
 
 
 class RandomPolicy:
-    """Uniform random actions from the env's action space, seeded."""
+    """Uniformly random actions from the env's action space (Box or Discrete), seeded."""
 
-    def __init__(self, low: np.ndarray, high: np.ndarray, seed: int | None = None) -> None:
-        self.low = np.asarray(low, dtype=np.float32)
-        self.high = np.asarray(high, dtype=np.float32)
-        self.rng = np.random.default_rng(seed)
+    def __init__(self, space: Any, seed: int | None = None) -> None:
+        self.space = space
+        self.seed = seed
+        space.seed(seed)
 
     def reset(self, seed: int | None = None) -> None:
         if seed is not None:
-            self.rng = np.random.default_rng(seed)
+            self.space.seed(seed)
 
-    def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
-        batch = next(iter(obs.values())).shape[0]
-        return self.rng.uniform(self.low, self.high, size=(batch, *self.low.shape)).astype(np.float32)
+    def act(self, obs: Any) -> np.ndarray:
+        batch = (next(iter(obs.values())) if isinstance(obs, dict) else obs).shape[0]
+        return np.stack([np.asarray(self.space.sample()) for _ in range(batch)])

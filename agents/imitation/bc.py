@@ -1,13 +1,18 @@
-"""Behaviour cloning with an MLP on low-dimensional observations.
+"""Behaviour cloning: the BC family (``bc``, ``bc_rnn``, ``bc_transformer``) in one agent.
 
-The policy regresses normalised expert actions from normalised observations (mean-squared error),
-optionally over a history of ``obs_horizon`` frames and predicting a chunk of ``action_horizon``
-actions of which ``execute_horizon`` are executed before predicting again (action chunking, ACT).
+The policy regresses normalised expert actions from an observation history (mean-squared error):
+
+    feats  = ObsEncoder(obs[t-To+1 .. t])            (B, To, F)  low-dim keys + one ResNet per camera
+    chunk  = backbone(feats)                         (B, Ta, A)  MLP on stacked frames | LSTM | transformer
+    loss   = || chunk - normalise(a[t .. t+Ta-1]) ||^2, padded steps past the episode end masked out
+
+Acting executes ``execute_horizon`` actions of each chunk before predicting again (action chunking),
+or with ``temporal_ensemble`` predicts at every step and averages every chunk's prediction for the
+current step (ACT, Zhao et al. 2023). The variants differ only by ``config.backbone``.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +21,88 @@ import torch
 from torch import nn
 
 from agents.imitation.bc_config import BCConfig
+from agents.imitation.bc_rnn import LSTMHead
+from agents.imitation.bc_transformer import TransformerHead
+from agents.imitation.obs_encoder import ObsEncoder
 from agents.policy_io import save_policy
 from foundation.mlp import MLP
 from foundation.normalizer import Normalizer
 
 
-def _module_key(obs_key: str) -> str:
-    # nn.ModuleDict keys may not contain "." and "/" reads badly in state_dict names.
-    return obs_key.replace("/", "__").replace(".", "_")
+class StackedMLPHead(nn.Module):
+    """Frame stacking: ``(B, To, F)`` -> flatten -> MLP -> ``(B, out_dim)``."""
+
+    def __init__(self, in_dim: int, out_dim: int, config: BCConfig) -> None:
+        super().__init__()
+        self.mlp = MLP(
+            in_dim * config.obs_horizon, out_dim, config.hidden_dims, config.activation, config.dropout
+        )
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        return self.mlp(feats.flatten(1))  # (B, To * F) -> (B, out_dim)
+
+
+def build_backbone(config: BCConfig, in_dim: int, out_dim: int) -> nn.Module:
+    if config.backbone == "mlp":
+        return StackedMLPHead(in_dim, out_dim, config)
+    if config.backbone == "rnn":
+        return LSTMHead(in_dim, out_dim, config.rnn_hidden_dim, config.rnn_layers)
+    if config.backbone == "transformer":
+        return TransformerHead(
+            in_dim, out_dim, config.obs_horizon, config.d_model, config.n_layers, config.n_heads,
+            config.dropout,
+        )  # fmt: skip
+    raise ValueError(f"agent.backbone={config.backbone!r} is not one of ['mlp', 'rnn', 'transformer']")
+
+
+class TemporalEnsembler:
+    """ACT's temporal ensembling (Zhao et al. 2023, "Learning Fine-Grained Bimanual Manipulation with
+    Low-Cost Hardware", sec. 3.3).
+
+    The policy is queried at every step and predicts a chunk of Ta actions, so up to Ta predictions
+    exist for the current step (made 0 .. Ta-1 steps ago). The executed action is their weighted
+    mean with ``w_i = exp(-m * i)``, where i = 0 is the *oldest* prediction: ACT weights older
+    predictions more, which smooths the motion; m (``decay``) sets how fast new observations take
+    over (m = 0: plain average).
+    """
+
+    def __init__(self, horizon: int, decay: float) -> None:
+        self.horizon, self.decay = horizon, decay
+        self._chunks: np.ndarray | None = None  # (B, Ta, Ta, A): [:, k] the chunk predicted k steps ago
+        self._valid: np.ndarray | None = None  # (B, Ta): whether the chunk of k steps ago exists
+
+    def reset(self) -> None:
+        self._chunks = self._valid = None
+
+    def reset_envs(self, mask: np.ndarray) -> None:
+        """Forget the predictions of the envs in ``mask`` (their episodes restarted)."""
+        if self._valid is not None:
+            self._valid[mask] = False
+
+    def weights(self, valid: np.ndarray) -> np.ndarray:
+        """(B, Ta) normalised weights of the predictions made k = 0 .. Ta-1 steps ago."""
+        n = valid.sum(axis=1, keepdims=True)  # (B, 1) predictions for this step
+        i = n - 1 - np.arange(valid.shape[1])[None]  # (B, Ta): rank from the oldest (k = n-1 -> i = 0)
+        w = np.where(valid, np.exp(-self.decay * i), 0.0)  # (B, Ta)
+        return w / w.sum(axis=1, keepdims=True)
+
+    def update(self, chunk: np.ndarray) -> np.ndarray:
+        """Add the chunk (B, Ta, A) predicted now; return the action (B, A) to execute now."""
+        batch, horizon, _ = chunk.shape
+        if self._chunks is None or self._valid is None or self._chunks.shape[0] != batch:
+            self._chunks = np.zeros((batch, horizon, *chunk.shape[1:]), dtype=np.float32)
+            self._valid = np.zeros((batch, horizon), dtype=bool)
+        # Age every stored chunk by one step; the oldest (Ta steps ago) no longer covers this step.
+        self._chunks = np.roll(self._chunks, 1, axis=1)
+        self._valid = np.roll(self._valid, 1, axis=1)
+        self._chunks[:, 0], self._valid[:, 0] = chunk, True
+        k = np.arange(horizon)
+        preds = self._chunks[:, k, k]  # (B, Ta, A): what the chunk of k steps ago says for this step
+        w = self.weights(self._valid)  # (B, Ta)
+        return (w[..., None] * preds).sum(axis=1).astype(np.float32)  # (B, A)
 
 
 class BCAgent(nn.Module):
-    name = "bc"
     config_class = BCConfig
 
     def __init__(
@@ -38,61 +113,46 @@ class BCAgent(nn.Module):
         stats: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
+        self.name = config.name
         self.config = config
         self.obs_spec = obs_spec
         self.action_spec = action_spec
-        missing = [k for k in config.obs_keys if k not in obs_spec]
-        if missing:
-            raise ValueError(
-                f"agent.obs_keys {missing} are not in the observations {sorted(obs_spec)}; "
-                "pick keys the env/dataset provides (set env.obs_mode to include them)"
-            )
-        images = [k for k in config.obs_keys if len(obs_spec[k]["shape"]) > 1]
-        if images:
-            raise ValueError(f"agent=bc takes low-dimensional observations only, not images {images}")
-        self.obs_dims = {k: math.prod(obs_spec[k]["shape"]) for k in config.obs_keys}
-        self.action_dim = int(math.prod(action_spec["shape"]))
-        mode = config.normalization
-        # Identity until `set_stats`; a loaded checkpoint overwrites the buffers.
-        self.obs_norm = nn.ModuleDict(
-            {_module_key(k): Normalizer.identity((d,), mode) for k, d in self.obs_dims.items()}  # type: ignore[arg-type]
+        self.encoder = ObsEncoder(
+            obs_spec,
+            config.obs_keys,
+            config.normalization,
+            config.image_feature_dim,
+            config.num_keypoints,
+            config.resnet_width,
+            config.crop_ratio,
         )
-        self.action_norm = Normalizer.identity((self.action_dim,), mode)  # type: ignore[arg-type]
+        self.action_dim = int(np.prod(action_spec["shape"]))
+        self.action_norm = Normalizer.identity((self.action_dim,), config.normalization)  # type: ignore[arg-type]
         if stats is not None:
             self.set_stats(stats)
-        in_dim = sum(self.obs_dims.values()) * config.obs_horizon
-        self.net = MLP(
-            in_dim,
-            config.action_horizon * self.action_dim,
-            config.hidden_dims,
-            config.activation,
-            config.dropout,
+        self.backbone = build_backbone(
+            config, self.encoder.feature_dim, config.action_horizon * self.action_dim
         )
         self.low = np.asarray(action_spec.get("low", -1.0), dtype=np.float32)
         self.high = np.asarray(action_spec.get("high", 1.0), dtype=np.float32)
         self._history: dict[str, np.ndarray] = {}
+        self._fresh: np.ndarray | None = None  # (B,) rows whose episode just started
         self._queue: np.ndarray | None = None  # (B, execute_horizon, A) actions still to execute
         self._queue_pos: np.ndarray | None = None  # (B,) index of the next queued action
-        self._fresh: np.ndarray | None = None  # (B,) rows whose episode just started
+        self._ensembler: TemporalEnsembler | None = None
+        if config.temporal_ensemble:
+            self._ensembler = TemporalEnsembler(config.action_horizon, config.ensemble_decay)
 
     # ----------------------------------------------------------------------------------- training
     def set_stats(self, stats: dict[str, Any]) -> None:
         """``stats`` as :attr:`SequenceDataset.stats` gives them: keyed ``obs/<key>`` and ``action``."""
-        mode = self.config.normalization
-        for key in self.obs_dims:
-            if f"obs/{key}" not in stats:
-                raise ValueError(f"dataset statistics have no entry for observation {key!r}")
-            self.obs_norm[_module_key(key)] = Normalizer.from_stats(stats[f"obs/{key}"], mode)  # type: ignore[arg-type]
-        self.action_norm = Normalizer.from_stats(stats["action"], mode)  # type: ignore[arg-type]
+        self.encoder.set_stats(stats)
+        self.action_norm = Normalizer.from_stats(stats["action"], self.config.normalization)  # type: ignore[arg-type]
 
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
-        """obs[``obs/<key>``]: (B, To, D) -> normalised action chunk (B, Ta, A)."""
-        feats = []
-        for key in self.obs_dims:
-            x = obs[f"obs/{key}"].float().flatten(2)  # (B, To, D)
-            feats.append(self.obs_norm[_module_key(key)].normalize(x))  # type: ignore[operator]
-        x = torch.cat(feats, dim=-1).flatten(1)  # (B, To * sum(D))
-        return self.net(x).view(-1, self.config.action_horizon, self.action_dim)  # (B, Ta, A)
+        """obs[``obs/<key>``]: (B, To, *shape) -> normalised action chunk (B, Ta, A)."""
+        feats = self.encoder(obs)  # (B, To, F)
+        return self.backbone(feats).view(-1, self.config.action_horizon, self.action_dim)  # (B, Ta, A)
 
     def compute_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         pred = self(batch)  # (B, Ta, A)
@@ -102,7 +162,7 @@ class BCAgent(nn.Module):
         return mse, {"loss": float(mse.detach())}
 
     def configure_optimizer(self) -> torch.optim.Optimizer:
-        # No weight decay on biases and norm parameters (nanoGPT's grouping).
+        # No weight decay on biases, norm parameters and position embeddings (nanoGPT's grouping).
         decay = [p for p in self.parameters() if p.dim() >= 2]
         no_decay = [p for p in self.parameters() if p.dim() < 2]
         groups = [
@@ -114,9 +174,11 @@ class BCAgent(nn.Module):
     # -------------------------------------------------------------------------------------- acting
     def reset(self, seed: int | None = None) -> None:
         self._history = {}
+        self._fresh = None
         self._queue = None
         self._queue_pos = None
-        self._fresh = None
+        if self._ensembler is not None:
+            self._ensembler.reset()
 
     def reset_envs(self, mask: np.ndarray) -> None:
         """Forget history and queued actions of the envs in ``mask`` (their episodes restarted)."""
@@ -124,16 +186,19 @@ class BCAgent(nn.Module):
             self._fresh |= mask
         if self._queue_pos is not None:
             self._queue_pos[mask] = self.config.execute_horizon
+        if self._ensembler is not None:
+            self._ensembler.reset_envs(mask)
 
     def _update_history(self, obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         horizon = self.config.obs_horizon
+        keys = self.config.obs_keys
         batch = next(iter(obs.values())).shape[0]
         if self._fresh is None or self._fresh.shape[0] != batch or not self._history:
-            self._history = {k: np.repeat(obs[k][:, None], horizon, axis=1) for k in self.obs_dims}
+            self._history = {k: np.repeat(obs[k][:, None], horizon, axis=1) for k in keys}
             self._fresh = np.zeros(batch, dtype=bool)
             return self._history
-        for key in self.obs_dims:
-            hist = np.roll(self._history[key], -1, axis=1)  # (B, To, D), oldest first
+        for key in keys:
+            hist = np.roll(self._history[key], -1, axis=1)  # (B, To, *shape), oldest first
             hist[:, -1] = obs[key]
             # A restarted episode is padded with its first observation, as the dataset loader pads.
             hist[self._fresh] = obs[key][self._fresh, None]
@@ -141,24 +206,33 @@ class BCAgent(nn.Module):
         self._fresh[:] = False
         return self._history
 
+    def _predict(self, history: dict[str, np.ndarray]) -> np.ndarray:
+        """History (B, To, ...) -> unnormalised action chunk (B, Ta, A), in eval mode."""
+        device = next(self.parameters()).device
+        inputs = {f"obs/{k}": torch.as_tensor(v, device=device) for k, v in history.items()}
+        was_training = self.training
+        self.eval()
+        chunk = self.action_norm.unnormalize(self(inputs))  # (B, Ta, A)
+        self.train(was_training)
+        return chunk.cpu().numpy()
+
     @torch.no_grad()
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """Batched observations -> (B, A) actions in the env's action range."""
         history = self._update_history(obs)
         batch = next(iter(history.values())).shape[0]
+        if self._ensembler is not None:
+            action = self._ensembler.update(self._predict(history))
+            return np.clip(action, self.low, self.high).astype(np.float32)
         execute = self.config.execute_horizon
         if self._queue is None or self._queue_pos is None or self._queue.shape[0] != batch:
             self._queue = np.zeros((batch, execute, self.action_dim), dtype=np.float32)
             self._queue_pos = np.full(batch, execute)
         need = self._queue_pos >= execute
         if need.any():
-            device = next(self.parameters()).device
-            inputs = {f"obs/{k}": torch.as_tensor(v, device=device) for k, v in history.items()}
-            was_training = self.training
-            self.eval()
-            chunk = self.action_norm.unnormalize(self(inputs))[:, :execute]  # (B, Te, A)
-            self.train(was_training)
-            self._queue[need] = chunk.cpu().numpy()[need]
+            # Only the rows that need a new chunk are run through the network.
+            rows = {k: v[need] for k, v in history.items()}
+            self._queue[need] = self._predict(rows)[:, :execute]  # (n, Te, A)
             self._queue_pos[need] = 0
         action = self._queue[np.arange(batch), self._queue_pos]  # (B, A)
         self._queue_pos += 1

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from envs.tasks.base import Layout, Scene, Task
+from envs.tasks.base import Layout, MarkerSpec, ObjectSpec, Pose, Scene, Task
+from envs.tasks.pick_place import PickPlaceTask
 from envs.tasks.push import PushTask
+from envs.tasks.push_t import PushTTask
 from envs.tasks.reach import ReachTask
+from envs.tasks.stack import StackTask
+from envs.tasks.tabletop import TabletopTask
 
-TASKS: dict[str, Task] = {"reach": ReachTask(), "push": PushTask()}
+TASKS: dict[str, Task] = {
+    "reach": ReachTask(),
+    "push": PushTask(),
+    "pick_place": PickPlaceTask(),
+    "stack": StackTask(),
+    "push_t": PushTTask(),
+    "tabletop": TabletopTask(),
+}
 
 
 def get_task(name: str) -> Task:
@@ -15,4 +26,4 @@ def get_task(name: str) -> Task:
     return TASKS[name]
 
 
-__all__ = ["TASKS", "Layout", "Scene", "Task", "get_task"]
+__all__ = ["TASKS", "Layout", "MarkerSpec", "ObjectSpec", "Pose", "Scene", "Task", "get_task"]

@@ -1,50 +1,126 @@
-"""What a task is, independent of the simulator: layout sampling, state vector, reward, success, expert.
+"""What a task is, independent of the simulator: objects, layout sampling, state, reward, success, expert.
 
-A backend (MuJoCo now, PyBullet later) owns physics, rendering and control; it hands the task plain
-numpy positions and gets back the state vector, reward terms and the success flag, so both backends
-compute them with the same code.
+## Contract between a task and a simulator backend
+
+A task is plain data plus numpy functions. A backend (``envs/mujoco``, ``envs/pybullet``) owns physics,
+rendering and the controllers; it talks to the task only through the types in this module:
+
+1. **At construction** the backend builds the *pool*: every object in ``task.objects`` (rigid, dynamic,
+   colliding; ``ObjectSpec``: shape, size, colour, mass, friction) and every marker in ``task.markers``
+   (visual only, kinematic, no collision: targets, goal zones, the PushT target outline). Shapes and
+   their ``size`` conventions are listed in ``SHAPES``; ``tee_boxes`` turns a ``"tee"`` into boxes so
+   both backends build the same T. Objects and markers keep the pool order; it defines instance ids.
+2. **At reset** the backend calls ``layout = task.sample_layout(self.np_random)`` and places every
+   object in ``layout.objects`` (name -> ``Pose``: centre position in metres, yaw about world z,
+   zero linear/angular velocity) and every marker in ``layout.markers``. Objects of the pool that the
+   layout does not list are *absent* this episode: the backend parks them out of sight (MuJoCo parks
+   them far below the table, see ``PARK_Z``) and must report them with ``z < PARK_Z / 2`` in the
+   scene, so tasks can tell present from absent objects. Same seed -> same layout in every backend.
+   ``layout.goal`` is a small float vector of episode parameters that are not physical (instruction
+   ids for Tabletop); the backend stores it and returns it in every ``Scene`` and in ``get_state``.
+3. **Every step** the backend builds a ``Scene`` (end-effector position and yaw, gripper opening,
+   object and marker poses as ``(7,)`` = position xyz + quaternion *wxyz*, and the goal) and asks the
+   task for ``state(scene)`` (the ``state`` observation), ``reward_terms(scene)`` (reward = sum),
+   ``is_success(scene)``, ``metrics(scene)`` (extra ``info`` entries, e.g. PushT ``coverage``) and,
+   where ``task.has_instruction``, ``instruction(goal)`` (the ``instruction`` observation).
+4. **Experts** are ``task.expert_action(state)``: a pure function of batched ``state`` observations
+   returning ``(B, 5)`` actions for the ``ee_delta_yaw`` controller (x, y, z, yaw, gripper) with the
+   scales in ``envs/controllers.py``; ``envs.experts.ScriptedExpert`` drops the yaw entry for
+   ``ee_delta``. Backends never special-case a task.
+
+Conventions: metres, radians, world frame with z up and z = 0 the table surface (``envs/robot.py``).
+The end-effector yaw is 0 at the home posture (fingers along world y) and grows counter-clockwise
+seen from above.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+# shape -> meaning of ObjectSpec.size / MarkerSpec.size (all metres)
+SHAPES: dict[str, str] = {
+    "box": "(hx, hy, hz) half extents",
+    "cylinder": "(radius, half_height), axis along z",
+    "sphere": "(radius,)",
+    "tee": "(bar_half_length, arm_half_width, stem_half_length, half_height): see tee_boxes",
+    "disc": "(radius, half_height): markers only, a flat cylinder",
+}
+PARK_Z = -2.0  # m; absent objects are parked at z <= PARK_Z (far below the table and out of view)
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    """A dynamic rigid object the task may place (one free body)."""
+
+    name: str
+    shape: str  # a key of SHAPES
+    size: tuple[float, ...]
+    rgba: tuple[float, float, float, float]
+    mass: float = 0.1  # kg
+    friction: float = 0.6  # sliding friction coefficient
+
+
+@dataclass(frozen=True)
+class MarkerSpec:
+    """A visual-only, non-colliding, kinematically placed body (target point, goal zone, outline)."""
+
+    name: str
+    shape: str  # a key of SHAPES
+    size: tuple[float, ...]
+    rgba: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Pose:
+    """Centre position (3,) in metres and yaw about world z in radians."""
+
+    pos: np.ndarray
+    yaw: float = 0.0
+
 
 @dataclass(frozen=True)
 class Layout:
-    """Initial scene: target position, and the cube pose on the table where the task has a cube."""
+    """One episode's initial placement. Unlisted objects are absent (parked); unlisted markers hidden."""
 
-    target: np.ndarray  # (3,) m, world frame
-    cube: np.ndarray | None = None  # (3,) m, cube centre
-    cube_yaw: float = 0.0  # rad about world z
+    objects: dict[str, Pose] = field(default_factory=dict)
+    markers: dict[str, Pose] = field(default_factory=dict)
+    goal: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (goal_dim,) float64
 
 
 @dataclass(slots=True)
 class Scene:
-    """Positions a backend reads from its simulator each step; what tasks compute from.
+    """What the backend reads from its simulator each step; what tasks compute from.
 
-    Built once per env step, so it is a slotted (not frozen) dataclass: frozen ones cost ~3x more to
-    construct. Arrays may be views into simulator buffers: read them, do not keep them.
+    Built once per env step, so it is a slotted (not frozen) dataclass. Arrays may be views into
+    simulator buffers: read them, do not keep them. Poses are (7,): xyz (m) + quaternion wxyz.
     """
 
-    ee: np.ndarray  # (3,) end-effector (between the fingertips) position, m
+    ee: np.ndarray  # (3,) end effector (between the fingertips), m
+    ee_yaw: float  # rad, 0 at home
     gripper: float  # finger opening, m (0 closed .. 0.08 open)
-    target: np.ndarray  # (3,) m
-    cube: np.ndarray | None = None  # (3,) m
+    objects: dict[str, np.ndarray]  # every pool object, absent ones at z <= PARK_Z
+    markers: dict[str, np.ndarray]  # every pool marker
+    goal: np.ndarray  # (goal_dim,) the layout's goal vector
+    cache: dict[str, float] = field(default_factory=dict)  # tasks memoise per-step derived values here
 
 
 @dataclass(frozen=True)
 class Task:
-    """Base task definition. Subclasses fill the class-level constants and override the methods."""
+    """Base task definition. Subclasses set the fields and override the methods."""
 
     name: str = ""
-    has_cube: bool = False
-    cube_half: float = 0.025  # m, half edge of the cube
+    objects: tuple[ObjectSpec, ...] = ()
+    markers: tuple[MarkerSpec, ...] = ()
+    goal_dim: int = 0
+    has_instruction: bool = False
+    max_instruction_length: int = 64
+    default_controller: str = "ee_delta"
     success_radius: float = 0.02  # m
     max_episode_steps: int = 50
-    state_names: tuple[str, ...] = field(default_factory=tuple)  # one name per state entry
+    state_names: tuple[str, ...] = ()  # one name per state entry
 
     @property
     def state_dim(self) -> int:
@@ -64,20 +140,66 @@ class Task:
     def is_success(self, scene: Scene) -> bool:
         raise NotImplementedError
 
+    def metrics(self, scene: Scene) -> dict[str, float]:
+        """Extra ``info`` entries (not rewards), e.g. PushT's ``coverage``."""
+        return {}
+
+    def instruction(self, goal: np.ndarray) -> str:
+        """Language instruction of an episode (tasks with ``has_instruction``)."""
+        return ""
+
     def expert_action(self, state: np.ndarray) -> np.ndarray:
-        """Scripted expert: (B, state_dim) states -> (B, 4) actions in [-1, 1]. Pure function of state."""
+        """Scripted expert: (B, state_dim) -> (B, 5) ``ee_delta_yaw`` actions in [-1, 1]. Pure function."""
         raise NotImplementedError
 
 
+# ---------------------------------------------------------------------------------------- helpers
 def norm(v: np.ndarray) -> float:
     """Euclidean norm of a small vector; ~5x cheaper than np.linalg.norm, which matters per env step."""
-    return float(np.sqrt(v @ v))
+    return math.sqrt(v @ v)
+
+
+def yaw_of(pose: np.ndarray) -> float:
+    """Yaw (rad) about world z of a (7,) pose xyz + quaternion wxyz."""
+    w, x, y, z = pose[3:7].tolist()  # Python floats: math is ~5x cheaper than numpy on scalars
+    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+
+
+def wrap_angle(a: np.ndarray | float) -> np.ndarray | float:
+    """Angle(s) wrapped to [-pi, pi)."""
+    return (np.asarray(a) + np.pi) % (2 * np.pi) - np.pi
+
+
+def yaw_quat(yaw: float) -> np.ndarray:
+    """(4,) quaternion wxyz of a rotation by ``yaw`` about world z."""
+    return np.array([np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)])
+
+
+def tee_boxes(size: tuple[float, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The T as two boxes ``(offset (3,), half extents (3,))`` in the body frame.
+
+    The bar runs along body x at the top (+y) of the T, the stem hangs from its middle towards -y.
+    The body origin is the T's area centroid, so yaw rotates it in place.
+    """
+    bar_half, arm_half, stem_half, half_h = size
+    bar_area, stem_area = (2 * bar_half) * (2 * arm_half), (2 * arm_half) * (2 * stem_half)
+    bar_y, stem_y = stem_half + arm_half, 0.0  # with the stem centred at y = 0 before centring
+    centroid_y = (bar_area * bar_y + stem_area * stem_y) / (bar_area + stem_area)
+    return [
+        (np.array([0.0, bar_y - centroid_y, 0.0]), np.array([bar_half, arm_half, half_h])),
+        (np.array([0.0, stem_y - centroid_y, 0.0]), np.array([arm_half, stem_half, half_h])),
+    ]
 
 
 def saturate(displacement: np.ndarray, step_max: float, gain: float = 1.0) -> np.ndarray:
-    """Proportional control saturated per axis: the action that covers ``gain * displacement`` (m).
+    """Proportional control saturated per axis: the action that covers ``gain * displacement``.
 
-    (B, 3) displacement -> (B, 3) action in [-1, 1]. A gain < 1 leaves room for the arm's tracking lag
+    (B, k) displacement -> (B, k) action in [-1, 1]. A gain < 1 leaves room for the arm's tracking lag
     so the end effector settles instead of overshooting and chattering around the goal.
     """
     return np.clip(gain * displacement / step_max, -1.0, 1.0)
+
+
+def present(pose: np.ndarray) -> bool:
+    """Whether a scene object is in play (not parked)."""
+    return bool(pose[2] > PARK_Z / 2)

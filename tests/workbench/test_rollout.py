@@ -28,7 +28,9 @@ def test_episode_seeds_do_not_depend_on_num_envs() -> None:
 
 
 def test_keep_filter_and_labels() -> None:
-    random = RandomPolicy(-np.ones(4), np.ones(4), seed=0)
+    import gymnasium as gym
+
+    random = RandomPolicy(gym.make("wb/Reach-mujoco-v0").action_space, seed=0)
     seen = []
     kept = rollout(
         FACTORY,
@@ -45,3 +47,14 @@ def test_keep_filter_and_labels() -> None:
         assert not ep.success
         assert ep.expert_actions is not None and ep.expert_actions.shape == ep.actions.shape
         assert not np.allclose(ep.expert_actions, ep.actions)
+
+
+def test_passthrough_env_without_state_or_dict_obs() -> None:
+    import gymnasium as gym
+
+    space = gym.make("wb/CartPole-v1").action_space
+    episodes = rollout(EnvFactory("wb/CartPole-v1"), RandomPolicy(space, seed=0), episodes=3, seed=0, num_envs=2)
+    for ep in episodes:
+        assert ep.sim_states is None
+        assert ep.obs["state"].shape == (ep.length + 1, 4)
+        assert set(np.unique(ep.actions)) <= {0.0, 1.0}

@@ -14,8 +14,10 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from workbench.config import BenchConfig
+from workbench.errors import one_line
 from workbench.io import atomic_write_text
 
 HEADER = """# Benchmarks
@@ -53,45 +55,59 @@ def _command() -> str:
     return "workbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
+def _measure_env(bench: Any, env_id: str, cfg: BenchConfig, rows_make: list[str], rows_step: list[str],
+                 rows_render: list[str], rows_expert: list[str]) -> None:
+    make = bench.construction_time(env_id)
+    step = bench.step_rate(env_id)
+    fps = {
+        name: bench.render_rate(env_id, size, size, frames=frames, mode=mode)["frames_per_s"]
+        for name, mode, size, frames in (
+            ("rgb84", "rgb", 84, 500), ("rgb128", "rgb", 128, 300), ("depth", "depth", 84, 200),
+            ("seg", "seg", 84, 200), ("points", "points", 84, 200),
+        )
+    }
+    pretty = (
+        f"{bench.pretty_render_rate(env_id)['frames_per_s']:.0f}" if env_id.endswith("mujoco-v0") else "-"
+    )
+    expert = bench.expert_success(env_id, episodes=cfg.expert_episodes)
+    rows_make.append(f"| {env_id} | {make['first_s'] * 1000:.0f} | {make['cached_s'] * 1000:.1f} |")
+    rows_step.append(
+        f"| {env_id} | {step['substeps']} | {step['env_steps_per_s']:.0f} | "
+        f"{step['unwrapped_steps_per_s']:.0f} | {step['raw_steps_per_s']:.0f} | "
+        f"**{step['ratio']:.2f}** | {step['ratio_unwrapped']:.2f} |"
+    )
+    rows_render.append(
+        f"| {env_id} | **{fps['rgb84']:.0f}** | {fps['rgb128']:.0f} | {fps['depth']:.0f} | "
+        f"{fps['seg']:.0f} | {fps['points']:.0f} | {pretty} |"
+    )
+    failed = ", ".join(map(str, expert["failed_seeds"][:15])) or "none"
+    if len(expert["failed_seeds"]) > 15:
+        failed += ", ..."
+    rows_expert.append(
+        f"| {env_id} | {expert['episodes']} | **{expert['success_rate']:.0%}** | "
+        f"{expert['mean_episode_length']:.1f} | {expert['max_episode_length']} | {failed} |"
+    )
+
+
 def bench_envs(cfg: BenchConfig) -> str:
     """Per task and simulator: step rate vs raw physics, observation frame rates, expert success;
     then sync vs async vector-env throughput. Ids whose backend is not importable are skipped."""
     from envs import bench
 
     ids = bench.available_ids()
-    rows_step, rows_render, rows_expert, rows_make, rows_vec = [], [], [], [], []
+    rows_step: list[str] = []
+    rows_render: list[str] = []
+    rows_expert: list[str] = []
+    rows_make: list[str] = []
+    rows_vec: list[str] = []
     for env_id in ids:
         print(f"measuring {env_id} ...", flush=True)
-        make = bench.construction_time(env_id)
-        step = bench.step_rate(env_id)
-        fps = {
-            name: bench.render_rate(env_id, size, size, frames=frames, mode=mode)["frames_per_s"]
-            for name, mode, size, frames in (
-                ("rgb84", "rgb", 84, 500), ("rgb128", "rgb", 128, 300), ("depth", "depth", 84, 200),
-                ("seg", "seg", 84, 200), ("points", "points", 84, 200),
-            )
-        }
-        pretty = (
-            f"{bench.pretty_render_rate(env_id)['frames_per_s']:.0f}" if env_id.endswith("mujoco-v0") else "-"
-        )
-        expert = bench.expert_success(env_id, episodes=cfg.expert_episodes)
-        rows_make.append(f"| {env_id} | {make['first_s'] * 1000:.0f} | {make['cached_s'] * 1000:.1f} |")
-        rows_step.append(
-            f"| {env_id} | {step['substeps']} | {step['env_steps_per_s']:.0f} | "
-            f"{step['unwrapped_steps_per_s']:.0f} | {step['raw_steps_per_s']:.0f} | "
-            f"**{step['ratio']:.2f}** | {step['ratio_unwrapped']:.2f} |"
-        )
-        rows_render.append(
-            f"| {env_id} | **{fps['rgb84']:.0f}** | {fps['rgb128']:.0f} | {fps['depth']:.0f} | "
-            f"{fps['seg']:.0f} | {fps['points']:.0f} | {pretty} |"
-        )
-        failed = ", ".join(map(str, expert["failed_seeds"][:15])) or "none"
-        if len(expert["failed_seeds"]) > 15:
-            failed += ", ..."
-        rows_expert.append(
-            f"| {env_id} | {expert['episodes']} | **{expert['success_rate']:.0%}** | "
-            f"{expert['mean_episode_length']:.1f} | {expert['max_episode_length']} | {failed} |"
-        )
+        try:
+            _measure_env(bench, env_id, cfg, rows_make, rows_step, rows_render, rows_expert)
+        except Exception as exc:  # a backend under construction must not cost the other rows
+            failure = f"| {env_id} | failed: {one_line(exc)[:120]} |"
+            print(failure, flush=True)
+            rows_step.append(failure)
     for env_id in [i for i in ids if i.startswith("wb/Push-")]:
         print(f"vector envs {env_id} ...", flush=True)
         for n in (1, 2, 4):

@@ -18,7 +18,7 @@ def make_policy(name: str, env_id: str, action_space: Any, seed: int, noise: flo
 
         return envs.make_expert(env_id, noise=noise, seed=seed)
     if name == "random":
-        return RandomPolicy(action_space.low, action_space.high, seed=seed)
+        return RandomPolicy(action_space, seed=seed)
     raise UserError(f"policy={name!r} is not one of ['expert', 'random']")
 
 
@@ -36,7 +36,7 @@ def collect_dataset(
     progress: bool = True,
 ) -> dict[str, Any]:
     import envs
-    from workbench.episodes import DatasetWriter, spec_from_space
+    from workbench.episodes import DatasetWriter, observation_spec, spec_from_space
     from workbench.evaluate import env_factory, env_fps
     from workbench.progress import ProgressBar
     from workbench.rollout import rollout
@@ -44,7 +44,7 @@ def collect_dataset(
     factory = env_factory(env)
     probe = factory()
     try:
-        obs_spec = spec_from_space(probe.observation_space)
+        obs_spec = observation_spec(probe.observation_space)
         action_spec = spec_from_space(probe.action_space)
         action_space = probe.action_space
     finally:

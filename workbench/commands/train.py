@@ -37,8 +37,9 @@ def new_run_dir(cfg: TrainConfig) -> Path:
     else:
         now = datetime.now()
         env_name = cfg.env.id.split("/")[-1]
+        agent_name = f"{cfg.agent.name}_dagger" if cfg.dagger.rounds > 0 else cfg.agent.name
         path = Path(cfg.runs_root) / now.strftime("%Y-%m-%d") / (
-            f"{now.strftime('%H-%M-%S')}_{env_name}_{cfg.agent.name}"
+            f"{now.strftime('%H-%M-%S')}_{env_name}_{agent_name}"
         )
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -119,6 +120,12 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
             f"dataset {dataset_dir} was recorded on {meta['env_id']} but env is {cfg.env.id}; "
             f"pass env={meta['env_id']}"
         )
+    if cfg.dagger.rounds > 0:
+        from workbench.dagger import run_dagger
+
+        results = run_dagger(cfg, run_dir, dataset_dir, device)
+        print_summary(run_dir, results)
+        return {"run_dir": str(run_dir), **results}
     data = SequenceDataset(
         dataset_dir,
         obs_keys=cfg.agent.obs_keys,
@@ -153,14 +160,20 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
         logger.log(trainer.step, results, prefix="eval/")
     finally:
         logger.close()
+    print_summary(run_dir, results)
+    return {"run_dir": str(run_dir), **results}
+
+
+def print_summary(run_dir: Path, results: dict[str, Any]) -> None:
     print(f"run directory: {run_dir}")
     print(
         f"success_rate: {results['success_rate']:.3f} over {results['episodes']} episodes "
         f"(mean_return {results['mean_return']:.3f}, mean_length {results['mean_length']:.1f})"
     )
+    if "expert_labels" in results:
+        print(f"expert labels: {results['expert_labels']} after {results['dagger_rounds']} DAgger rounds")
     for video in results["videos"]:
         print(f"video: {video}")
-    return {"run_dir": str(run_dir), **results}
 
 
 def final_eval(agent: Any, cfg: TrainConfig, run_dir: Path) -> dict[str, Any]:

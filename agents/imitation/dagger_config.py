@@ -1,0 +1,54 @@
+"""DAgger configuration (no numpy/torch import: the CLI reads it for --help and validation)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Config errors are ValueErrors: agents/ must not import workbench/; the CLI turns them into one line.
+ConfigError = ValueError
+
+
+@dataclass
+class DaggerConfig:
+    """DAgger (Ross et al. 2011) around any BC-family agent: ``workbench train agent=bc dagger.rounds=5``.
+
+    Round 0 trains the agent on the expert demos (plain BC). Each round r = 1..``rounds`` then rolls
+    out ``episodes_per_round`` episodes executing the expert's action with probability
+    ``beta_r = beta0 * beta_decay ** (r - 1)`` (the learner's otherwise), the scripted expert labels
+    every visited state, the episodes are appended to the aggregated dataset and the agent is
+    retrained on all expert labels so far for ``steps_per_round`` steps: from scratch, with the
+    aggregated data's normalisation statistics (Ross et al.), or with ``warm_start`` fine-tuned from
+    the previous round's weights (cheaper; the statistics of the initial demos stay).
+    ``label_budget`` caps the expert labels in the aggregated dataset, demos included, so DAgger and
+    BC can be compared at an equal number of labels.
+    """
+
+    rounds: int = 0  # 0: no DAgger, plain behaviour cloning
+    episodes_per_round: int = 10
+    beta0: float = 0.5  # probability of executing the expert's action in round 1
+    beta_decay: float = 0.5  # beta_r = beta0 * beta_decay ** (r - 1), decaying to 0
+    label_budget: int = 0  # max expert labels (steps) in the aggregated data, demos included; 0: no cap
+    steps_per_round: int | None = None  # training steps of rounds >= 1; null: agent.steps
+    warm_start: bool = False  # fine-tune the previous round's policy instead of retraining from scratch
+    seed: int = 500_000  # rollout episode k of round r uses env seed seed + (r-1)*episodes_per_round + k
+    eval_every_round: bool = True  # evaluate after every round (success vs expert labels in metrics)
+
+    def __post_init__(self) -> None:
+        if self.rounds < 0:
+            raise ConfigError(f"dagger.rounds={self.rounds} must be >= 0 (0 disables DAgger)")
+        if self.episodes_per_round < 1:
+            raise ConfigError(f"dagger.episodes_per_round={self.episodes_per_round} must be >= 1")
+        if not 0.0 <= self.beta0 <= 1.0 or not 0.0 <= self.beta_decay <= 1.0:
+            raise ConfigError(
+                f"dagger.beta0={self.beta0} and dagger.beta_decay={self.beta_decay} must be in [0, 1]"
+            )
+        if self.label_budget < 0:
+            raise ConfigError(f"dagger.label_budget={self.label_budget} must be >= 0 (0: no cap)")
+        if self.steps_per_round is not None and self.steps_per_round < 1:
+            raise ConfigError(f"dagger.steps_per_round={self.steps_per_round} must be >= 1 (or null)")
+
+    def beta(self, round_index: int) -> float:
+        """Probability of executing the expert's action in DAgger round ``round_index`` (>= 1)."""
+        if round_index < 1:
+            raise ValueError(f"DAgger rounds are numbered from 1, got {round_index}")
+        return self.beta0 * self.beta_decay ** (round_index - 1)

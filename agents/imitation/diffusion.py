@@ -1,0 +1,249 @@
+"""Diffusion Policy (Chi et al. 2023, "Visuomotor Policy Learning via Action Diffusion").
+
+The policy is a conditional denoiser ``eps(a_k, k, obs)`` over a chunk of future actions:
+
+    training  (DDPM, sec. 3.1)  a_k = sqrt(abar_k) a_0 + sqrt(1 - abar_k) eps
+                                loss = ||eps - eps_theta(a_k, k, o)||^2
+    acting    (DDIM, sec. 4.4)  a_K ~ N(0, I), 10 deterministic denoising steps -> a_0 (the chunk)
+
+``obs_horizon`` frames condition the denoiser; of the ``action_horizon`` predicted actions the first
+``execute_horizon`` are executed from a per-env queue before planning again (receding horizon,
+sec. 3.3: long enough for temporal consistency, short enough to react). Inputs and actions are
+min-max normalised to [-1, 1] with statistics stored as buffers, and an EMA of the weights is what
+acts (evaluation) and what is saved beside the raw weights.
+
+The observation encoder (``agents.imitation.obs_encoder``, shared with BC) follows the paper:
+low-dimensional keys are normalised and concatenated; each camera has its own ResNet-18 with
+GroupNorm and a spatial-softmax head (sec. 4.2), trained from scratch with random crops in training
+mode (centre crops when acting). The denoiser is the 1-D temporal U-Net
+with FiLM (``foundation.unet1d``) or, as an option, the causal transformer
+(``foundation.transformer.TransformerDenoiser``).
+
+Padded actions past an episode's end (the dataset repeats the last action) are *not* masked out of
+the loss, as in the reference implementation: "stay where the demo ended" is a useful target.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from agents.imitation.diffusion_config import DiffusionConfig
+from agents.imitation.obs_encoder import ObsEncoder
+from agents.policy_io import save_policy
+from foundation.ema import EMA
+from foundation.noise_schedules import NoiseSchedule
+from foundation.normalizer import Normalizer
+from foundation.transformer import TransformerDenoiser
+from foundation.unet1d import ConditionalUnet1D
+
+
+class DiffusionAgent(nn.Module):
+    name = "diffusion"
+    config_class = DiffusionConfig
+
+    def __init__(
+        self,
+        config: DiffusionConfig,
+        obs_spec: dict[str, Any],
+        action_spec: dict[str, Any],
+        stats: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.obs_spec = obs_spec
+        self.action_spec = action_spec
+        self.action_dim = int(math.prod(action_spec["shape"]))
+        # Min-max to [-1, 1] for inputs and actions (the range the denoiser's clipping assumes).
+        obs_encoder = ObsEncoder(
+            obs_spec,
+            config.obs_keys,
+            normalization="minmax",
+            image_feature_dim=config.image_feature_dim,
+            num_keypoints=config.num_keypoints,
+            resnet_width=config.resnet_width,
+            crop_ratio=config.crop_fraction,
+        )
+        # Identity until `set_stats`; a loaded checkpoint overwrites the buffers.
+        self.action_norm = Normalizer.identity((self.action_dim,), "minmax")
+        step_feat = obs_encoder.feature_dim
+        denoiser: nn.Module
+        if config.denoiser == "unet":
+            denoiser = ConditionalUnet1D(
+                self.action_dim,
+                step_feat * config.obs_horizon,
+                config.down_dims,
+                config.kernel_size,
+                config.n_groups,
+                config.step_embed_dim,
+            )
+        else:
+            denoiser = TransformerDenoiser(
+                self.action_dim,
+                config.action_horizon,
+                step_feat,
+                config.obs_horizon,
+                config.d_model,
+                config.n_layers,
+                config.n_heads,
+                config.dropout,
+            )
+        # Everything that learns lives in `model`; `ema.averaged` is its smoothed copy.
+        self.model = nn.ModuleDict({"obs_encoder": obs_encoder, "denoiser": denoiser})
+        if stats is not None:
+            self.set_stats(stats)
+        self.ema = EMA(self.model, config.ema_power, config.ema_max_decay) if config.use_ema else None
+        self.schedule = NoiseSchedule(
+            num_train_timesteps=config.num_train_timesteps,
+            beta_schedule=config.beta_schedule,
+            prediction_type=config.prediction_type,
+            clip_sample=config.clip_sample,
+            sampler=config.sampler,
+            num_inference_steps=config.num_inference_steps,
+        )
+        self.low = np.asarray(action_spec.get("low", -1.0), dtype=np.float32)
+        self.high = np.asarray(action_spec.get("high", 1.0), dtype=np.float32)
+        self._generator = torch.Generator().manual_seed(0)  # sampling noise when acting
+        self._history: dict[str, np.ndarray] = {}
+        self._queue: np.ndarray | None = None  # (B, execute_horizon, A) actions still to execute
+        self._queue_pos: np.ndarray | None = None  # (B,) index of the next queued action
+        self._fresh: np.ndarray | None = None  # (B,) rows whose episode just started
+
+    # ------------------------------------------------------------------------------------ networks
+    def set_stats(self, stats: dict[str, Any]) -> None:
+        """``stats`` as :attr:`SequenceDataset.stats` gives them: keyed ``obs/<key>`` and ``action``."""
+        encoders = [self.model["obs_encoder"]]
+        if getattr(self, "ema", None) is not None:  # keep the acting copy's statistics in step
+            encoders.append(self.ema.averaged["obs_encoder"])  # type: ignore[union-attr, index]
+        for encoder in encoders:
+            encoder.set_stats(stats)  # type: ignore[operator]
+        self.action_norm = Normalizer.from_stats(stats["action"], "minmax")
+
+    @property
+    def acting_model(self) -> nn.ModuleDict:
+        """The weights that act: the EMA copy when enabled."""
+        return self.ema.averaged if self.ema is not None else self.model  # type: ignore[return-value]
+
+    def denoise(
+        self, model: nn.ModuleDict, noisy: torch.Tensor, k: torch.Tensor, feats: torch.Tensor
+    ) -> torch.Tensor:
+        """eps_theta(a_k, k, obs): noisy (B, Ta, A), k (B,), feats (B, To, F) -> (B, Ta, A)."""
+        if self.config.denoiser == "unet":
+            return model["denoiser"](noisy, k, feats.flatten(1))  # global condition (B, To * F)
+        return model["denoiser"](noisy, k, feats)  # one condition token per observation step
+
+    # ----------------------------------------------------------------------------------- training
+    def compute_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        # The encoder random-crops images in training mode (the trainer calls agent.train()).
+        feats = self.model["obs_encoder"](batch)  # (B, To, F)
+        actions = self.action_norm(batch["action"].float())  # (B, Ta, A) in [-1, 1]
+        noise = torch.randn_like(actions)  # (B, Ta, A)
+        k = self.schedule.sample_timesteps(actions.shape[0], actions.device)  # (B,)
+        noisy = self.schedule.add_noise(actions, noise, k)  # (B, Ta, A)
+        noise_pred = self.denoise(self.model, noisy, k, feats)  # (B, Ta, A)
+        target = self.schedule.target(actions, noise, k)
+        loss = nn.functional.mse_loss(noise_pred, target)
+        return loss, {"loss": float(loss.detach())}
+
+    def configure_optimizer(self) -> torch.optim.Optimizer:
+        # Only `model` is optimised (the EMA copy and normalisers are not); no weight decay on biases
+        # and norm parameters (nanoGPT's grouping). betas=(0.95, 0.999) as in Diffusion Policy.
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        groups = [
+            {"params": [p for p in params if p.dim() >= 2], "weight_decay": self.config.weight_decay},
+            {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+        ]
+        return torch.optim.AdamW(groups, lr=self.config.lr, betas=(0.95, 0.999))
+
+    def after_optimizer_step(self) -> None:
+        if self.ema is not None:
+            self.ema.update(self.model)
+
+    # -------------------------------------------------------------------------------------- acting
+    @torch.no_grad()
+    def predict_chunk(
+        self, obs: dict[str, torch.Tensor], generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """obs[``obs/<key>``] (B, To, ...) -> the whole predicted chunk (B, Ta, A) in env units.
+
+        Runs the reverse diffusion with the acting (EMA) weights in eval mode.
+        """
+        model = self.acting_model
+        was_training = model.training
+        model.eval()
+        try:
+            feats = model["obs_encoder"](obs)  # (B, To, F), centre-cropped images in eval mode
+            batch = feats.shape[0]
+            shape = (batch, self.config.action_horizon, self.action_dim)
+            chunk = self.schedule.sample(
+                lambda x, k: self.denoise(model, x, k, feats), shape, feats.device, generator
+            )  # (B, Ta, A) normalised
+        finally:
+            model.train(was_training)
+        return self.action_norm.unnormalize(chunk)
+
+    def reset(self, seed: int | None = None) -> None:
+        self._history = {}
+        self._queue = None
+        self._queue_pos = None
+        self._fresh = None
+        self._generator.manual_seed(0 if seed is None else seed)
+
+    def reset_envs(self, mask: np.ndarray) -> None:
+        """Forget history and queued actions of the envs in ``mask`` (their episodes restarted)."""
+        if self._fresh is not None:
+            self._fresh |= mask
+        if self._queue_pos is not None:
+            self._queue_pos[mask] = self.config.execute_horizon
+
+    def _update_history(self, obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        horizon = self.config.obs_horizon
+        keys = self.config.obs_keys
+        batch = next(iter(obs.values())).shape[0]
+        if self._fresh is None or self._fresh.shape[0] != batch or not self._history:
+            self._history = {k: np.repeat(np.asarray(obs[k])[:, None], horizon, axis=1) for k in keys}
+            self._fresh = np.zeros(batch, dtype=bool)
+            return self._history
+        for key in keys:
+            hist = np.roll(self._history[key], -1, axis=1)  # (B, To, ...), oldest first
+            hist[:, -1] = obs[key]
+            # A restarted episode is padded with its first observation, as the dataset loader pads.
+            hist[self._fresh] = np.asarray(obs[key])[self._fresh, None]
+            self._history[key] = hist
+        self._fresh[:] = False
+        return self._history
+
+    def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        """Batched observations -> (B, A) actions in the env's action range.
+
+        Rows whose queue is empty (or whose episode restarted) get a new chunk; the others keep
+        executing theirs, so envs of a vector env replan independently.
+        """
+        history = self._update_history(obs)
+        batch = next(iter(history.values())).shape[0]
+        execute = self.config.execute_horizon
+        if self._queue is None or self._queue_pos is None or self._queue.shape[0] != batch:
+            self._queue = np.zeros((batch, execute, self.action_dim), dtype=np.float32)
+            self._queue_pos = np.full(batch, execute)
+        rows = np.flatnonzero(self._queue_pos >= execute)
+        if rows.size:
+            device = next(self.parameters()).device
+            inputs = {f"obs/{k}": torch.as_tensor(v[rows], device=device) for k, v in history.items()}
+            chunk = self.predict_chunk(inputs, self._generator)[:, :execute]  # (n, Te, A)
+            self._queue[rows] = chunk.cpu().numpy()
+            self._queue_pos[rows] = 0
+        action = self._queue[np.arange(batch), self._queue_pos]  # (B, A)
+        self._queue_pos += 1
+        if not np.isfinite(action).all():
+            raise FloatingPointError("diffusion policy produced a non-finite action; the weights are broken")
+        return np.clip(action, self.low, self.high).astype(np.float32)
+
+    # ------------------------------------------------------------------------------------ save/load
+    def save(self, path: str | Path) -> None:
+        save_policy(self, path)
+

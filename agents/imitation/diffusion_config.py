@@ -1,0 +1,128 @@
+"""Diffusion Policy configuration (no torch import: the CLI reads it for --help and validation)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Config errors are ValueErrors: agents/ must not import workbench/; the CLI turns them into one line.
+ConfigError = ValueError
+
+DENOISERS = ("unet", "transformer")
+SAMPLERS = ("ddim", "ddpm")
+PREDICTION_TYPES = ("epsilon", "sample", "v_prediction")
+BETA_SCHEDULES = ("squaredcos_cap_v2", "linear", "scaled_linear")
+LABELS = ("actions", "expert_actions")
+
+
+@dataclass
+class DiffusionConfig:
+    """Diffusion Policy (Chi et al. 2023): denoise a chunk of ``action_horizon`` future actions,
+    conditioned on ``obs_horizon`` frames of every key in ``obs_keys``; execute the first
+    ``execute_horizon`` of them, then plan again (receding horizon).
+
+    Low-dimensional keys (e.g. ``state``, ``proprio``) are min-max normalised to [-1, 1]; image keys
+    (``rgb/<camera>``) get their own ResNet-18-GroupNorm + spatial-softmax encoder each, trained
+    from scratch with random-crop augmentation. Actions are normalised to [-1, 1] as well.
+    """
+
+    name: str = "diffusion"
+    obs_keys: list[str] = field(default_factory=lambda: ["state"])
+    obs_horizon: int = 2
+    action_horizon: int = 16  # the prediction horizon Tp of the paper
+    execute_horizon: int = 8  # Ta of the paper: actions executed before replanning
+    label: str = "actions"  # "expert_actions" trains on clean labels recorded beside noisy execution (DART)
+
+    # Denoiser network.
+    denoiser: str = "unet"
+    # U-Net widths per level. Upstream uses (256, 512, 1024); (64, 128) meets the 25 ms CPU budget
+    # for a 10-step DDIM chunk and trains ~2x faster than (64, 128, 256) (see docs in diffusion.py).
+    down_dims: list[int] = field(default_factory=lambda: [64, 128])
+    kernel_size: int = 5
+    n_groups: int = 8
+    step_embed_dim: int = 64
+    d_model: int = 128  # transformer denoiser
+    n_layers: int = 4
+    n_heads: int = 4
+    dropout: float = 0.1  # transformer denoiser only
+
+    # Image encoders (image keys only).
+    image_feature_dim: int = 64
+    num_keypoints: int = 32
+    resnet_width: int = 64  # 64 = standard ResNet-18; 32 is ~4x cheaper on a CPU
+    crop_fraction: float = 0.9  # random crop in training, centre crop when acting (84 -> 76); 1.0 = off
+
+    # Diffusion.
+    num_train_timesteps: int = 100
+    num_inference_steps: int = 10
+    sampler: str = "ddim"
+    beta_schedule: str = "squaredcos_cap_v2"
+    prediction_type: str = "epsilon"
+    clip_sample: bool = True
+
+    # EMA of the weights, used for acting (evaluation) and saved with the policy.
+    use_ema: bool = True
+    ema_power: float = 0.75
+    ema_max_decay: float = 0.9999
+
+    # Training recipe for this agent (the offline trainer reads these).
+    steps: int = 20_000
+    batch_size: int = 256
+    lr: float = 1e-4
+    weight_decay: float = 1e-6
+    warmup_steps: int = 500
+    grad_clip: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.obs_keys:
+            raise ConfigError("agent.obs_keys is empty; list at least one observation key, e.g. [state]")
+        for key in ("obs_horizon", "action_horizon", "execute_horizon", "steps", "batch_size",
+                    "num_train_timesteps", "num_inference_steps", "kernel_size", "n_groups",
+                    "d_model", "n_layers", "n_heads", "image_feature_dim", "num_keypoints", "resnet_width"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"agent.{key}={getattr(self, key)} must be >= 1")
+        if self.execute_horizon > self.action_horizon:
+            raise ConfigError(
+                f"agent.execute_horizon={self.execute_horizon} exceeds agent.action_horizon="
+                f"{self.action_horizon}; set it to at most the predicted horizon"
+            )
+        if self.denoiser not in DENOISERS:
+            raise ConfigError(f"agent.denoiser={self.denoiser!r} is not one of {list(DENOISERS)}")
+        if not self.down_dims or any(d < 1 for d in self.down_dims):
+            raise ConfigError(f"agent.down_dims={self.down_dims} must be a non-empty list of positive widths")
+        if self.kernel_size % 2 == 0:
+            raise ConfigError(f"agent.kernel_size={self.kernel_size} must be odd")
+        if self.step_embed_dim < 2 or self.step_embed_dim % 2:
+            raise ConfigError(f"agent.step_embed_dim={self.step_embed_dim} must be even and >= 2")
+        if self.d_model % self.n_heads or self.d_model % 2:
+            raise ConfigError(
+                f"agent.d_model={self.d_model} must be even and divisible by agent.n_heads={self.n_heads}"
+            )
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"agent.dropout={self.dropout} must be in [0, 1)")
+        if not 0.0 < self.crop_fraction <= 1.0:
+            raise ConfigError(
+                f"agent.crop_fraction={self.crop_fraction} must be in (0, 1]; 1.0 disables cropping"
+            )
+        if self.num_inference_steps > self.num_train_timesteps:
+            raise ConfigError(
+                f"agent.num_inference_steps={self.num_inference_steps} exceeds agent.num_train_timesteps="
+                f"{self.num_train_timesteps}"
+            )
+        if self.sampler not in SAMPLERS:
+            raise ConfigError(f"agent.sampler={self.sampler!r} is not one of {list(SAMPLERS)}")
+        if self.beta_schedule not in BETA_SCHEDULES:
+            raise ConfigError(
+                f"agent.beta_schedule={self.beta_schedule!r} is not one of {list(BETA_SCHEDULES)}"
+            )
+        if self.prediction_type not in PREDICTION_TYPES:
+            raise ConfigError(
+                f"agent.prediction_type={self.prediction_type!r} is not one of {list(PREDICTION_TYPES)}"
+            )
+        if self.label not in LABELS:
+            raise ConfigError(f"agent.label={self.label!r} is not one of {list(LABELS)}")
+        if self.ema_power <= 0 or not 0.0 <= self.ema_max_decay < 1.0:
+            raise ConfigError("agent.ema_power must be > 0 and agent.ema_max_decay in [0, 1)")
+        if self.lr <= 0:
+            raise ConfigError(f"agent.lr={self.lr} must be > 0")
+        if self.warmup_steps < 0 or self.grad_clip < 0 or self.weight_decay < 0:
+            raise ConfigError("agent.warmup_steps, agent.grad_clip and agent.weight_decay must be >= 0")

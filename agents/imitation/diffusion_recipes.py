@@ -1,0 +1,156 @@
+"""Diffusion Policy budgets for ``workbench bench imitation``, and probes for latency and throughput.
+
+``RECIPES`` are data (TD-MPC2's "size presets as data"): the ``workbench train`` overrides that the
+benchmark runs for each row of the issue-4 table, sized for a 2-core laptop CPU. The numbers behind
+them (latency, samples/s, success) and the commands that produced them are in the module that
+reports them (docs/benchmarks.md); ``measure_latency`` and ``measure_training_throughput`` are the
+probes the benchmark calls. No torch import at module level.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+RECIPES: dict[str, dict[str, Any]] = {
+    # State Push: 100 demos. ~2-3k samples/s for the (64, 128) U-Net on 2 idle cores.
+    "diffusion_state_push": {
+        "env": "wb/Push-mujoco-v0",
+        "demos": 100,
+        "overrides": [
+            "agent=diffusion",
+            "agent.steps=6000",
+            "agent.batch_size=256",
+            "agent.lr=0.0003",
+            "agent.warmup_steps=200",
+        ],
+    },
+    # State PushT (issue 4: 200 demos, <= 30 min CPU training). Same network; more steps because
+    # the T-block's rotation makes the action distribution multi-modal and harder to fit.
+    "diffusion_state_pusht": {
+        "env": "wb/PushT-mujoco-v0",
+        "demos": 200,
+        "overrides": [
+            "agent=diffusion",
+            "agent.steps=15000",
+            "agent.batch_size=256",
+            "agent.lr=0.0003",
+            "agent.warmup_steps=500",
+        ],
+    },
+    # RGB 84x84 + proprio Push (issue 4: 100 demos, <= 60 min CPU training). The ResNet-18 trunk
+    # at width 32 (~4x cheaper than 64) and batch 64 keep a step well under a second.
+    "diffusion_rgb_push": {
+        "env": "wb/Push-mujoco-v0",
+        "demos": 100,
+        "overrides": [
+            "agent=diffusion_image",
+            "env.obs_mode=rgb+proprio+state",
+            "agent.steps=4000",
+            "agent.batch_size=64",
+            "agent.lr=0.0003",
+            "agent.warmup_steps=200",
+        ],
+    },
+}
+
+
+def dummy_observation(agent: Any, batch_size: int = 1) -> dict[str, Any]:
+    """A batch of observation histories ``obs/<key>`` (B, To, ...) shaped like ``agent.obs_spec``."""
+    import torch
+
+    obs: dict[str, Any] = {}
+    to = agent.config.obs_horizon
+    for key in agent.config.obs_keys:
+        shape = tuple(int(s) for s in agent.obs_spec[key]["shape"])
+        if len(shape) == 3:  # (H, W, C) image
+            obs[f"obs/{key}"] = torch.randint(0, 256, (batch_size, to, *shape), dtype=torch.uint8)
+        else:
+            obs[f"obs/{key}"] = torch.zeros(batch_size, to, *shape)
+    return obs
+
+
+def measure_latency(agent: Any, batch_size: int = 1, repeats: int = 30, warmup: int = 5) -> dict[str, float]:
+    """Wall-clock ms for one action chunk (``predict_chunk``: encode + the whole reverse diffusion)."""
+    import numpy as np
+    import torch
+
+    obs = dummy_observation(agent, batch_size)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(warmup):
+        agent.predict_chunk(obs, generator)
+    times = []
+    for _ in range(repeats):
+        tic = time.perf_counter()
+        agent.predict_chunk(obs, generator)
+        times.append(time.perf_counter() - tic)
+    ms = np.asarray(times) * 1e3
+    return {
+        "median_ms": float(np.median(ms)),
+        "p90_ms": float(np.percentile(ms, 90)),
+        "min_ms": float(ms.min()),
+    }
+
+
+def measure_training_throughput(agent: Any, dataset: Any, batch_size: int, steps: int = 10) -> float:
+    """Training samples/s of ``compute_loss`` + backward + optimiser + EMA (after one warm-up step)."""
+    import numpy as np
+
+    optimizer = agent.configure_optimizer()
+    rng = np.random.default_rng(0)
+    agent.train()
+
+    def step() -> None:
+        batch = dataset.sample_batch(rng.integers(0, len(dataset), batch_size))
+        loss, _ = agent.compute_loss(batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        agent.after_optimizer_step()
+
+    step()
+    tic = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return steps * batch_size / (time.perf_counter() - tic)
+
+
+def main() -> None:
+    """``nice -n 10 python -m agents.imitation.diffusion_recipes``: chunk latency at batch size 1 of the
+    default state policy (Push-sized: 16-d state, 4-d action) and its training samples/s."""
+    import torch
+
+    from agents.imitation.diffusion import DiffusionAgent
+    from agents.imitation.diffusion_config import DiffusionConfig
+
+    obs_spec = {"state": {"shape": [16]}}
+    action_spec = {"shape": [4]}
+
+    class _Random:  # a stand-in dataset: throughput does not depend on the values
+        def __len__(self) -> int:
+            return 10_000
+
+        def sample_batch(self, idx: Any) -> dict[str, Any]:
+            b = len(idx)
+            return {"obs/state": torch.rand(b, 2, 16), "action": torch.rand(b, 16, 4) * 2 - 1,
+                    "action_is_pad": torch.zeros(b, 16, dtype=torch.bool)}  # fmt: skip
+
+    for threads in (1, torch.get_num_threads()):
+        torch.set_num_threads(threads)
+        variants: list[dict[str, Any]] = [{}, {"down_dims": [64, 128, 256]}, {"denoiser": "transformer"}]
+        for variant in variants:
+            torch.manual_seed(0)
+            config = DiffusionConfig(**variant)
+            agent = DiffusionAgent(config, obs_spec, action_spec).eval()
+            lat = measure_latency(agent)
+            agent.train()
+            rate = measure_training_throughput(agent, _Random(), batch_size=256, steps=5)
+            name = ", ".join(f"{k}={v}" for k, v in variant.items()) or "default"
+            print(
+                f"threads={threads} {name:28s} chunk latency median {lat['median_ms']:.1f} ms "
+                f"(min {lat['min_ms']:.1f}, p90 {lat['p90_ms']:.1f}); training {rate:.0f} samples/s"
+            )
+
+
+if __name__ == "__main__":
+    main()
