@@ -84,7 +84,7 @@ def coverage(tee_xy: np.ndarray, tee_yaw: float, target_xy: np.ndarray, target_y
     y = s * _GX + c * _GY + (cb * dy - sb * dx)  # (P,)
     bar = (x <= _BAR_HX) & (np.abs(y - _BAR_Y) <= _BAR_HY)
     stem = (x <= _STEM_HX) & (np.abs(y - _STEM_Y) <= _STEM_HY)
-    return np.count_nonzero(bar | stem) / len(_GX)
+    return float(np.count_nonzero(bar | stem)) / len(_GX)
 
 
 # Grasp points (body frame) of the expert: the stem's middle, or the bar beside the stem.
@@ -157,7 +157,7 @@ class PushTTask(Task):
         return {"coverage": self._coverage(scene)}
 
     def is_success(self, scene: Scene) -> bool:
-        return self._coverage(scene) >= SUCCESS_COVERAGE
+        return bool(self._coverage(scene) >= SUCCESS_COVERAGE)
 
     def expert_action(self, state: np.ndarray) -> np.ndarray:
         """Pose-feedback expert over (B, 18) states: grasp the T, carry and turn it onto the target.
