@@ -189,7 +189,7 @@ def render(results: dict[str, Any]) -> str:
             f"{np.median([s['latency_ms'] for s in seeds]):.1f} |"
         )
         commands.append(
-            f"- {row.key} ({entry['date']}, {len(seeds)} seed(s)): "
+            f"- {row.key} ({entry['date']}, {entry.get('machine', '?')}, {len(seeds)} seed(s)): "
             f"`{entry['command']}` = `workbench train {' '.join(entry['overrides'])} seed=S`"
         )
     return "\n".join([*lines, "", "Commands:", "", *commands])

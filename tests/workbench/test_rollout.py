@@ -53,7 +53,8 @@ def test_passthrough_env_without_state_or_dict_obs() -> None:
     import gymnasium as gym
 
     space = gym.make("wb/CartPole-v1").action_space
-    episodes = rollout(EnvFactory("wb/CartPole-v1"), RandomPolicy(space, seed=0), episodes=3, seed=0, num_envs=2)
+    policy = RandomPolicy(space, seed=0)
+    episodes = rollout(EnvFactory("wb/CartPole-v1"), policy, episodes=3, seed=0, num_envs=2)
     for ep in episodes:
         assert ep.sim_states is None
         assert ep.obs["state"].shape == (ep.length + 1, 4)

@@ -37,7 +37,9 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, no GPU used"
+    threads = os.environ.get("OMP_NUM_THREADS")
+    pinned = f", OMP_NUM_THREADS={threads}" if threads else ""
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}{pinned}, no GPU used"
 
 
 def write_section(path: Path, suite: str, body: str) -> None:
