@@ -23,10 +23,12 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(BIN)/workbench train
 
+# Two pytest workers on two cores: one torch/OpenMP thread each, or the workers' thread pools
+# oversubscribe the cores and spin against each other (training steps slow down 10-100x).
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 bench: setup
 	$(BIN)/workbench bench envs

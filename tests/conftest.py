@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("MUJOCO_GL", "egl")
+# One OpenMP/torch thread per test process: pytest-xdist runs two workers on two cores, and CLI
+# subprocesses inherit this (see the Makefile's test target).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 REPO = Path(__file__).resolve().parent.parent

@@ -8,6 +8,7 @@ that names the key and says what to do.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ GROUPS = ("env", "agent", "experiment")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 POLICIES = ("expert", "random")
 BACKENDS = ("local",)
+VALIDATION_SEED_OFFSET = 500_000  # periodic-evaluation seeds = eval.seed + this
 
 
 @dataclass
@@ -32,6 +34,8 @@ class EnvConfig:
     width: int = 84
     height: int = 84
     max_episode_steps: int | None = None  # None: the registered TimeLimit
+    # ee_delta | ee_delta_yaw | joint_pos | joint_vel | discrete; None: the task's default
+    controller: str | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)  # passed to the env constructor as is
 
     def __post_init__(self) -> None:
@@ -45,6 +49,11 @@ class EnvConfig:
             raise ConfigError(f"env.max_episode_steps={self.max_episode_steps} must be >= 1 (or null)")
         if not self.cameras:
             raise ConfigError("env.cameras is empty; name at least one camera, e.g. [front]")
+        if self.controller is not None:
+            from envs.controllers import CONTROLLERS
+
+            if self.controller not in CONTROLLERS:
+                raise ConfigError(f"env.controller={self.controller!r} is not one of {list(CONTROLLERS)}")
 
     def make_kwargs(self) -> dict[str, Any]:
         """Constructor kwargs for ``gymnasium.make(self.id, **kwargs)``."""
@@ -63,6 +72,8 @@ class EnvConfig:
             "height": self.height,
             **self.kwargs,
         }
+        if self.controller is not None:
+            kwargs["controller"] = self.controller
         if self.max_episode_steps is not None:
             kwargs["max_episode_steps"] = self.max_episode_steps
         return kwargs
@@ -125,6 +136,11 @@ class EvalSettings:
             raise ConfigError(f"backend={self.backend!r} is not one of {list(BACKENDS)}")
         if self.video_episodes < 0 or self.video_width < 8 or self.video_height < 8:
             raise ConfigError("video_episodes must be >= 0 and the video size at least 8x8")
+
+    def for_validation(self) -> EvalSettings:
+        """Periodic evaluation during training: no video, and seeds disjoint from the final
+        evaluation's, so keeping the best checkpoint does not peek at the test episodes."""
+        return dataclasses.replace(self, video=False, seed=self.seed + VALIDATION_SEED_OFFSET)
 
 
 def _check_device(device: str) -> None:

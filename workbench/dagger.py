@@ -154,7 +154,7 @@ def run_dagger(cfg: TrainConfig, run_dir: Path, demos_dir: Path, device: Any) ->
     else:
         resume_step = None if payload is None else int(payload["step"])
     logger = run_logger(run_dir, resume_step=resume_step)
-    quick = dataclasses.replace(cfg.eval, video=False)
+    quick = cfg.eval.for_validation()
     history: list[dict[str, Any]] = list(done["history"])
 
     try:

@@ -138,7 +138,7 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     agent = agent_class(cfg.agent.name)(cfg.agent, obs_spec, meta["action_spec"], data.stats)
     logger = run_logger(run_dir, resume_step=None if payload is None else int(payload["step"]))
     eval_env = dataclasses.replace(cfg.env)
-    quick = dataclasses.replace(cfg.eval, video=False)
+    quick = cfg.eval.for_validation()
 
     def evaluator(step: int) -> dict[str, float]:
         res = evaluate(agent, eval_env, quick, run_dir / "eval" / f"step_{step:08d}", progress=False)
