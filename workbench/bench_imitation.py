@@ -56,7 +56,8 @@ def rows() -> list[Row]:
         Row("dagger_pickplace_20", "dagger (state)", "PickPlace", "labels equal to 20 demos",
             ">= bc + 15 points (3 seeds)",
             (f"env={pickplace}", "agent=bc", "demos.episodes=5", "dagger.rounds=6",
-             "dagger.episodes_per_round=5", "dagger.label_budget=LABELS_OF_20_DEMOS"), seeds=3),
+             "dagger.episodes_per_round=5", "dagger.label_budget=LABELS_OF_20_DEMOS",
+             "dagger.steps_per_round=5000"), seeds=3),
         Row("diffusion_state_pusht", "diffusion (state)", "PushT", "200 expert demos, <= 30 min CPU",
             ">= 85% success, coverage >= 0.95", _diffusion("diffusion_state_pusht"),
             min_success=0.85, min_coverage=0.95),
@@ -200,12 +201,18 @@ def run(selected: list[str] | None, store: Path, command: str, machine: str) -> 
     unknown = [k for k in selected or [] if k not in known]
     if unknown:
         raise ValueError(f"unknown benchmark rows {unknown}; valid: {', '.join(known)}")
-    results: dict[str, Any] = json.loads(store.read_text()) if store.exists() else {}
     for key in selected or list(known):
         print(f"bench imitation: {key} ...", flush=True)
         entry = run_row(known[key])
         entry.update(date=f"{datetime.now():%Y-%m-%d %H:%M}", command=command, machine=machine)
+        # Re-read just before writing, so rows measured meanwhile by another invocation survive;
+        # written after every row, so a long benchmark keeps what it has measured.
+        results = _load(store)
         results[key] = entry
         store.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(store, results)  # after every row: a long benchmark keeps what it measured
-    return render(results)
+        atomic_write_json(store, results)
+    return render(_load(store))
+
+
+def _load(store: Path) -> dict[str, Any]:
+    return json.loads(store.read_text()) if store.exists() else {}
