@@ -252,8 +252,7 @@ def collect_round(cfg: TrainConfig, agent: Any, data_dir: Path, r: int, labels: 
     import envs
     from agents.imitation.dagger import MixturePolicy, label_budget_left
     from workbench.commands.train import _with_state
-    from workbench.episodes import DatasetWriter, spec_from_space
-    from workbench.evaluate import env_factory, env_fps
+    from workbench.evaluate import dataset_writer, env_factory
     from workbench.progress import ProgressBar
     from workbench.rollout import rollout
 
@@ -262,20 +261,9 @@ def collect_round(cfg: TrainConfig, agent: Any, data_dir: Path, r: int, labels: 
     factory = env_factory(env)
     probe = factory()
     try:
-        obs_spec = spec_from_space(probe.observation_space)
-        action_spec = spec_from_space(probe.action_space)
+        writer = dataset_writer(probe, factory, env.cameras, data_dir, append=True)
     finally:
         probe.close()
-    writer = DatasetWriter(
-        data_dir,
-        env_id=env.id,
-        env_kwargs=factory.kwargs,
-        obs_spec=obs_spec,
-        action_spec=action_spec,
-        fps=env_fps(factory),
-        cameras=list(env.cameras),
-        append=True,
-    )
     expert = envs.make_expert(env.id)
     mixture = MixturePolicy(agent, envs.make_expert(env.id), dcfg.beta(r), seed=dcfg.seed + r)
     left = label_budget_left(dcfg.label_budget, labels)

@@ -38,7 +38,7 @@ def summarize(episodes: list[Episode]) -> dict[str, Any]:
 
 
 def write_episode_videos(
-    factory: EnvFactory,
+    env: Any,
     episodes: list[Episode],
     out_dir: Path,
     camera: str,
@@ -47,19 +47,15 @@ def write_episode_videos(
     fps: int,
 ) -> list[str]:
     """Re-simulate the episodes from their saved states and write one mp4 each (pretty rendering)."""
-    env = factory()
     paths = []
-    try:
-        for k, ep in enumerate(episodes):
-            if ep.sim_states is None:
-                raise ValueError(f"episode {k} has no simulator states to render")
-            frames = render_states(env, ep.sim_states, camera, width, height)
-            tag = "success" if ep.success else "failure"
-            path = out_dir / f"episode_{k:03d}_seed{ep.seed}_{tag}.mp4"
-            write_video(path, frames, fps=fps)
-            paths.append(str(path))
-    finally:
-        env.close()
+    for k, ep in enumerate(episodes):
+        if ep.sim_states is None:
+            raise ValueError(f"episode {k} has no simulator states to render")
+        frames = render_states(env, ep.sim_states, camera, width, height)
+        tag = "success" if ep.success else "failure"
+        path = out_dir / f"episode_{k:03d}_seed{ep.seed}_{tag}.mp4"
+        write_video(path, frames, fps=fps)
+        paths.append(str(path))
     return paths
 
 
@@ -88,58 +84,63 @@ def evaluate(
     # Completion order depends on num_envs; report and store episodes in seed order.
     episodes.sort(key=lambda ep: ep.seed if ep.seed is not None else 0)
     results = summarize(episodes)
-    fps = env_fps(factory)
     videos: list[str] = []
     shutil.rmtree(out_dir / "videos", ignore_errors=True)  # an earlier evaluation's videos are stale
-    # Videos re-render episodes from their simulator states; passthrough envs (CartPole) have none.
-    if settings.video and settings.video_episodes > 0 and episodes[0].sim_states is not None:
-        videos = write_episode_videos(
-            factory,
-            episodes[: settings.video_episodes],
-            out_dir / "videos",
-            settings.camera,
-            settings.video_width,
-            settings.video_height,
-            fps,
-        )
+    # One env re-renders the videos and describes the saved episodes.
+    replay_env = factory()
+    try:
+        # Videos re-render episodes from their simulator states; passthrough envs (CartPole) have none.
+        if settings.video and settings.video_episodes > 0 and episodes[0].sim_states is not None:
+            videos = write_episode_videos(
+                replay_env,
+                episodes[: settings.video_episodes],
+                out_dir / "videos",
+                settings.camera,
+                settings.video_width,
+                settings.video_height,
+                env_fps(replay_env),
+            )
+        if episodes_dir is not None:
+            save_episodes(replay_env, factory, env.cameras, episodes, episodes_dir)
+    finally:
+        replay_env.close()
     results["videos"] = videos
     results["env_id"] = env.id
     results.update(extra or {})
     if episodes_dir is not None:
-        save_episodes(factory, env, episodes, episodes_dir, fps)
         results["episodes_dir"] = str(episodes_dir)
     atomic_write_json(out_dir / "results.json", results)
     return results
 
 
-def env_fps(factory: EnvFactory) -> int:
+def env_fps(env: Any) -> int:
     """Control frequency of the env (frames per second of its videos)."""
-    env = factory()
-    try:
-        return round(env.metadata.get("render_fps", 20))
-    finally:
-        env.close()
+    return round(env.metadata.get("render_fps", 20))
+
+
+def dataset_writer(
+    env: Any, factory: EnvFactory, cameras: list[str], root: Path, append: bool = False
+) -> DatasetWriter:
+    """A writer for episodes of ``env`` (built by ``factory``): specs and fps read off the env."""
+    return DatasetWriter(
+        root,
+        env_id=factory.env_id,
+        env_kwargs=factory.kwargs,
+        obs_spec=observation_spec(env.observation_space),
+        action_spec=spec_from_space(env.action_space),
+        fps=env_fps(env),
+        cameras=list(cameras),
+        append=append,
+    )
 
 
 def save_episodes(
-    factory: EnvFactory, env_cfg: EnvConfig, episodes: list[Episode], root: Path, fps: int
+    env: Any, factory: EnvFactory, cameras: list[str], episodes: list[Episode], root: Path
 ) -> None:
     """Write the evaluation episodes as a dataset, replacing an earlier evaluation's atomically."""
     staging = root.with_name(f".{root.name}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
-    env = factory()
-    try:
-        writer = DatasetWriter(
-            staging,
-            env_id=env_cfg.id,
-            env_kwargs=factory.kwargs,
-            obs_spec=observation_spec(env.observation_space),
-            action_spec=spec_from_space(env.action_space),
-            fps=fps,
-            cameras=list(env_cfg.cameras),
-        )
-    finally:
-        env.close()
+    writer = dataset_writer(env, factory, cameras, staging)
     for ep in episodes:
         writer.add(ep)
     writer.close()

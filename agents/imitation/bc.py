@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from agents.imitation.acting import ActionQueue, ObsHistory
 from agents.imitation.bc_config import BCConfig
 from agents.imitation.bc_rnn import LSTMHead
 from agents.imitation.bc_transformer import TransformerHead
@@ -135,10 +136,8 @@ class BCAgent(nn.Module):
         )
         self.low = np.asarray(action_spec.get("low", -1.0), dtype=np.float32)
         self.high = np.asarray(action_spec.get("high", 1.0), dtype=np.float32)
-        self._history: dict[str, np.ndarray] = {}
-        self._fresh: np.ndarray | None = None  # (B,) rows whose episode just started
-        self._queue: np.ndarray | None = None  # (B, execute_horizon, A) actions still to execute
-        self._queue_pos: np.ndarray | None = None  # (B,) index of the next queued action
+        self._history = ObsHistory(config.obs_keys, config.obs_horizon)
+        self._queue = ActionQueue(config.execute_horizon, self.action_dim)
         self._ensembler: TemporalEnsembler | None = None
         if config.temporal_ensemble:
             self._ensembler = TemporalEnsembler(config.action_horizon, config.ensemble_decay)
@@ -173,38 +172,17 @@ class BCAgent(nn.Module):
 
     # -------------------------------------------------------------------------------------- acting
     def reset(self, seed: int | None = None) -> None:
-        self._history = {}
-        self._fresh = None
-        self._queue = None
-        self._queue_pos = None
+        self._history.reset()
+        self._queue.reset()
         if self._ensembler is not None:
             self._ensembler.reset()
 
     def reset_envs(self, mask: np.ndarray) -> None:
         """Forget history and queued actions of the envs in ``mask`` (their episodes restarted)."""
-        if self._fresh is not None:
-            self._fresh |= mask
-        if self._queue_pos is not None:
-            self._queue_pos[mask] = self.config.execute_horizon
+        self._history.reset_envs(mask)
+        self._queue.reset_envs(mask)
         if self._ensembler is not None:
             self._ensembler.reset_envs(mask)
-
-    def _update_history(self, obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        horizon = self.config.obs_horizon
-        keys = self.config.obs_keys
-        batch = next(iter(obs.values())).shape[0]
-        if self._fresh is None or self._fresh.shape[0] != batch or not self._history:
-            self._history = {k: np.repeat(obs[k][:, None], horizon, axis=1) for k in keys}
-            self._fresh = np.zeros(batch, dtype=bool)
-            return self._history
-        for key in keys:
-            hist = np.roll(self._history[key], -1, axis=1)  # (B, To, *shape), oldest first
-            hist[:, -1] = obs[key]
-            # A restarted episode is padded with its first observation, as the dataset loader pads.
-            hist[self._fresh] = obs[key][self._fresh, None]
-            self._history[key] = hist
-        self._fresh[:] = False
-        return self._history
 
     def _predict(self, history: dict[str, np.ndarray]) -> np.ndarray:
         """History (B, To, ...) -> unnormalised action chunk (B, Ta, A), in eval mode."""
@@ -219,23 +197,13 @@ class BCAgent(nn.Module):
     @torch.no_grad()
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """Batched observations -> (B, A) actions in the env's action range."""
-        history = self._update_history(obs)
+        history = self._history.update(obs)
         batch = next(iter(history.values())).shape[0]
         if self._ensembler is not None:
             action = self._ensembler.update(self._predict(history))
             return np.clip(action, self.low, self.high).astype(np.float32)
-        execute = self.config.execute_horizon
-        if self._queue is None or self._queue_pos is None or self._queue.shape[0] != batch:
-            self._queue = np.zeros((batch, execute, self.action_dim), dtype=np.float32)
-            self._queue_pos = np.full(batch, execute)
-        need = self._queue_pos >= execute
-        if need.any():
-            # Only the rows that need a new chunk are run through the network.
-            rows = {k: v[need] for k, v in history.items()}
-            self._queue[need] = self._predict(rows)[:, :execute]  # (n, Te, A)
-            self._queue_pos[need] = 0
-        action = self._queue[np.arange(batch), self._queue_pos]  # (B, A)
-        self._queue_pos += 1
+        # Only the rows that need a new chunk are run through the network.
+        action = self._queue.next(batch, lambda need: self._predict({k: v[need] for k, v in history.items()}))
         return np.clip(action, self.low, self.high).astype(np.float32)
 
     # ------------------------------------------------------------------------------------ save/load

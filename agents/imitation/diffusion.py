@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from agents.imitation.acting import ActionQueue, ObsHistory
 from agents.imitation.diffusion_config import DiffusionConfig
 from agents.imitation.obs_encoder import ObsEncoder
 from agents.policy_io import save_policy
@@ -109,10 +110,8 @@ class DiffusionAgent(nn.Module):
         self.low = np.asarray(action_spec.get("low", -1.0), dtype=np.float32)
         self.high = np.asarray(action_spec.get("high", 1.0), dtype=np.float32)
         self._generator = torch.Generator().manual_seed(0)  # sampling noise when acting
-        self._history: dict[str, np.ndarray] = {}
-        self._queue: np.ndarray | None = None  # (B, execute_horizon, A) actions still to execute
-        self._queue_pos: np.ndarray | None = None  # (B,) index of the next queued action
-        self._fresh: np.ndarray | None = None  # (B,) rows whose episode just started
+        self._history = ObsHistory(config.obs_keys, config.obs_horizon)
+        self._queue = ActionQueue(config.execute_horizon, self.action_dim)
 
     # ------------------------------------------------------------------------------------ networks
     def set_stats(self, stats: dict[str, Any]) -> None:
@@ -188,35 +187,14 @@ class DiffusionAgent(nn.Module):
         return self.action_norm.unnormalize(chunk)
 
     def reset(self, seed: int | None = None) -> None:
-        self._history = {}
-        self._queue = None
-        self._queue_pos = None
-        self._fresh = None
+        self._history.reset()
+        self._queue.reset()
         self._generator.manual_seed(0 if seed is None else seed)
 
     def reset_envs(self, mask: np.ndarray) -> None:
         """Forget history and queued actions of the envs in ``mask`` (their episodes restarted)."""
-        if self._fresh is not None:
-            self._fresh |= mask
-        if self._queue_pos is not None:
-            self._queue_pos[mask] = self.config.execute_horizon
-
-    def _update_history(self, obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        horizon = self.config.obs_horizon
-        keys = self.config.obs_keys
-        batch = next(iter(obs.values())).shape[0]
-        if self._fresh is None or self._fresh.shape[0] != batch or not self._history:
-            self._history = {k: np.repeat(np.asarray(obs[k])[:, None], horizon, axis=1) for k in keys}
-            self._fresh = np.zeros(batch, dtype=bool)
-            return self._history
-        for key in keys:
-            hist = np.roll(self._history[key], -1, axis=1)  # (B, To, ...), oldest first
-            hist[:, -1] = obs[key]
-            # A restarted episode is padded with its first observation, as the dataset loader pads.
-            hist[self._fresh] = np.asarray(obs[key])[self._fresh, None]
-            self._history[key] = hist
-        self._fresh[:] = False
-        return self._history
+        self._history.reset_envs(mask)
+        self._queue.reset_envs(mask)
 
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """Batched observations -> (B, A) actions in the env's action range.
@@ -224,21 +202,15 @@ class DiffusionAgent(nn.Module):
         Rows whose queue is empty (or whose episode restarted) get a new chunk; the others keep
         executing theirs, so envs of a vector env replan independently.
         """
-        history = self._update_history(obs)
+        history = self._history.update(obs)
         batch = next(iter(history.values())).shape[0]
-        execute = self.config.execute_horizon
-        if self._queue is None or self._queue_pos is None or self._queue.shape[0] != batch:
-            self._queue = np.zeros((batch, execute, self.action_dim), dtype=np.float32)
-            self._queue_pos = np.full(batch, execute)
-        rows = np.flatnonzero(self._queue_pos >= execute)
-        if rows.size:
-            device = next(self.parameters()).device
-            inputs = {f"obs/{k}": torch.as_tensor(v[rows], device=device) for k, v in history.items()}
-            chunk = self.predict_chunk(inputs, self._generator)[:, :execute]  # (n, Te, A)
-            self._queue[rows] = chunk.cpu().numpy()
-            self._queue_pos[rows] = 0
-        action = self._queue[np.arange(batch), self._queue_pos]  # (B, A)
-        self._queue_pos += 1
+        device = next(self.parameters()).device
+
+        def predict(need: np.ndarray) -> np.ndarray:
+            inputs = {f"obs/{k}": torch.as_tensor(v[need], device=device) for k, v in history.items()}
+            return self.predict_chunk(inputs, self._generator).cpu().numpy()  # (n, Ta, A)
+
+        action = self._queue.next(batch, predict)
         if not np.isfinite(action).all():
             raise FloatingPointError("diffusion policy produced a non-finite action; the weights are broken")
         return np.clip(action, self.low, self.high).astype(np.float32)

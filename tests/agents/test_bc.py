@@ -61,13 +61,13 @@ def test_history_pads_with_first_observation_after_reset() -> None:
     agent = _agent(obs_horizon=3)
     first = {"state": np.ones((1, 3), dtype=np.float32)}
     agent.act(first)
-    np.testing.assert_array_equal(agent._history["state"][0], np.ones((3, 3)))
+    np.testing.assert_array_equal(agent._history.history["state"][0], np.ones((3, 3)))
     second = {"state": np.full((1, 3), 2.0, dtype=np.float32)}
     agent.act(second)
-    np.testing.assert_array_equal(agent._history["state"][0, :, 0], [1, 1, 2])
+    np.testing.assert_array_equal(agent._history.history["state"][0, :, 0], [1, 1, 2])
     agent.reset_envs(np.array([True]))
     agent.act({"state": np.full((1, 3), 5.0, dtype=np.float32)})
-    np.testing.assert_array_equal(agent._history["state"][0, :, 0], [5, 5, 5])
+    np.testing.assert_array_equal(agent._history.history["state"][0, :, 0], [5, 5, 5])
 
 
 # --------------------------------------------------------------------------- temporal ensembling (ACT)

@@ -65,12 +65,12 @@ def test_receding_horizon_queue_predicts_16_executes_8_and_resets_per_env() -> N
 def test_history_is_padded_with_the_first_observation_after_reset() -> None:
     agent = _agent(obs_horizon=3)
     agent.act({"state": np.ones((1, 3), dtype=np.float32)})
-    np.testing.assert_array_equal(agent._history["state"][0, :, 0], [1, 1, 1])
+    np.testing.assert_array_equal(agent._history.history["state"][0, :, 0], [1, 1, 1])
     agent.act({"state": np.full((1, 3), 2.0, dtype=np.float32)})
-    np.testing.assert_array_equal(agent._history["state"][0, :, 0], [1, 1, 2])
+    np.testing.assert_array_equal(agent._history.history["state"][0, :, 0], [1, 1, 2])
     agent.reset_envs(np.array([True]))
     agent.act({"state": np.full((1, 3), 5.0, dtype=np.float32)})
-    np.testing.assert_array_equal(agent._history["state"][0, :, 0], [5, 5, 5])
+    np.testing.assert_array_equal(agent._history.history["state"][0, :, 0], [5, 5, 5])
 
 
 def test_actions_and_inputs_are_normalised_to_unit_range_and_back() -> None:

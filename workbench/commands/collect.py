@@ -36,33 +36,20 @@ def collect_dataset(
     progress: bool = True,
 ) -> dict[str, Any]:
     import envs
-    from workbench.episodes import DatasetWriter, observation_spec, spec_from_space
-    from workbench.evaluate import env_factory, env_fps
+    from workbench.evaluate import dataset_writer, env_factory
     from workbench.progress import ProgressBar
     from workbench.rollout import rollout
 
     factory = env_factory(env)
     probe = factory()
     try:
-        obs_spec = observation_spec(probe.observation_space)
-        action_spec = spec_from_space(probe.action_space)
+        writer = dataset_writer(probe, factory, env.cameras, out, append=append)
         action_space = probe.action_space
     finally:
         probe.close()
-    fps = env_fps(factory)
     policy = make_policy(policy_name, env.id, action_space, seed, noise)
     # Under DART noise the executed actions are perturbed; the clean expert labels every state.
     label_policy = envs.make_expert(env.id, noise=0.0, seed=seed) if policy_name == "expert" else None
-    writer = DatasetWriter(
-        out,
-        env_id=env.id,
-        env_kwargs=factory.kwargs,
-        obs_spec=obs_spec,
-        action_spec=action_spec,
-        fps=fps,
-        cameras=list(env.cameras),
-        append=append,
-    )
     with ProgressBar("collect", episodes, enabled=progress) as bar:
         kept = rollout(
             factory,
