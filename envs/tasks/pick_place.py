@@ -8,13 +8,19 @@ import numpy as np
 
 from envs.tasks import skills
 from envs.tasks.base import Layout, MarkerSpec, ObjectSpec, Pose, Scene, Task, norm
-from envs.tasks.push import CUBE_HALF, GREEN, RED
+from envs.tasks.push import (
+    CUBE_HALF,
+    CUBE_TARGET_STATE_NAMES,
+    GREEN,
+    RED,
+    cube_target_state,
+    sample_cube_and_target,
+)
 
-CUBE_LOW, CUBE_HIGH = np.array([0.42, -0.15]), np.array([0.58, 0.15])  # m, cube centre xy box
 TARGET_LOW, TARGET_HIGH = np.array([0.38, -0.2]), np.array([0.62, 0.2])  # m, target xy box
 TARGET_MAX_HEIGHT = 0.2  # m above the cube's resting height, for targets in the air
-MIN_CUBE_TARGET_DIST = 0.10  # m (xy)
 MAX_CUBE_YAW = 0.3  # rad; the fingers (along world y) square the cube up when they close
+# The cube box and the minimum cube-target distance are Push's (push.sample_cube_and_target).
 
 
 @dataclass(frozen=True)
@@ -26,21 +32,10 @@ class PickPlaceTask(Task):
     markers: tuple[MarkerSpec, ...] = (MarkerSpec("target", "sphere", (0.015,), GREEN),)
     success_radius: float = 0.03
     max_episode_steps: int = 100
-    state_names: tuple[str, ...] = (
-        "ee_x", "ee_y", "ee_z", "gripper",
-        "cube_x", "cube_y", "cube_z",
-        "target_x", "target_y", "target_z",
-        "cube_minus_ee_x", "cube_minus_ee_y", "cube_minus_ee_z",
-        "target_minus_cube_x", "target_minus_cube_y", "target_minus_cube_z",
-    )
+    state_names: tuple[str, ...] = CUBE_TARGET_STATE_NAMES
 
     def sample_layout(self, np_random: np.random.Generator) -> Layout:
-        cube_xy = np_random.uniform(CUBE_LOW, CUBE_HIGH)
-        yaw = float(np_random.uniform(-MAX_CUBE_YAW, MAX_CUBE_YAW))
-        while True:
-            target_xy = np_random.uniform(TARGET_LOW, TARGET_HIGH)
-            if np.linalg.norm(target_xy - cube_xy) >= MIN_CUBE_TARGET_DIST:
-                break
+        cube_xy, yaw, target_xy = sample_cube_and_target(np_random, TARGET_LOW, TARGET_HIGH, MAX_CUBE_YAW)
         in_air = np_random.uniform() < 0.5
         height = CUBE_HALF + (np_random.uniform(0.03, TARGET_MAX_HEIGHT) if in_air else 0.0)
         return Layout(
@@ -49,15 +44,7 @@ class PickPlaceTask(Task):
         )
 
     def state(self, scene: Scene) -> np.ndarray:
-        cube, target = scene.objects["cube"][:3], scene.markers["target"][:3]
-        out = np.empty(16, dtype=np.float32)
-        out[0:3] = scene.ee
-        out[3] = scene.gripper
-        out[4:7] = cube
-        out[7:10] = target
-        out[10:13] = cube - scene.ee
-        out[13:16] = target - cube
-        return out
+        return cube_target_state(scene)
 
     def reward_terms(self, scene: Scene) -> dict[str, float]:
         cube, target = scene.objects["cube"][:3], scene.markers["target"][:3]

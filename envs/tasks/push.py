@@ -20,14 +20,42 @@ RED, GREEN = (0.85, 0.2, 0.15, 1.0), (0.1, 0.8, 0.2, 0.8)
 CONTACT = CUBE_HALF + 0.012
 
 
-def sample_cube_and_target(np_random: np.random.Generator) -> tuple[np.ndarray, float, np.ndarray]:
-    """Cube xy, cube yaw and target xy at least MIN_CUBE_TARGET_DIST apart (Push's distribution)."""
+def sample_cube_and_target(
+    np_random: np.random.Generator,
+    target_low: np.ndarray = TARGET_LOW,
+    target_high: np.ndarray = TARGET_HIGH,
+    max_yaw: float = MAX_CUBE_YAW,
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """Cube xy, cube yaw and target xy at least MIN_CUBE_TARGET_DIST apart (Push's distribution by
+    default; PickPlace passes its own target box and yaw range)."""
     cube_xy = np_random.uniform(CUBE_LOW, CUBE_HIGH)
-    yaw = float(np_random.uniform(-MAX_CUBE_YAW, MAX_CUBE_YAW))
+    yaw = float(np_random.uniform(-max_yaw, max_yaw))
     while True:  # rejection sampling; accepts ~85% of draws
-        target_xy = np_random.uniform(TARGET_LOW, TARGET_HIGH)
+        target_xy = np_random.uniform(target_low, target_high)
         if np.linalg.norm(target_xy - cube_xy) >= MIN_CUBE_TARGET_DIST:
             return cube_xy, yaw, target_xy
+
+
+CUBE_TARGET_STATE_NAMES: tuple[str, ...] = (
+    "ee_x", "ee_y", "ee_z", "gripper",
+    "cube_x", "cube_y", "cube_z",
+    "target_x", "target_y", "target_z",
+    "cube_minus_ee_x", "cube_minus_ee_y", "cube_minus_ee_z",
+    "target_minus_cube_x", "target_minus_cube_y", "target_minus_cube_z",
+)  # fmt: skip
+
+
+def cube_target_state(scene: Scene) -> np.ndarray:
+    """(16,) float32 state of a one-cube, one-target task (Push, PickPlace): CUBE_TARGET_STATE_NAMES."""
+    cube, target = scene.objects["cube"][:3], scene.markers["target"][:3]
+    out = np.empty(16, dtype=np.float32)
+    out[0:3] = scene.ee
+    out[3] = scene.gripper
+    out[4:7] = cube
+    out[7:10] = target
+    out[10:13] = cube - scene.ee
+    out[13:16] = target - cube
+    return out
 
 
 @dataclass(frozen=True)
@@ -37,13 +65,7 @@ class PushTask(Task):
     markers: tuple[MarkerSpec, ...] = (MarkerSpec("target", "disc", (0.03, 0.001), GREEN),)
     success_radius: float = 0.03
     max_episode_steps: int = 100
-    state_names: tuple[str, ...] = (
-        "ee_x", "ee_y", "ee_z", "gripper",
-        "cube_x", "cube_y", "cube_z",
-        "target_x", "target_y", "target_z",
-        "cube_minus_ee_x", "cube_minus_ee_y", "cube_minus_ee_z",
-        "target_minus_cube_x", "target_minus_cube_y", "target_minus_cube_z",
-    )
+    state_names: tuple[str, ...] = CUBE_TARGET_STATE_NAMES
 
     def sample_layout(self, np_random: np.random.Generator) -> Layout:
         cube_xy, yaw, target_xy = sample_cube_and_target(np_random)
@@ -53,15 +75,7 @@ class PushTask(Task):
         )
 
     def state(self, scene: Scene) -> np.ndarray:
-        cube, target = scene.objects["cube"][:3], scene.markers["target"][:3]
-        out = np.empty(16, dtype=np.float32)
-        out[0:3] = scene.ee
-        out[3] = scene.gripper
-        out[4:7] = cube
-        out[7:10] = target
-        out[10:13] = cube - scene.ee
-        out[13:16] = target - cube
-        return out
+        return cube_target_state(scene)
 
     def reward_terms(self, scene: Scene) -> dict[str, float]:
         cube, target = scene.objects["cube"][:3], scene.markers["target"][:3]
