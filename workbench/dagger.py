@@ -259,6 +259,10 @@ def collect_round(cfg: TrainConfig, agent: Any, data_dir: Path, r: int, labels: 
     dcfg = cfg.dagger
     env = dataclasses.replace(cfg.env, obs_mode=_with_state(cfg.env.obs_mode))  # the expert reads `state`
     factory = env_factory(env)
+    if dcfg.max_episode_steps is not None:  # gymnasium's TimeLimit, for these rollouts only
+        factory = dataclasses.replace(
+            factory, kwargs={**factory.kwargs, "max_episode_steps": dcfg.max_episode_steps}
+        )
     probe = factory()
     try:
         writer = dataset_writer(probe, factory, env.cameras, data_dir, append=True)

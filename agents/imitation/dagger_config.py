@@ -20,7 +20,9 @@ class DaggerConfig:
     aggregated data's normalisation statistics (Ross et al.), or with ``warm_start`` fine-tuned from
     the previous round's weights (cheaper; the statistics of the initial demos stay).
     ``label_budget`` caps the expert labels in the aggregated dataset, demos included, so DAgger and
-    BC can be compared at an equal number of labels.
+    BC can be compared at an equal number of labels. ``max_episode_steps`` cuts DAgger's rollouts
+    short: an early learner that gets stuck would otherwise spend a demo's worth of labels on
+    near-identical states every few dozen steps, so a label budget buys more distinct starts.
     """
 
     rounds: int = 0  # 0: no DAgger, plain behaviour cloning
@@ -28,6 +30,7 @@ class DaggerConfig:
     beta0: float = 0.5  # probability of executing the expert's action in round 1
     beta_decay: float = 0.5  # beta_r = beta0 * beta_decay ** (r - 1), decaying to 0
     label_budget: int = 0  # max expert labels (steps) in the aggregated data, demos included; 0: no cap
+    max_episode_steps: int | None = None  # truncate DAgger rollouts (not eval) here; null: the env's
     steps_per_round: int | None = None  # training steps of rounds >= 1; null: agent.steps
     warm_start: bool = False  # fine-tune the previous round's policy instead of retraining from scratch
     seed: int = 500_000  # rollout episode k of round r uses env seed seed + (r-1)*episodes_per_round + k
@@ -44,6 +47,10 @@ class DaggerConfig:
             )
         if self.label_budget < 0:
             raise ConfigError(f"dagger.label_budget={self.label_budget} must be >= 0 (0: no cap)")
+        if self.max_episode_steps is not None and self.max_episode_steps < 1:
+            raise ConfigError(
+                f"dagger.max_episode_steps={self.max_episode_steps} must be >= 1 (or null: the env's limit)"
+            )
         if self.steps_per_round is not None and self.steps_per_round < 1:
             raise ConfigError(f"dagger.steps_per_round={self.steps_per_round} must be >= 1 (or null)")
 

@@ -1,9 +1,11 @@
 """Diffusion Policy (Chi et al. 2023, "Visuomotor Policy Learning via Action Diffusion").
 
-The policy is a conditional denoiser ``eps(a_k, k, obs)`` over a chunk of future actions:
+The policy is a conditional denoiser over a chunk of future actions:
 
     training  (DDPM, sec. 3.1)  a_k = sqrt(abar_k) a_0 + sqrt(1 - abar_k) eps
-                                loss = ||eps - eps_theta(a_k, k, o)||^2
+                                loss = ||a_0 - f_theta(a_k, k, o)||^2   (prediction_type=sample,
+                                the default: converges faster on a CPU budget), or the paper's
+                                ||eps - eps_theta(a_k, k, o)||^2        (prediction_type=epsilon)
     acting    (DDIM, sec. 4.4)  a_K ~ N(0, I), 10 deterministic denoising steps -> a_0 (the chunk)
 
 ``obs_horizon`` frames condition the denoiser; of the ``action_horizon`` predicted actions the first

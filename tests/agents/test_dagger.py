@@ -25,6 +25,7 @@ def test_beta_decays_geometrically_to_zero() -> None:
         ({"label_budget": -5}, "dagger.label_budget"),
         ({"steps_per_round": 0}, "dagger.steps_per_round"),
         ({"episodes_per_round": 0}, "dagger.episodes_per_round"),
+        ({"max_episode_steps": 0}, "dagger.max_episode_steps"),
     ],
 )
 def test_config_errors_name_the_key(kwargs: dict[str, float], match: str) -> None:

@@ -88,3 +88,14 @@ def test_corrupt_checkpoint_is_reported(tmp_path: Path, reach_dataset: Path) -> 
 def test_debug_shows_traceback() -> None:
     proc = workbench("eval", "run=/nonexistent/run", "debug=true", check=False)
     assert proc.returncode == 2 and "Traceback" in proc.stderr
+
+
+def test_bare_camera_mode_expands_to_every_camera() -> None:
+    from workbench.config import compose
+
+    cfg = compose(
+        "train", ["agent=bc_rgb", "env.obs_mode=rgb+proprio", "env.cameras=[agentview,wrist]"]
+    )
+    assert cfg.agent.obs_keys == ["rgb/agentview", "rgb/wrist", "proprio"]
+    cfg = compose("train", ["experiment=push_diffusion_rgb"])
+    assert cfg.agent.obs_keys == ["rgb/agentview", "proprio"]

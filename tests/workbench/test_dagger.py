@@ -82,6 +82,7 @@ def test_dagger_aggregates_counts_labels_and_resumes(tmp_path: Path, reach_datas
     out = workbench(
         "train", "experiment=smoke", "env=wb/Reach-mujoco-v0", f"dataset={reach_dataset}", "agent=dagger",
         "dagger.rounds=2", "dagger.episodes_per_round=2", "dagger.eval_every_round=false",
+        "dagger.max_episode_steps=7",
         "agent.steps=60", "dagger.steps_per_round=40", "trainer.checkpoint_every=20",
         "trainer.keep_checkpoints=10", "eval.episodes=2", "eval.video=false", f"run_dir={run}",
     ).stdout  # fmt: skip
@@ -93,6 +94,9 @@ def test_dagger_aggregates_counts_labels_and_resumes(tmp_path: Path, reach_datas
     # Aggregation: the demos, then 2 expert-labelled rollouts per round; every step is a label.
     assert data["num_episodes"] == demo_meta["num_episodes"] + 4
     assert all(e["has_expert_actions"] for e in data["episodes"])
+    # DAgger's own rollouts stop at dagger.max_episode_steps; the demos keep their length.
+    rollouts = data["episodes"][demo_meta["num_episodes"] :]
+    assert all(e["length"] <= 7 for e in rollouts) and any(e["length"] == 7 for e in rollouts)
     assert summary[0]["labels"] == demo_meta["num_steps"]
     assert summary[2]["labels"] == data["num_steps"] == summary[0]["labels"] + sum(
         s["new_labels"] for s in summary[1:]
