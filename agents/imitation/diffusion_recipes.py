@@ -47,20 +47,20 @@ RECIPES: dict[str, dict[str, Any]] = {
     },
     # RGB 84x84 + proprio Push (issue 4: 100 demos, <= 60 min CPU training), the agentview camera
     # (framed on the workspace: the cube is ~6 px wide instead of ~3 px from `front`). ResNet-18-GN
-    # at width 16 (the 2 frames x 64 crops of a batch train at ~190 samples/s on a contended core,
-    # 2.3x width 32's 82), so ~10k steps fit the hour.
+    # at width 16: a batch of 64 x 2 frames trains at ~190 samples/s on a contended core, 2.3x
+    # width 32's 82, i.e. ~3 steps/s beside another job: 8000 steps fit the hour with evaluations.
     "diffusion_rgb_push": {
         "env": "wb/Push-mujoco-v0",
         "demos": 100,
         "overrides": [
             "experiment=push_diffusion_rgb",
             "agent.resnet_width=16",
-            "agent.steps=10000",
+            "agent.steps=8000",
             "agent.batch_size=64",
             "agent.lr=0.0003",
             "agent.warmup_steps=500",
             "agent.execute_horizon=4",
-            "trainer.eval_every=2500",
+            "trainer.eval_every=2000",
         ],
     },
 }
