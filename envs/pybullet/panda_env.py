@@ -70,7 +70,8 @@ class PandaPybulletEnv(gym.Env[dict[str, Any], Any]):
     | ``state``           | float32 (D,)       | task state; names in ``get_task(task).state_names``       |
     | ``proprio``         | float32 (19,)      | 7 joint pos (rad), 7 joint vel (rad/s), ee xyz (m),       |
     |                     |                    | ee yaw (rad), gripper opening (m)                         |
-    | ``rgb/<cam>``       | uint8 (H, W, 3)    | camera image; cams ``front``, ``top``, ``wrist``          |
+    | ``rgb/<cam>``       | uint8 (H, W, 3)    | camera image; cams ``front``, ``agentview``, ``top``,     |
+    |                     |                    | ``wrist``                                                 |
     | ``depth/<cam>``     | float32 (H, W)     | distance along the optical axis, m                        |
     | ``seg/<cam>``       | int32 (H, W)       | instance ids; names in ``segmentation_names``             |
     | ``points``          | float32 (N, 6)     | world xyz (m) + rgb [0, 1], table cropped,                |
