@@ -58,7 +58,8 @@ class DiffusionConfig:
     beta_schedule: str = "squaredcos_cap_v2"
     # What the denoiser predicts. "sample" (the clean chunk a_0) learns much faster than the paper's
     # "epsilon" at a CPU budget: state PushT reached 56% success after 2000 steps vs 26% for epsilon
-    # (diffusion_recipes.py); "epsilon" remains the choice for long GPU runs on multimodal data.
+    # (configs/experiment/pusht_diffusion.yaml); "epsilon" remains the choice for long GPU runs on
+    # multimodal data.
     prediction_type: str = "sample"
     clip_sample: bool = True
 

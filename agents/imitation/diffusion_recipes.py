@@ -1,69 +1,15 @@
-"""Diffusion Policy budgets for ``workbench bench imitation``, and probes for latency and throughput.
+"""Probes that size Diffusion Policy for a CPU: chunk latency and training throughput.
 
-``RECIPES`` are data (TD-MPC2's "size presets as data"): the ``workbench train`` overrides that the
-benchmark runs for each row of the issue-4 table, sized for a 2-core laptop CPU. The numbers behind
-them (latency, samples/s, success) and the commands that produced them are in the module that
-reports them (docs/benchmarks.md); ``measure_latency`` and ``measure_training_throughput`` are the
-probes the benchmark calls. No torch import at module level.
+The sized recipes themselves are data, the experiment presets (``configs/experiment/
+pusht_diffusion.yaml``, ``push_diffusion_rgb.yaml``, ...), which ``workbench bench imitation`` runs;
+``python -m agents.imitation.diffusion_recipes`` prints the numbers that sized them. No torch import
+at module level.
 """
 
 from __future__ import annotations
 
 import time
 from typing import Any
-
-RECIPES: dict[str, dict[str, Any]] = {
-    # State Push, 100 demos. The (64, 128) U-Net trains at ~1000 samples/s on the shared 2-core CPU
-    # (~2-3k when idle). Epsilon prediction: 6000 steps at batch 128, lr 1e-3 -> 68% success (13 min).
-    "diffusion_state_push": {
-        "env": "wb/Push-mujoco-v0",
-        "demos": 100,
-        "overrides": [
-            "agent=diffusion",
-            "agent.steps=8000",
-            "agent.batch_size=128",
-            "agent.lr=0.001",
-            "agent.warmup_steps=200",
-        ],
-    },
-    # State PushT (issue 4: 200 demos, <= 30 min CPU training). Same 8000 steps at batch 128, lr 1e-3,
-    # evaluated every 2000 steps (50 validation episodes): predicting the clean chunk (sample)
-    # reached 56% / 82% / 78% success at steps 2k / 4k / 6k, predicting the noise (epsilon, the
-    # paper's choice) 26% at 2k; epsilon for 12k steps ended at 58% (21 min). The sample run's final
-    # policy (8k steps) scored 86% / coverage 0.963 executing 8 actions per chunk, 92% / 0.973
-    # executing 4 (replanning twice as often reacts to the T's drift near the goal).
-    "diffusion_state_pusht": {
-        "env": "wb/PushT-mujoco-v0",
-        "demos": 200,
-        "overrides": [
-            "agent=diffusion",
-            "agent.steps=10000",
-            "agent.batch_size=128",
-            "agent.lr=0.001",
-            "agent.warmup_steps=500",
-            "agent.execute_horizon=4",
-            "trainer.eval_every=2500",
-        ],
-    },
-    # RGB 84x84 + proprio Push (issue 4: 100 demos, <= 60 min CPU training), the agentview camera
-    # (framed on the workspace: the cube is ~6 px wide instead of ~3 px from `front`). ResNet-18-GN
-    # at width 16: a batch of 64 x 2 frames trains at ~190 samples/s on a contended core, 2.3x
-    # width 32's 82, i.e. ~3 steps/s beside another job: 8000 steps fit the hour with evaluations.
-    "diffusion_rgb_push": {
-        "env": "wb/Push-mujoco-v0",
-        "demos": 100,
-        "overrides": [
-            "experiment=push_diffusion_rgb",
-            "agent.resnet_width=16",
-            "agent.steps=8000",
-            "agent.batch_size=64",
-            "agent.lr=0.0003",
-            "agent.warmup_steps=500",
-            "agent.execute_horizon=4",
-            "trainer.eval_every=2000",
-        ],
-    },
-}
 
 
 def dummy_observation(agent: Any, batch_size: int = 1) -> dict[str, Any]:
