@@ -81,11 +81,14 @@ NOTES: dict[str, str] = {
         "succeed when the same policy acts at batch size 1 instead of 4 (float summation order)."
     ),
     "bc_rgb_push": (
-        "Earlier recipe (front camera, ResNet width 32, 6k steps at ~1 step/s): 16%, still "
-        "underfitting. This recipe (agentview camera, the cube ~6 px wide instead of ~3; width 16, "
-        "2.9x faster per batch than 32): validation success 34% / 40% at 5k / 10k steps, 52% final at "
-        "15k, loss still falling. Not tried for lack of CPU time: longer training, a finer feature "
-        "map before the spatial softmax (76x76 crops leave 3x3 cells), wider encoders."
+        "Earlier recipe (front camera, ResNet width 32, 6k steps at ~1 step/s): 16%, underfitting. "
+        "This recipe (agentview camera, the cube ~6 px wide instead of ~3; width 16, 2.9x faster per "
+        "batch than 32): validation success 34% / 40% at 5k / 10k steps, 52% final at 15k. Twice the "
+        "steps (30k) gave 42% / 42% / 44% validation at 7.5k / 15k / 22.5k and 52% final while the "
+        "training loss kept falling (0.0065 at 11.6k, 0.0005 at 25.5k): the policy overfits 100 "
+        "demos, so more compute alone does not close the gap. Not tried: stronger augmentation, a "
+        "finer feature map before the spatial softmax (76x76 crops leave 3x3 cells), pretrained "
+        "encoders from local weights."
     ),
     "dagger_pickplace_20": (
         "First recipe (5 demos, full-length rollouts, 5000-step rounds): 41% ± 8% over 3 seeds, the "
@@ -108,8 +111,8 @@ NOTES: dict[str, str] = {
         "over from the state rows: validation success 16% / 20% / 28% at 2k / 4k / 6k steps, 30% "
         "final at 8k, loss still falling when the hour ran out (49 min wall beside two other jobs, "
         "evaluations included). No earlier image-diffusion run finished on this CPU (width 32 trains "
-        "2.3x slower). The rising curve suggests the gap is training compute rather than the recipe; "
-        "not verified (no GPU this session)."
+        "2.3x slower). The curve was still rising, but bc_rgb plateaued at twice its steps, so "
+        "compute alone may not close this gap either; not verified (no GPU this session)."
     ),
     "bc_rnn_pusht": (
         "5000 steps, a quarter of the config's 20k: a 10-frame history trains at ~5 steps/s at batch "
