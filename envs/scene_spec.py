@@ -40,7 +40,7 @@ CAMERAS: dict[str, CameraSpec] = {
     # From the far side of the table looking back at the robot.
     "front": CameraSpec((1.5, 0.0, 0.85), (0.35, 0.0, 0.2), (0.0, 0.0, 1.0), 45.0),
     # Robomimic's "agentview": the front view framed on the workspace (cubes, targets, the hand above
-    # them), so an 84x84 observation shows a 4 cm cube ~7 px wide instead of ~3 px from "front".
+    # them), so an 84x84 observation shows a 4 cm cube ~6 px wide instead of ~3 px from "front".
     "agentview": CameraSpec((0.85, 0.0, 0.75), (0.5, 0.0, 0.0), (0.0, 0.0, 1.0), 40.0),
     # Straight down, robot at the bottom of the image (image up = world +x).
     "top": CameraSpec((0.55, 0.0, 1.5), (0.55, 0.0, 0.0), (1.0, 0.0, 0.0), 40.0),

@@ -38,9 +38,8 @@ class Row:
 def rows() -> list[Row]:
     # DAgger vs BC at an equal number of expert labels: BC sees 20 demos; DAgger starts from 10 and
     # spends the rest of the same label budget on states its own (beta-mixed) policy visits, in
-    # rollouts cut at 40 steps (a demo is ~34), retraining each round as long as BC trains. Variants
-    # tried on seed 0 (docs/benchmarks.md): from 5 demos 26%, 10 demos with 5000-step rounds 48%,
-    # beta=0 with 2 rollouts per round 32%, 2 rollouts per round with 20k-step rounds ~50%.
+    # rollouts cut at 40 steps (a demo is ~34), retraining each round as long as BC trains. The
+    # variants tried are in NOTES.
     pickplace = "wb/PickPlace-mujoco-v0"
     return [
         Row("bc_state_push", "bc (state)", "Push", "100 expert demos", ">= 95% success",
@@ -140,17 +139,16 @@ def _median_metric(run_dir: Path, key: str) -> float | None:
 
 def _latency_ms(run_dir: Path, env_cfg: Any) -> float:
     """Median wall time of one full prediction at batch size 1 (the policy's queue is emptied first)."""
-    import gymnasium as gym
     import torch
 
-    import envs  # noqa: F401
     from agents.policy_io import load_policy
+    from workbench.evaluate import env_factory
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the latency a single-env deployment sees, not a 2-core batch
     policy = load_policy(run_dir / "policy.pt")
     policy.eval()
-    env = gym.make(env_cfg.id, **env_cfg.make_kwargs())  # the run's cameras and image size
+    env = env_factory(env_cfg)()  # the run's cameras and image size
     obs, _ = env.reset(seed=0)
     batch = {k: np.asarray(v)[None] for k, v in obs.items()}
     times = []

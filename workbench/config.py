@@ -168,19 +168,18 @@ class TrainConfig:
         _check_device(self.device)
         if getattr(self.agent, "obs_keys", None):
             self.agent.obs_keys = expand_camera_keys(self.agent.obs_keys, self.env.cameras)
-        _check_obs_keys(getattr(self.agent, "obs_keys", None) or [], self.env)
-
-
-CAMERA_MODES = ("rgb", "depth", "seg")
+            _check_obs_keys(self.agent.obs_keys, self.env)
 
 
 def expand_camera_keys(keys: list[str], cameras: tuple[str, ...] | list[str]) -> list[str]:
     """A bare camera mode in ``agent.obs_keys`` means that image from every camera of the env:
     ``[rgb, proprio]`` with ``env.cameras=[agentview, wrist]`` -> ``[rgb/agentview, rgb/wrist, proprio]``.
     The run's config.yaml records the expanded keys, so a checkpoint names the cameras it was trained on."""
+    from envs.scene_spec import IMAGE_MODES
+
     out: list[str] = []
     for key in keys:
-        if key in CAMERA_MODES:
+        if key in IMAGE_MODES:
             out.extend(f"{key}/{cam}" for cam in cameras)
         else:
             out.append(key)

@@ -257,12 +257,13 @@ def collect_round(cfg: TrainConfig, agent: Any, data_dir: Path, r: int, labels: 
     from workbench.rollout import rollout
 
     dcfg = cfg.dagger
-    env = dataclasses.replace(cfg.env, obs_mode=_with_state(cfg.env.obs_mode))  # the expert reads `state`
+    env = dataclasses.replace(
+        cfg.env,
+        obs_mode=_with_state(cfg.env.obs_mode),  # the expert reads `state`
+        # DAgger's own rollouts may stop earlier than the env's limit (evaluation keeps the env's).
+        max_episode_steps=dcfg.max_episode_steps if dcfg.max_episode_steps else cfg.env.max_episode_steps,
+    )
     factory = env_factory(env)
-    if dcfg.max_episode_steps is not None:  # gymnasium's TimeLimit, for these rollouts only
-        factory = dataclasses.replace(
-            factory, kwargs={**factory.kwargs, "max_episode_steps": dcfg.max_episode_steps}
-        )
     probe = factory()
     try:
         writer = dataset_writer(probe, factory, env.cameras, data_dir, append=True)

@@ -154,6 +154,19 @@ class Task:
 
 
 # ---------------------------------------------------------------------------------------- helpers
+def ee_pair_state(scene: Scene, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """(16,) float32 state of a task about two points (Push's cube and target, Stack's two cubes):
+    ee xyz, gripper, first, second, first - ee, second - first."""
+    out = np.empty(16, dtype=np.float32)
+    out[0:3] = scene.ee
+    out[3] = scene.gripper
+    out[4:7] = first
+    out[7:10] = second
+    out[10:13] = first - scene.ee
+    out[13:16] = second - first
+    return out
+
+
 def norm(v: np.ndarray) -> float:
     """Euclidean norm of a small vector; ~5x cheaper than np.linalg.norm, which matters per env step."""
     return math.sqrt(v @ v)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.tasks import skills
-from envs.tasks.base import Layout, MarkerSpec, ObjectSpec, Pose, Scene, Task, norm
+from envs.tasks.base import Layout, MarkerSpec, ObjectSpec, Pose, Scene, Task, ee_pair_state, norm
 
 CUBE_HALF = 0.025  # m, half edge of the 5 cm cube
 CUBE_LOW, CUBE_HIGH = np.array([0.42, -0.15]), np.array([0.58, 0.15])  # m, cube centre xy box
@@ -47,15 +47,7 @@ CUBE_TARGET_STATE_NAMES: tuple[str, ...] = (
 
 def cube_target_state(scene: Scene) -> np.ndarray:
     """(16,) float32 state of a one-cube, one-target task (Push, PickPlace): CUBE_TARGET_STATE_NAMES."""
-    cube, target = scene.objects["cube"][:3], scene.markers["target"][:3]
-    out = np.empty(16, dtype=np.float32)
-    out[0:3] = scene.ee
-    out[3] = scene.gripper
-    out[4:7] = cube
-    out[7:10] = target
-    out[10:13] = cube - scene.ee
-    out[13:16] = target - cube
-    return out
+    return ee_pair_state(scene, scene.objects["cube"][:3], scene.markers["target"][:3])
 
 
 @dataclass(frozen=True)

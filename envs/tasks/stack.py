@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.tasks import skills
-from envs.tasks.base import Layout, ObjectSpec, Pose, Scene, Task, norm
+from envs.tasks.base import Layout, ObjectSpec, Pose, Scene, Task, ee_pair_state, norm
 from envs.tasks.push import CUBE_HALF, RED
 
 BLUE = (0.15, 0.35, 0.9, 1.0)
@@ -48,15 +48,7 @@ class StackTask(Task):
         })
 
     def state(self, scene: Scene) -> np.ndarray:
-        a, b = scene.objects["cube_a"][:3], scene.objects["cube_b"][:3]
-        out = np.empty(16, dtype=np.float32)
-        out[0:3] = scene.ee
-        out[3] = scene.gripper
-        out[4:7] = a
-        out[7:10] = b
-        out[10:13] = a - scene.ee
-        out[13:16] = b - a
-        return out
+        return ee_pair_state(scene, scene.objects["cube_a"][:3], scene.objects["cube_b"][:3])
 
     def reward_terms(self, scene: Scene) -> dict[str, float]:
         a, b = scene.objects["cube_a"][:3], scene.objects["cube_b"][:3]
