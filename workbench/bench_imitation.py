@@ -75,35 +75,43 @@ def rows() -> list[Row]:
 NOTES: dict[str, str] = {
     "bc_state_push": (
         "The default agent=bc (256x3 MLP, 20k steps) scored 92% / 94% / 92% (3 seeds, 1.3 min each). "
-        "Seed-0 variants: a 2-frame history 94%, chunk 8 + temporal ensembling 52%, a 512x3 MLP for "
-        "30k steps 96% (-> experiment=push_bc). The failures are borderline: a failed seed can "
-        "succeed when the same policy acts at batch size 1 instead of 4 (float summation order)."
+        "Seed-0 variants (`workbench train` with agent.obs_horizon=2, agent.action_horizon=8 "
+        "agent.temporal_ensemble=true, agent.hidden_dims=[512,512,512] agent.steps=30000): a 2-frame "
+        "history 94%, chunk 8 + temporal ensembling 52%, a 512x3 MLP for 30k steps 96% (-> "
+        "experiment=push_bc). The failures are borderline: a failed seed can succeed when the same "
+        "policy acts at batch size 1 instead of 4 (float summation order)."
     ),
     "bc_rgb_push": (
         "Earlier recipe (front camera, ResNet width 32, 6k steps at ~1 step/s): 16%, underfitting. "
         "This recipe (agentview camera, the cube ~6 px wide instead of ~3; width 16, 2.9x faster per "
         "batch than 32): validation success 34% / 40% at 5k / 10k steps, 52% final at 15k. Twice the "
-        "steps (30k) gave 42% / 42% / 44% validation at 7.5k / 15k / 22.5k and 52% final while the "
-        "training loss kept falling (0.0065 at 11.6k, 0.0005 at 25.5k): the policy overfits 100 "
+        "steps (`workbench train experiment=push_bc_rgb agent.steps=30000 trainer.eval_every=7500`, "
+        "OMP_NUM_THREADS=1) gave 42% / 42% / 44% validation at 7.5k / 15k / 22.5k and 52% final while "
+        "the training loss kept falling (0.0065 at 11.6k, 0.0005 at 25.5k): the policy overfits 100 "
         "demos, so more compute alone does not close the gap. Not tried: stronger augmentation, a "
         "finer feature map before the spatial softmax (76x76 crops leave 3x3 cells), pretrained "
         "encoders from local weights."
     ),
     "dagger_pickplace_20": (
         "First recipe (5 demos, full-length rollouts, 5000-step rounds): 41% ± 8% over 3 seeds, the "
-        "budget spent after 2 rounds on long stuck rollouts. Seed-0 variants at the same 678 labels: "
-        "5 demos + rollouts cut at 40 steps 26%; 10 demos, 5000-step rounds 48%; 10 demos, beta 0, 2 "
-        "rollouts per round, 3000-step rounds 32%; 10 demos, 2 rollouts per round, 20k-step rounds (5 "
-        "rounds) 54%; this recipe 52% at seed 0. Retraining each round as long as BC trains mattered "
-        "most; DAgger's labels were worth about as much as demo labels here, not more. A suspect for "
-        "both: the gripper action is proportional (0 = half open) and regression blurs the expert's "
-        "+-1 switch at the grasp, which on-policy labels do not fix."
+        "budget spent after 2 rounds on long stuck rollouts. Seed-0 variants at the same 678 labels "
+        "(`workbench train env=wb/PickPlace-mujoco-v0 agent=bc dagger.label_budget=678` plus the "
+        "settings named): 5 demos + rollouts cut at 40 steps 26%; 10 demos, 5000-step rounds 48%; 10 "
+        "demos, beta 0, 2 rollouts per round, 3000-step rounds 32%; 10 demos, 2 rollouts per round, "
+        "20k-step rounds (5 rounds) 54%; this recipe 52% at seed 0. Retraining each round as long as "
+        "BC trains mattered most; DAgger's labels were worth about as much as demo labels here, not "
+        "more. A suspect for both: the gripper action is proportional (0 = half open) and regression "
+        "blurs the expert's +-1 switch at the grasp, which on-policy labels do not fix."
     ),
     "diffusion_state_pusht": (
         "Earlier recipe (predicting the noise, epsilon, 12k steps, executing 8): 58%, coverage 0.891, "
         "21 min. Predicting the clean chunk (sample): 56% / 82% / 78% validation success at 2k / 4k / "
-        "6k steps where epsilon had 26% at 2k; that policy's final evaluation (8k steps) gave 86% / "
-        "0.963 executing 8 actions per chunk, 92% / 0.973 executing 4, 92% / 0.977 executing 2."
+        "6k steps where epsilon had 26% at 2k; that policy's final evaluation (8k steps, `workbench "
+        "train env=wb/PushT-mujoco-v0 demos.episodes=200 agent=diffusion agent.steps=8000 "
+        "agent.batch_size=128 agent.lr=0.001 agent.warmup_steps=500 trainer.eval_every=2000`) gave "
+        "86% / 0.963 executing 8 actions per chunk; the same saved policy re-evaluated on the same 50 "
+        "seeds by a one-off script that set its execute_horizon gave 92% / 0.973 executing 4 and 92% "
+        "/ 0.977 executing 2 (workbench eval has no override for it)."
     ),
     "diffusion_rgb_push": (
         "The agentview camera, ResNet width 16, sample prediction and 4 executed actions, carried "
