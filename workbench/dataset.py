@@ -1,12 +1,25 @@
 """Training batches from an episode dataset (the normaliser that travels with a policy is in foundation/).
 
-``SequenceDataset`` serves one sample per timestep t of every episode, following the Diffusion
-Policy / LeRobot conventions (Chi et al. 2023, "Diffusion Policy", sec. 3.1; LeRobot's
-``delta_timestamps``):
+``SequenceDataset`` serves one sample per timestep t of every episode, in LeRobot's
+``delta_timestamps`` terms (observations at offsets -To+1 .. 0, actions at offsets 0 .. Ta-1):
 
-    obs/<key>      (To, *shape)  observations t-To+1 .. t; before the episode start the first obs repeats
-    action         (Ta, A)       actions t .. t+Ta-1; past the episode end the last action repeats
-    action_is_pad  (Ta,)         True where the action is padding, so losses can mask it out
+    obs/<key>            (To, *shape)  observations t-To+1 .. t; before the episode start the first
+                                       observation repeats
+    action               (Ta, A)       actions t .. t+Ta-1; past the episode end the last action repeats
+    action_is_pad        (Ta,)         True where the action is padding, so losses can mask it out
+    past_action          (To-1, A)     actions t-To+1 .. t-1, the ones taken at the earlier history frames;
+                                       before the episode start the first action repeats
+    past_action_is_pad   (To-1,)       True where the past action is such padding
+
+``cat(past_action, action)`` is the action at every step the sample sees, t-To+1 .. t+Ta-1. Agents
+cut their targets from it: BC's chunk starts at the current step t (``action``); BC-Transformer
+supervises every history position s with actions s .. s+Ta-1; Diffusion Policy's chunk starts at
+the first observation frame, t-To+1 (Chi et al. 2023; see ``agents.imitation.diffusion``).
+
+Which actions are the labels (``action_key``): ``actions`` is what was executed, ``expert_actions``
+the clean expert labels recorded beside it (DART noise on the executed actions, DAgger rollouts),
+and ``auto`` takes the clean labels wherever an episode recorded them and the executed actions
+elsewhere, so noisy demonstrations train on what the expert meant, not on the noise.
 
 Everything is held in memory as flat, concatenated numpy arrays plus per-sample index arrays, so a
 whole batch is a few fancy-indexing gathers (``sample_batch``). On a 2-core laptop that beats a
@@ -26,7 +39,10 @@ import torch
 
 from workbench.episodes import is_low_dim, load_episode, load_meta
 
-__all__ = ["SequenceDataset"]
+__all__ = ["ACTION_KEYS", "SequenceDataset"]
+
+# Where the labels come from; "auto": expert_actions where an episode recorded them, else actions.
+ACTION_KEYS = ("auto", "actions", "expert_actions")
 
 
 class SequenceDataset(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
@@ -38,19 +54,19 @@ class SequenceDataset(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
         obs_keys: Sequence[str],
         obs_horizon: int = 1,
         action_horizon: int = 1,
-        action_key: str = "actions",
+        action_key: str = "auto",
         episodes: Sequence[int] | None = None,
     ) -> None:
         if obs_horizon < 1 or action_horizon < 1:
             raise ValueError(
                 f"obs_horizon and action_horizon must be >= 1, got {obs_horizon}, {action_horizon}"
             )
-        if action_key not in ("actions", "expert_actions"):
-            raise ValueError(f"action_key must be 'actions' or 'expert_actions', got {action_key!r}")
+        if action_key not in ACTION_KEYS:
+            raise ValueError(f"action_key={action_key!r} is not one of {list(ACTION_KEYS)}")
         self.root = Path(root)
         self.meta = load_meta(self.root)
         self.obs_keys = list(obs_keys)
-        self.obs_horizon, self.action_horizon, self.action_key = obs_horizon, action_horizon, action_key
+        self.obs_horizon, self.action_horizon = obs_horizon, action_horizon
         n_total = len(self.meta["episodes"])
         self.episode_indices = list(range(n_total)) if episodes is None else [int(e) for e in episodes]
         if not self.episode_indices:
@@ -58,13 +74,18 @@ class SequenceDataset(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
         bad = [e for e in self.episode_indices if not 0 <= e < n_total]
         if bad:
             raise IndexError(f"{self.root} has {n_total} episodes; cannot select {bad}")
-        if action_key == "expert_actions":
-            missing = [e for e in self.episode_indices if not self.meta["episodes"][e]["has_expert_actions"]]
-            if missing:
-                raise ValueError(
-                    f"action_key='expert_actions' but episodes {missing[:10]} of {self.root} have no expert "
-                    "actions; collect with expert labels (DART/DAgger) or use action_key='actions'"
-                )
+        has_expert = [bool(self.meta["episodes"][e].get("has_expert_actions")) for e in self.episode_indices]
+        if action_key == "expert_actions" and not all(has_expert):
+            missing = [e for e, has in zip(self.episode_indices, has_expert, strict=True) if not has]
+            raise ValueError(
+                f"action_key='expert_actions' but episodes {missing[:10]} of {self.root} have no expert "
+                "actions; collect with expert labels (DART/DAgger) or use action_key='auto' or 'actions'"
+            )
+        if action_key == "auto":
+            # Uniform datasets resolve to one key (and can use meta.json's stats for it); a mix takes
+            # each episode's clean labels where it has them.
+            action_key = "expert_actions" if all(has_expert) else "actions" if not any(has_expert) else "auto"
+        self.action_key = action_key  # resolved: "auto" remains only for a mix of both kinds
 
         obs_parts: dict[str, list[np.ndarray]] = {k: [] for k in self.obs_keys}
         act_parts: list[np.ndarray] = []
@@ -75,9 +96,8 @@ class SequenceDataset(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
                 continue  # a reset-only episode has no (obs, action) pair to learn from
             for k in self.obs_keys:
                 obs_parts[k].append(ep.obs[k])
-            act = ep.actions if action_key == "actions" else ep.expert_actions
-            assert act is not None  # checked against meta above
-            act_parts.append(act)
+            clean = action_key != "actions" and ep.expert_actions is not None
+            act_parts.append(ep.expert_actions if clean else ep.actions)
             lengths.append(ep.length)
         if not lengths:
             raise ValueError(f"the selected episodes of {self.root} have no steps")
@@ -97,6 +117,7 @@ class SequenceDataset(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
         self._act_start = act_offsets[ep_of_sample]  # (N,)
         self._obs_delta = np.arange(-obs_horizon + 1, 1)  # (To,)
         self._act_delta = np.arange(action_horizon)  # (Ta,)
+        self._past_delta = np.arange(-obs_horizon + 1, 0)  # (To-1,)
         self.episode_ranges = np.stack([act_offsets[:-1], act_offsets[1:]], axis=1)  # (E, 2) [start, end)
         self._stats: dict[str, dict[str, Any]] | None = None
 
@@ -119,6 +140,10 @@ class SequenceDataset(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
         batch = {f"obs/{k}": torch.from_numpy(v[obs_idx]) for k, v in self.obs.items()}  # (B, To, *shape)
         batch["action"] = torch.from_numpy(self.actions[act_idx])  # (B, Ta, A)
         batch["action_is_pad"] = torch.from_numpy(act_t > last)  # (B, Ta)
+        past_t = t + self._past_delta  # (B, To-1)
+        past_idx = self._act_start[idx, None] + np.maximum(past_t, 0)  # (B, To-1)
+        batch["past_action"] = torch.from_numpy(self.actions[past_idx])  # (B, To-1, A)
+        batch["past_action_is_pad"] = torch.from_numpy(past_t < 0)  # (B, To-1)
         return batch
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
@@ -139,7 +164,7 @@ class SequenceDataset(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
             wanted = {f"obs/{k}": f"obs/{k}" for k in self.low_dim_keys} | {"action": self.action_key}
             if len(self.episode_indices) == len(self.meta["episodes"]) and all(
                 src in meta_stats for src in wanted.values()
-            ):
+            ):  # a mix of label kinds ("auto") has no stats of its own in meta.json
                 self._stats = {dst: dict(meta_stats[src]) for dst, src in wanted.items()}
             else:
                 arrays = {f"obs/{k}": self.obs[k] for k in self.low_dim_keys} | {"action": self.actions}

@@ -16,7 +16,9 @@ ConfigError = ValueError
 
 ACTIVATIONS = ("relu", "gelu", "mish", "tanh")
 NORMALIZATIONS = ("gaussian", "minmax")
-LABELS = ("actions", "expert_actions")
+# Training labels: "auto" = the clean expert_actions wherever recorded (DART noise, DAgger), else
+# the executed actions; the names are workbench.dataset.ACTION_KEYS (agents/ must not import workbench/).
+LABELS = ("auto", "actions", "expert_actions")
 BACKBONES = ("mlp", "rnn", "transformer")
 
 
@@ -56,7 +58,8 @@ class BCConfig:
     temporal_ensemble: bool = False  # ACT: predict every step, average the chunks' votes for this step
     ensemble_decay: float = 0.01  # m in w_i = exp(-m * i), i = 0 the oldest prediction (ACT's default)
     normalization: str = "gaussian"
-    label: str = "actions"  # "expert_actions" trains on clean labels recorded beside noisy execution (DART)
+    # auto: clean expert labels where the demos recorded them (DART noise), else the executed actions
+    label: str = "auto"
     # Training recipe for this agent (the offline trainer reads these).
     steps: int = 20_000
     batch_size: int = 256

@@ -11,7 +11,9 @@ DENOISERS = ("unet", "transformer")
 SAMPLERS = ("ddim", "ddpm")
 PREDICTION_TYPES = ("epsilon", "sample", "v_prediction")
 BETA_SCHEDULES = ("squaredcos_cap_v2", "linear", "scaled_linear")
-LABELS = ("actions", "expert_actions")
+# Training labels: "auto" = the clean expert_actions wherever recorded (DART noise, DAgger), else
+# the executed actions; the names are workbench.dataset.ACTION_KEYS (agents/ must not import workbench/).
+LABELS = ("auto", "actions", "expert_actions")
 
 
 @dataclass
@@ -30,7 +32,8 @@ class DiffusionConfig:
     obs_horizon: int = 2
     action_horizon: int = 16  # the prediction horizon Tp of the paper
     execute_horizon: int = 8  # Ta of the paper: actions executed before replanning
-    label: str = "actions"  # "expert_actions" trains on clean labels recorded beside noisy execution (DART)
+    # auto: clean expert labels where the demos recorded them (DART noise), else the executed actions
+    label: str = "auto"
 
     # Denoiser network.
     denoiser: str = "unet"

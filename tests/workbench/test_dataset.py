@@ -1,4 +1,5 @@
-"""SequenceDataset windows and padding, the batched fast path, and the Normalizer."""
+"""SequenceDataset windows and padding, the batched fast path, which labels it trains on (DART), and
+the Normalizer."""
 
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ ACTION_SPEC = {"shape": [1], "dtype": "float32", "low": [-1.0], "high": [1.0]}
 LENGTHS = (4, 3)
 
 
-def make_dataset(root: Path, expert: bool = False) -> Path:
+def make_dataset(root: Path, expert: bool | tuple[bool, ...] = False) -> Path:
     # Values encode (episode, step) so expected windows can be written down by hand:
-    # state[e][i] = [100 e + i, -i], action[e][i] = 100 e + i, rgb[e][i] = 10 e + i.
+    # state[e][i] = [100 e + i, -i], action[e][i] = 100 e + i, rgb[e][i] = 10 e + i,
+    # expert_action[e][i] = -(100 e + i) where recorded (``expert``: for all episodes, or per episode).
     with DatasetWriter(root, "wb/Test-v0", {}, OBS_SPEC, ACTION_SPEC, fps=10) as w:
         for e, t in enumerate(LENGTHS):
+            has_expert = expert[e] if isinstance(expert, tuple) else expert
             i = np.arange(t + 1)
             w.add(
                 Episode(
@@ -33,7 +36,7 @@ def make_dataset(root: Path, expert: bool = False) -> Path:
                     },
                     actions=(100 * e + i[:t, None]).astype(np.float32),  # (T, 1)
                     rewards=np.zeros(t),
-                    expert_actions=(-(100 * e + i[:t, None])).astype(np.float32) if expert else None,
+                    expert_actions=(-(100 * e + i[:t, None])).astype(np.float32) if has_expert else None,
                 )
             )
     return root
@@ -54,8 +57,13 @@ def test_windows_and_padding_at_both_edges(tmp_path: Path) -> None:
         (1, [0, 1], [1, 2, 2], [False, False, True]),
         (1, [1, 2], [2, 2, 2], [False, True, True]),
     ]
+    past = [[0], [0], [1], [2], [100], [100], [101]]  # the action at the first history frame
+    past_pad = [True, False, False, False, True, False, False]
     for idx, (e, obs_steps, act_steps, pad) in enumerate(expected):
         item = ds[idx]
+        assert item["past_action"].shape == (1, 1)
+        assert item["past_action"][:, 0].tolist() == past[idx]
+        assert item["past_action_is_pad"].tolist() == [past_pad[idx]]
         assert item["obs/state"].shape == (2, 2) and item["obs/rgb/front"].shape == (2, 4, 4, 3)
         assert item["obs/rgb/front"].dtype == torch.uint8
         assert item["obs/state"][:, 0].tolist() == [100 * e + s for s in obs_steps]
@@ -75,10 +83,55 @@ def test_sample_batch_equals_stacked_items(tmp_path: Path) -> None:
     idx = np.random.default_rng(0).integers(0, len(ds), size=16)
     batch = ds.sample_batch(idx)
     items = [ds[int(i)] for i in idx]
-    assert set(batch) == {"obs/state", "obs/rgb/front", "action", "action_is_pad"}
+    assert set(batch) == {
+        "obs/state", "obs/rgb/front", "action", "action_is_pad", "past_action", "past_action_is_pad"
+    }
     for k, v in batch.items():
         assert torch.equal(v, torch.stack([it[k] for it in items])), k
     assert batch["action"].shape == (16, 4, 1) and batch["obs/state"].dtype == torch.float32
+    assert batch["past_action"].shape == (16, 2, 1) and batch["past_action_is_pad"].shape == (16, 2)
+
+
+def test_past_and_current_actions_cover_every_step_the_sample_sees(tmp_path: Path) -> None:
+    # cat(past_action, action) is the action at steps t-To+1 .. t+Ta-1: what per-position targets
+    # (BC-Transformer) and Diffusion Policy's window (from the first observation frame) are cut from.
+    ds = SequenceDataset(make_dataset(tmp_path / "ds"), ["state"], obs_horizon=3, action_horizon=2)
+    batch = ds.sample_batch(np.arange(len(ds)))
+    steps = torch.cat([batch["past_action"], batch["action"]], dim=1)[..., 0]  # (N, To-1+Ta)
+    pad = torch.cat([batch["past_action_is_pad"], batch["action_is_pad"]], dim=1)  # (N, To-1+Ta)
+    assert steps[2].tolist() == [0, 1, 2, 3] and not pad[2].any()  # episode 0, t = 2
+    assert steps[0].tolist() == [0, 0, 0, 1] and pad[0].tolist() == [True, True, False, False]
+    assert steps[6].tolist() == [100, 101, 102, 102] and pad[6].tolist() == [False, False, False, True]
+    one = SequenceDataset(make_dataset(tmp_path / "ds1"), ["state"], obs_horizon=1)
+    assert one.sample_batch([0])["past_action"].shape == (1, 0, 1)  # no history, no past actions
+
+
+def test_dart_noise_trains_on_the_clean_expert_labels_by_default(tmp_path: Path) -> None:
+    # Demos collected with demos.noise > 0 execute noisy actions (here: +100 e + i) and record the
+    # clean expert's label beside them (here: -(100 e + i)). Every imitation agent's default label
+    # ("auto", passed on by `workbench train` as action_key) trains on the clean labels.
+    from agents.imitation.bc_config import BCConfig
+    from agents.imitation.diffusion_config import DiffusionConfig
+
+    root = make_dataset(tmp_path / "dart", expert=True)
+    assert BCConfig().label == DiffusionConfig().label == "auto"
+    ds = SequenceDataset(root, ["state"], action_horizon=2, action_key=BCConfig().label)
+    assert ds.action_key == "expert_actions"
+    np.testing.assert_array_equal(ds.actions[:, 0], -np.array([0, 1, 2, 3, 100, 101, 102]))
+    assert ds[1]["action"][:, 0].tolist() == [-1, -2]
+    np.testing.assert_allclose(ds.stats["action"]["min"], [-102])  # the normaliser sees the labels too
+    assert SequenceDataset(root, ["state"]).action_key == "expert_actions"  # the dataset's default
+    executed = SequenceDataset(root, ["state"], action_key="actions")  # opting out of the clean labels
+    np.testing.assert_array_equal(executed.actions[:4, 0], [0, 1, 2, 3])
+
+    # Without recorded labels (e.g. teleoperated demos) "auto" is the executed actions; a mix takes
+    # each episode's clean labels where it has them.
+    plain = SequenceDataset(make_dataset(tmp_path / "plain"), ["state"])
+    assert plain.action_key == "actions" and plain.actions[0, 0] == 0
+    mixed = SequenceDataset(make_dataset(tmp_path / "mixed", expert=(False, True)), ["state"])
+    np.testing.assert_array_equal(mixed.actions[:, 0], [0, 1, 2, 3, -100, -101, -102])
+    np.testing.assert_allclose(mixed.stats["action"]["min"], [-102])
+    np.testing.assert_allclose(mixed.stats["action"]["max"], [3])
 
 
 def test_episode_subset_expert_actions_and_stats(tmp_path: Path) -> None:
@@ -96,6 +149,8 @@ def test_episode_subset_expert_actions_and_stats(tmp_path: Path) -> None:
     no_expert = make_dataset(tmp_path / "ds2")
     with pytest.raises(ValueError, match="expert"):
         SequenceDataset(no_expert, ["state"], action_key="expert_actions")
+    with pytest.raises(ValueError, match="action_key"):
+        SequenceDataset(no_expert, ["state"], action_key="clean")
 
 
 def test_normalizer_round_trip_and_minmax_range() -> None:
