@@ -6,6 +6,10 @@ The policy regresses normalised expert actions from an observation history (mean
     chunk  = backbone(feats)                         (B, Ta, A)  MLP on stacked frames | LSTM | transformer
     loss   = || chunk - normalise(a[t .. t+Ta-1]) ||^2, padded steps past the episode end masked out
 
+The chunk starts at the current step t (ACT's convention). The causal transformer is supervised at
+every history position instead of the last only: position j, the frame of step s = t-To+1+j, predicts
+a[s .. s+Ta-1] from the frames up to it (``per_position_targets``).
+
 Acting executes ``execute_horizon`` actions of each chunk before predicting again (action chunking),
 or with ``temporal_ensemble`` predicts at every step and averages every chunk's prediction for the
 current step (ACT, Zhao et al. 2023). The variants differ only by ``config.backbone``.
@@ -28,6 +32,27 @@ from agents.imitation.obs_encoder import ObsEncoder
 from agents.policy_io import save_policy
 from foundation.mlp import MLP
 from foundation.normalizer import Normalizer
+
+
+def per_position_targets(
+    batch: dict[str, torch.Tensor], horizon: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every history position's action chunk: targets (B, To, Ta, A) and where they count (B, To, Ta).
+
+    Position j of the sample at step t is the frame of step s_j = t-To+1+j; its chunk a[s_j ..
+    s_j+Ta-1] is cut from ``cat(past_action, action)`` = a[t-To+1 .. t+Ta-1]. A frame before the
+    episode start (a padded copy of the first observation) has no action of its own, so its whole
+    chunk is left out; steps past the episode end are left out as in the last-position loss.
+    """
+    if "past_action" not in batch:
+        raise KeyError("the per-position loss needs batch['past_action'] (workbench.dataset.SequenceDataset)")
+    actions = torch.cat([batch["past_action"], batch["action"]], dim=1)  # (B, To-1+Ta, A)
+    pad = torch.cat([batch["past_action_is_pad"], batch["action_is_pad"]], dim=1)  # (B, To-1+Ta)
+    chunks = actions.unfold(1, horizon, 1).transpose(-1, -2)  # (B, To, Ta, A)
+    step_pad = pad.unfold(1, horizon, 1)  # (B, To, Ta)
+    current = torch.zeros_like(batch["action_is_pad"][:, :1])  # (B, 1): the frame of step t is real
+    frame_pad = torch.cat([batch["past_action_is_pad"], current], dim=1)  # (B, To)
+    return chunks, ~step_pad & ~frame_pad[..., None]
 
 
 class StackedMLPHead(nn.Module):
@@ -154,10 +179,26 @@ class BCAgent(nn.Module):
         return self.backbone(feats).view(-1, self.config.action_horizon, self.action_dim)  # (B, Ta, A)
 
     def compute_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
-        pred = self(batch)  # (B, Ta, A)
-        target = self.action_norm.normalize(batch["action"].float())  # (B, Ta, A)
-        valid = (~batch["action_is_pad"]).float().unsqueeze(-1)  # (B, Ta, 1): padded steps don't count
-        mse = ((pred - target) ** 2 * valid).sum() / (valid.sum() * self.action_dim).clamp_min(1.0)
+        """Mean squared error of the normalised chunk, m = 0 on padding:
+
+            loss = sum_k m_k || chunk_k - normalise(a[t+k]) ||^2 / (A sum_k m_k)
+
+        and for the causal transformer, over every position j (frame of step s_j = t-To+1+j):
+
+            loss = sum_{j,k} m_jk || f(o[t-To+1 .. s_j])_k - normalise(a[s_j+k]) ||^2 / (A sum_{j,k} m_jk)
+        """
+        if isinstance(self.backbone, TransformerHead):
+            feats = self.encoder(batch)  # (B, To, F)
+            pred = self.backbone.forward_all(feats).view(
+                *feats.shape[:2], self.config.action_horizon, self.action_dim
+            )  # (B, To, Ta, A)
+            actions, valid = per_position_targets(batch, self.config.action_horizon)  # (B, To, Ta, A/-)
+        else:
+            pred = self(batch)  # (B, Ta, A)
+            actions, valid = batch["action"], ~batch["action_is_pad"]  # (B, Ta, A), (B, Ta)
+        target = self.action_norm.normalize(actions.float())
+        mask = valid.float().unsqueeze(-1)  # padded steps don't count
+        mse = ((pred - target) ** 2 * mask).sum() / (mask.sum() * self.action_dim).clamp_min(1.0)
         return mse, {"loss": float(mse.detach())}
 
     def configure_optimizer(self) -> torch.optim.Optimizer:

@@ -1,5 +1,5 @@
 """Behaviour cloning: masking of padded actions, chunked execution, per-env resets, temporal
-ensembling, and the image/RNN/transformer variants."""
+ensembling, the transformer's per-position loss, and the image/RNN/transformer variants."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from agents.imitation.bc import BCAgent, TemporalEnsembler
+from agents.imitation.bc import BCAgent, TemporalEnsembler, per_position_targets
 from agents.imitation.bc_config import BCConfig
 from agents.policy_io import load_policy
 
@@ -17,7 +17,7 @@ OBS_SPEC = {"state": {"shape": [3], "dtype": "float32"}}
 ACTION_SPEC = {"shape": [2], "dtype": "float32", "low": [-1, -1], "high": [1, 1]}
 
 
-def _agent(**kw: int | bool) -> BCAgent:
+def _agent(**kw: object) -> BCAgent:
     torch.manual_seed(0)
     return BCAgent(BCConfig(hidden_dims=[16], **kw), OBS_SPEC, ACTION_SPEC)  # type: ignore[arg-type]
 
@@ -130,6 +130,81 @@ def test_config_errors_name_the_key() -> None:
         BCConfig(crop_ratio=0.0)
 
 
+# ------------------------------------------------------------------- transformer: every position counts
+
+
+def _window_batch(b: int, to: int, ta: int, start: int) -> dict[str, torch.Tensor]:
+    """Samples at step t = start + i (row i) of one long episode whose action at step s is (s, -s)."""
+    t = start + torch.arange(b)[:, None]  # (B, 1)
+    past_t, act_t = t + torch.arange(-to + 1, 0), t + torch.arange(ta)  # (B, To-1), (B, Ta)
+    as_action = lambda s: torch.stack([s, -s], -1).float()  # noqa: E731
+    return {
+        "obs/state": torch.randn(b, to, 3),
+        "past_action": as_action(past_t.clamp_min(0)),  # (B, To-1, 2), the first action repeats
+        "past_action_is_pad": past_t < 0,
+        "action": as_action(act_t),  # (B, Ta, 2)
+        "action_is_pad": torch.zeros(b, ta, dtype=torch.bool),
+    }
+
+
+def test_per_position_targets_start_at_each_history_frame() -> None:
+    batch = _window_batch(2, to=3, ta=2, start=1)  # t = 1 (one frame before the start) and t = 2
+    batch["action_is_pad"][1, 1] = True  # pretend step 3 is past the episode end
+    targets, valid = per_position_targets(batch, horizon=2)
+    assert targets.shape == (2, 3, 2, 2) and valid.shape == (2, 3, 2)
+    # Position j is the frame of step s = t-2+j and targets a[s], a[s+1].
+    assert targets[1, :, :, 0].tolist() == [[0, 1], [1, 2], [2, 3]]
+    assert targets[0, 1:, :, 0].tolist() == [[0, 1], [1, 2]]
+    assert valid[0].tolist() == [[False, False], [True, True], [True, True]]  # frame -1 is padding
+    assert valid[1].tolist() == [[True, True], [True, True], [True, False]]  # step 3 is padding
+
+
+def test_transformer_is_supervised_at_every_position_and_acts_from_the_last() -> None:
+    agent = _agent(backbone="transformer", obs_horizon=4, action_horizon=2, execute_horizon=1, d_model=16,
+                   n_layers=1, n_heads=2, dropout=0.0)  # fmt: skip
+    batch = _window_batch(3, to=4, ta=2, start=1)  # t = 1, 2, 3: frames t-3 .. t, 2, 1, 0 before the start
+    outputs: list[torch.Tensor] = []
+    forward_all = agent.backbone.forward_all
+
+    def keep(feats: torch.Tensor) -> torch.Tensor:
+        out = forward_all(feats)  # (B, To, Ta * A)
+        if out.requires_grad:
+            out.retain_grad()
+        outputs.append(out)
+        return out
+
+    agent.backbone.forward_all = keep  # type: ignore[method-assign]
+    loss, _ = agent.compute_loss(batch)
+    loss.backward()
+    grad = outputs[0].grad
+    assert grad is not None and grad.shape == (3, 4, 4)
+    supervised = grad.abs().sum(-1) > 0  # (B, To)
+    assert supervised[2].all()  # every position's output is in the loss, position 0 too
+    assert supervised.tolist()[:2] == [[False, False, True, True], [False, True, True, True]]  # not padding
+
+    # a[t-3] is a target of position 0 only: moving it moves the loss where frame t-3 is real.
+    moved = {**batch, "past_action": batch["past_action"].clone()}
+    moved["past_action"][2, 0] += 1.0
+    assert agent.compute_loss(moved)[0] > agent.compute_loss(batch)[0] + 1e-3
+    padded = {**batch, "past_action": batch["past_action"].clone()}
+    padded["past_action"][:2, 0] += 1.0  # rows 0, 1: frame t-3 is padding, its target does not count
+    assert torch.equal(agent.compute_loss(padded)[0], agent.compute_loss(batch)[0])
+
+    # Acting reads the last position only: the chunk equals forward_all's last output.
+    agent.eval()
+    with torch.no_grad():
+        last = forward_all(agent.encoder(batch))[:, -1].view(3, 2, 2)
+        torch.testing.assert_close(agent(batch), last)
+
+
+def test_other_backbones_ignore_the_past_actions() -> None:
+    for backbone in ("mlp", "rnn"):
+        agent = _agent(backbone=backbone, obs_horizon=3, action_horizon=2, execute_horizon=1)
+        batch = _window_batch(4, to=3, ta=2, start=3)
+        moved = {**batch, "past_action": batch["past_action"] + 5.0}
+        assert torch.equal(agent.compute_loss(batch)[0], agent.compute_loss(moved)[0])
+
+
 # ------------------------------------------------------------------------------------ every variant
 
 
@@ -148,6 +223,8 @@ def _image_batch(b: int, to: int, ta: int, seed: int = 0) -> dict[str, torch.Ten
         "obs/proprio": torch.randn(b, to, 5, generator=g),
         "action": torch.rand(b, ta, 2, generator=g) * 2 - 1,
         "action_is_pad": torch.zeros(b, ta, dtype=torch.bool),
+        "past_action": torch.rand(b, to - 1, 2, generator=g) * 2 - 1,
+        "past_action_is_pad": torch.zeros(b, to - 1, dtype=torch.bool),
     }
 
 
