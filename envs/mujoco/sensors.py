@@ -1,4 +1,6 @@
-"""Camera sensors of the MuJoCo envs: rgb, depth (metres), instance segmentation, point clouds.
+"""Camera sensors of the MuJoCo envs: rgb, depth (metres), instance segmentation.
+
+(Point clouds: ``envs.panda_base`` back-projects these depth images, as for every backend.)
 
 Observation frames use fast settings (no shadows, reflections, skybox or multisampling); video frames
 (``fast=False``) keep MuJoCo's pretty defaults. One ``mujoco.Renderer`` per (size, fast) is kept and
@@ -10,7 +12,7 @@ from __future__ import annotations
 import mujoco
 import numpy as np
 
-from envs.scene_spec import BACKGROUND, ROBOT, TABLE, back_project, fuse
+from envs.scene_spec import BACKGROUND, ROBOT, TABLE
 from envs.tasks import Task
 from envs.tasks.base import PARK_Z
 
@@ -113,24 +115,6 @@ class CameraRig:
         out = self.lut[np.clip(ids, 0, len(self.lut) - 1)]
         out[(types != self._geom) | (ids < 0)] = BACKGROUND
         return out
-
-    def points(self, cameras: tuple[str, ...], width: int, height: int, num_points: int) -> np.ndarray:
-        """(num_points, 6) float32 world-frame xyz (m) + rgb in [0, 1], fused over ``cameras``.
-
-        Depth back-projected with each camera's pinhole intrinsics (fovy -> focal length), cropped to
-        the workspace above the table (drops table, floor and sky), then downsampled to a fixed count
-        with evenly spaced indices (deterministic: the cloud is a function of the sim state) or padded
-        by repetition when fewer points survive the crop.
-        """
-        clouds = []
-        for cam in cameras:
-            rgb = self.rgb(cam, width, height)
-            depth = self.depth(cam, width, height)
-            cam_id = self.model.camera(cam).id
-            rot = self.data.cam_xmat[cam_id].reshape(3, 3)
-            fovy = float(self.model.cam_fovy[cam_id])
-            clouds.append(back_project(depth, rgb, self.data.cam_xpos[cam_id], rot, fovy))
-        return fuse(clouds, num_points)
 
     def close(self) -> None:
         for r in self._renderers.values():

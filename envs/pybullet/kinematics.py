@@ -1,7 +1,7 @@
 """Forward kinematics and Jacobian of the Panda arm in numpy, read from the same URDF PyBullet loads.
 
-PyBullet only computes link poses for the joint positions the simulated robot *has*; the controller
-needs them for the *commanded* posture (see ``envs.pybullet.controllers``). A 7-joint serial chain is
+PyBullet only computes link poses for the joint positions the simulated robot *has*; the shared IK
+(``envs/ik.py``) needs them for the *commanded* posture. A 7-joint serial chain is
 a few 4x4 products, so we do it here (~20 us per call), no second physics client, no resetJointState
 round trips, and the result is a pure function of the joint vector (which exact replay relies on).
 """
@@ -64,7 +64,8 @@ def _chain() -> tuple[tuple[np.ndarray, ...], np.ndarray]:
 
 
 class PandaKinematics:
-    """``fk(q)`` -> end-effector position and rotation; ``jacobian`` of the last ``fk`` call."""
+    """``fk(q)`` -> end-effector position and rotation; ``jacobian`` of the last ``fk`` call; calling it
+    does both (``envs.ik.Kinematics``)."""
 
     def __init__(self, base_pos: np.ndarray | None = None) -> None:
         origins, self._tail = _chain()
@@ -104,3 +105,8 @@ class PandaKinematics:
         jac[2] = z[0] * r[1] - z[1] * r[0]
         jac[3:] = z
         return jac
+
+    def __call__(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """ee position (3,), rotation (3, 3) and Jacobian (6, 7) at joints ``q`` (7,)."""
+        pos, rot = self.fk(q)
+        return pos, rot, self.jacobian()

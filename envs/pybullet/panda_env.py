@@ -4,126 +4,46 @@ from __future__ import annotations
 
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import pybullet as p
 
-from envs import controllers as ctrl
 from envs import robot, scene_spec
+from envs.arm_controller import ArmController
+from envs.ik import ee_yaw
+from envs.panda_base import PandaEnvBase
 from envs.pybullet import scene as sc
 from envs.pybullet import sensors
-from envs.pybullet.controllers import STATE_SIZE as CONTROLLER_STATE_SIZE
-from envs.pybullet.controllers import PandaController, ee_yaw
-from envs.scene_spec import (
-    CAMERA_NAMES,
-    CAMERAS,
-    IMAGE_MODES,
-    back_project,
-    fuse,
-    park_position,
-    parse_obs_mode,
-)
-from envs.tasks import get_task
-from envs.tasks.base import PARK_Z, Scene
+from envs.pybullet.kinematics import PandaKinematics
+from envs.scene_spec import CAMERAS, park_position
+from envs.tasks import Layout
+from envs.tasks.base import PARK_Z
 
 MAX_SPEED = 50.0  # m/s or rad/s; faster than this is a numerical blow-up, not a robot moving
 MAX_DISTANCE = 20.0  # m from the origin; farther (and not parked) means the body was flung away
+# Controller state in get_state(): ee target xyz, ee target yaw, 7 arm joint targets, finger target.
+COMMAND_SIZE = 3 + 1 + 7 + 1
 
 
-class PandaPybulletEnv(gym.Env[dict[str, Any], Any]):
-    """Franka Panda on a table, PyBullet physics; the task (``envs/tasks``) sets objects, reward, success.
+class PandaPybulletEnv(PandaEnvBase):
+    """Franka Panda on a table, PyBullet physics (spaces, rewards, episode end: ``PandaEnvBase``).
 
-    The PyBullet twin of ``envs/mujoco/panda_env.py``: same tasks, layouts (same seed -> same layout),
-    observation keys, controllers and ``info`` keys. One ``p.DIRECT`` client per env, so several envs
-    live in one process. Physics step 1/240 s, ``substeps`` = 12 per env step: 0.05 s (20 Hz), as
-    MuJoCo's 25 x 2 ms. Rendering: PyBullet's CPU TinyRenderer (no display, no GL).
-
-    ## Tasks
-
-    | task       | success                                                      | reward terms (sum)  |
-    |------------|--------------------------------------------------------------|---------------------|
-    | reach      | ||target - ee|| < 0.02 m                                     | -d(target, ee)      |
-    | push       | ||target - cube||_xy < 0.03 m                                | -d_xy(t,c), -d(c,ee)/2 |
-    | pick_place | ||target - cube|| < 0.03 m (target on table or <= 0.2 m up) | -d(t,c), -d(c,ee)/2 |
-    | stack      | red cube on blue (< 2 cm xy, +-8 mm z), fingers open         | -d(g,a), -d(a,ee)/2 |
-    | push_t     | T covers >= 95% of the target T (``info["coverage"]``)       | min(coverage/0.95, 1) |
-    | tabletop   | instruction holds (in zone / on object + released / lifted)  | -d(g,src), -d(src,ee)/2 |
-
-    ## Action space (``controller``; scales in ``envs/controllers.py``)
-
-    | controller      | space             | entries                                                       |
-    |-----------------|-------------------|---------------------------------------------------------------|
-    | ``ee_delta``    | Box(-1, 1, (4,))  | dx, dy, dz (1.0 = 0.03 m per step, world axes), gripper       |
-    | ``ee_delta_yaw``| Box(-1, 1, (5,))  | dx, dy, dz, dyaw (1.0 = 0.15 rad per step), gripper; PushT    |
-    | ``joint_pos``   | Box(-1, 1, (8,))  | 7 absolute joint targets (-1..1 -> joint limits), gripper     |
-    | ``joint_vel``   | Box(-1, 1, (8,))  | 7 joint velocities (1.0 = 1 rad/s), gripper                   |
-    | ``discrete``    | Discrete(8)       | +x, -x, +y, -y, +z, -z (0.03 m), open, close                  |
-
-    Gripper: +1 open (0.08 m), -1 closed (0 m). Out-of-range actions are clipped to [-1, 1]; NaN/inf
-    raise ``ValueError`` naming the env id and step index. The ee target is clipped to the workspace
-    box x [0.25, 0.85], y [-0.4, 0.4], z [0.015, 0.5] m and yaw [-2, 2] rad.
-
-    ## Observation space: ``Dict``, keys chosen by ``obs_mode`` (``+``-joined)
-
-    | key                 | dtype/shape        | content                                                   |
-    |---------------------|--------------------|-----------------------------------------------------------|
-    | ``state``           | float32 (D,)       | task state; names in ``get_task(task).state_names``       |
-    | ``proprio``         | float32 (19,)      | 7 joint pos (rad), 7 joint vel (rad/s), ee xyz (m),       |
-    |                     |                    | ee yaw (rad), gripper opening (m)                         |
-    | ``rgb/<cam>``       | uint8 (H, W, 3)    | camera image; cams ``front``, ``agentview``, ``top``,     |
-    |                     |                    | ``wrist``                                                 |
-    | ``depth/<cam>``     | float32 (H, W)     | distance along the optical axis, m                        |
-    | ``seg/<cam>``       | int32 (H, W)       | instance ids; names in ``segmentation_names``             |
-    | ``points``          | float32 (N, 6)     | world xyz (m) + rgb [0, 1], table cropped,                |
-    |                     |                    | N = ``num_points``, fused over ``cameras``                |
-    | ``instruction``     | Text (<= 64 chars) | Tabletop's language instruction                           |
-
-    ## Episode end
-
-    ``terminated`` on success (``terminate_on_success``); truncation from ``TimeLimit``. A numerically
-    unstable simulation (non-finite values, speeds over 50 m/s, bodies flung 20 m away) ends the
-    episode with ``truncated=True`` and ``info["sim_unstable"] = True`` (the sim is reset to the episode
-    start so the observation stays finite). ``get_state()`` / ``set_state()`` restore the simulation
-    exactly: replaying the same actions from a restored state repeats the run bit for bit.
+    Same tasks, layouts (same seed -> same layout), observation keys, controllers and ``info`` keys as
+    ``envs/mujoco/panda_env.py``. One ``p.DIRECT`` client per env, so several envs live in one
+    process. Physics step 1/240 s, ``substeps`` = 12 per env step: 0.05 s (20 Hz), as MuJoCo's
+    25 x 2 ms. The controller's joint targets drive POSITION_CONTROL motors; its IK reads the URDF
+    chain in numpy (``PandaKinematics``). Rendering: PyBullet's CPU TinyRenderer (no display, no GL).
+    Unstable: non-finite values, speeds over 50 m/s, or bodies flung 20 m away. ``get_state()`` =
+    joints, objects, markers, goal vector and the controller's targets; contact caches are dropped
+    every step (``_forget_contacts``), so that vector is the whole state.
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 20}  # noqa: RUF012  (gymnasium convention)
+    SUBSTEPS = sc.SUBSTEPS
 
-    def __init__(
-        self,
-        task: str,
-        obs_mode: str = "state",
-        cameras: tuple[str, ...] = ("front",),
-        width: int = 84,
-        height: int = 84,
-        controller: str | None = None,
-        num_points: int = scene_spec.NUM_POINTS,
-        render_mode: str | None = None,
-        render_width: int = 256,
-        render_height: int = 256,
-        terminate_on_success: bool = True,
-        substeps: int = sc.SUBSTEPS,
-    ) -> None:
-        self.task = get_task(task)
-        self.obs_modes = parse_obs_mode(obs_mode, self.task.has_instruction)
-        cameras = scene_spec.check_cameras(cameras)
-        if min(width, height, render_width, render_height, substeps, num_points) <= 0:
-            raise ValueError(
-                "width, height, render_width, render_height, substeps, num_points must be positive"
-            )
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode {render_mode!r} unsupported; use None or 'rgb_array'")
-        self.cameras, self.width, self.height = cameras, width, height
-        self.render_mode, self.render_width, self.render_height = render_mode, render_width, render_height
-        self.terminate_on_success, self.substeps, self.num_points = terminate_on_success, substeps, num_points
-        self.dt = substeps * sc.PHYSICS_DT  # s per env step
-        self.camera_names = CAMERA_NAMES
-        self.controller_name = ctrl.check_controller(controller or self.task.default_controller)
-
+    def _build(self) -> None:
+        self.dt = self.substeps * sc.PHYSICS_DT  # s per env step
         self.ids = sc.build_scene(self.task)
         self._client = self.ids.client
         self._kw = {"physicsClientId": self._client}
-        self.controller = PandaController(self.controller_name, self.dt)
         self._joints = (*self.ids.arm_joints, *self.ids.finger_joints)  # (9,) movable joints
         self._objects = tuple(self.ids.objects.values())
         self._markers = tuple(self.ids.markers.values())
@@ -134,33 +54,34 @@ class PandaPybulletEnv(gym.Env[dict[str, Any], Any]):
         # (13), per marker pos + quat xyzw (7).
         n_obj, n_mark = len(self._objects), len(self._markers)
         self._sim = np.zeros(18 + 13 * n_obj + 7 * n_mark)
+        self._joint_pos, self._joint_vel = self._sim[0:9], self._sim[9:18]  # (9,) views
         self._obj_view = self._sim[18 : 18 + 13 * n_obj].reshape(n_obj, 13)
         self._mark_view = self._sim[18 + 13 * n_obj :].reshape(n_mark, 7)
-        self._goal = np.zeros(self.task.goal_dim)
         self._parked = np.zeros(n_obj, dtype=bool)
         self._present: tuple[int, ...] = ()  # indices of the objects in play this episode
-        self._ee = np.zeros(3)
+        self._ee_pos = np.zeros(3)
         self._ee_rot = np.eye(3)
-        self._step_index = 0
-        self._initial_state = np.zeros(0)
+        self._command = np.zeros(COMMAND_SIZE)  # the controller's state, see COMMAND_SIZE
+        self._kinematics = PandaKinematics()
+        self.controller = ArmController(
+            self.controller_name, self.dt, self._kinematics, self._command[0:4], self._command[4:11],
+            self._command[11:12],
+        )
+        self._state_dim = self._sim.size + self.task.goal_dim + COMMAND_SIZE
         self._seg_lut, self.segmentation_names = sensors.segmentation_table(self.ids)
         self._camera_cache: dict[tuple[str, int, int], tuple[list[float], list[float]]] = {}
         self._static_poses: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
-        self.action_space = ctrl.action_space(self.controller_name)
-        self.observation_space = scene_spec.observation_space(
-            self.task, self.obs_modes, cameras, width, height, num_points, max(self.segmentation_names) + 1
-        )
+    def close(self) -> None:
+        if self._client >= 0 and p.isConnected(self._client):
+            p.disconnect(self._client)
+        self._client = -1
 
-    # ------------------------------------------------------------------ gymnasium API
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        super().reset(seed=seed)
+    # ------------------------------------------------------------------ physics
+    def _reset_sim(self, layout: Layout) -> None:
         kw, ids = self._kw, self.ids
         q0 = np.concatenate([robot.HOME_QPOS, [robot.FINGER_OPEN, robot.FINGER_OPEN]])
         p.resetJointStatesMultiDof(ids.robot, self._joints, [[v] for v in q0], [[0.0]] * 9, **kw)
-        layout = self.task.sample_layout(self.np_random)
         for i, (name, body) in enumerate(ids.objects.items()):
             pose = layout.objects.get(name)
             pos, yaw = (pose.pos, pose.yaw) if pose is not None else (park_position(i), 0.0)
@@ -172,24 +93,17 @@ class PandaPybulletEnv(gym.Env[dict[str, Any], Any]):
             pos, yaw = (pose.pos, pose.yaw) if pose is not None else (park_position(i), 0.0)
             quat = (0.0, 0.0, float(np.sin(yaw / 2)), float(np.cos(yaw / 2)))
             p.resetBasePositionAndOrientation(body, [float(v) for v in pos], quat, **kw)
-        self._goal = np.asarray(layout.goal, dtype=np.float64).reshape(self.task.goal_dim).copy()
         self._read_sim(everything=True)
         self._write_sim(everything=True)
-        self.controller.reset(q0[:7], robot.FINGER_OPEN)
-        self._step_index = 0
-        self._initial_state = self.get_state()
-        scene = self._scene()
-        return self._get_obs(scene), {"is_success": self.task.is_success(scene), **self.task.metrics(scene)}
+        ee, rot = self._kinematics.fk(q0[:7])  # the commanded posture's ee (the IK's own kinematics)
+        self.controller.reset(q0[:7], robot.FINGER_OPEN, ee, ee_yaw(rot))
 
-    def step(self, action: Any) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
-        a = ctrl.validate_action(self.controller_name, action, self._name(), self._step_index)
+    def _physics_step(self) -> bool:
         kw = self._kw
-        self.controller.apply(a, self._ee, ee_yaw(self._ee_rot))
         self._set_motors()
         self._forget_contacts()
         for _ in range(self.substeps):
             p.stepSimulation(**kw)
-        self._step_index += 1
         self._read_sim()  # parked objects keep their pinned rows
         if any(self._obj_view[i, 2] < PARK_Z / 2 for i in self._present):
             self._park_fallen()
@@ -199,73 +113,28 @@ class PandaPybulletEnv(gym.Env[dict[str, Any], Any]):
             or (np.abs(self._obj_view[~self._parked, 7:13]).max(initial=0.0) > MAX_SPEED)
             or (np.abs(self._obj_view[~self._parked, 0:3]).max(initial=0.0) > MAX_DISTANCE)
         )
-        if unstable:
-            self.set_state(self._initial_state)  # back to the episode start: a finite, valid observation
-        else:
+        if not unstable:
             self._write_sim()  # the canonical internal state, see _write_sim
-        scene = self._scene()
-        terms = self.task.reward_terms(scene)
-        success = self.task.is_success(scene) and not unstable
-        info: dict[str, Any] = {"is_success": success, "sim_unstable": unstable, **terms}
-        info.update(self.task.metrics(scene))
-        terminated = success and self.terminate_on_success
-        return self._get_obs(scene), float(sum(terms.values())), terminated, unstable, info
-
-    def render(self) -> np.ndarray | None:
-        if self.render_mode != "rgb_array":
-            return None
-        return self.render_camera("front", self.render_width, self.render_height)
-
-    def close(self) -> None:
-        if self._client >= 0 and p.isConnected(self._client):
-            p.disconnect(self._client)
-        self._client = -1
-
-    # ------------------------------------------------------------------ workbench extras
-    def render_camera(self, camera: str, width: int, height: int) -> np.ndarray:
-        """(height, width, 3) uint8 frame with the pretty settings (shadows), any camera."""
-        if camera not in CAMERA_NAMES:
-            raise ValueError(f"unknown camera {camera!r}; cameras: {', '.join(CAMERA_NAMES)}")
-        return self._render(camera, width, height, pretty=True)[0]
-
-    def render_obs(self, mode: str, camera: str, width: int, height: int) -> np.ndarray:
-        """One observation image (``rgb``, ``depth`` or ``seg``) of any camera at any size."""
-        if camera not in CAMERA_NAMES:
-            raise ValueError(f"unknown camera {camera!r}; cameras: {', '.join(CAMERA_NAMES)}")
-        if mode not in IMAGE_MODES:
-            raise ValueError(f"render_obs mode must be rgb, depth or seg, got {mode!r}")
-        rgb, depth, seg = self._render(
-            camera, width, height, pretty=False, depth=mode == "depth", seg=mode == "seg"
-        )
-        out = {"rgb": rgb, "depth": depth, "seg": seg}[mode]
-        assert out is not None
-        return out
+        return unstable
 
     def get_state(self) -> np.ndarray:
         """(n,) float64: joint positions and velocities, object poses (xyzw) and velocities, marker
         poses, the layout goal, and the controller's state (ee target, yaw target, joint and finger
         targets). Contact caches are dropped at the start of every env step (``_forget_contacts``), so
         this vector is the whole state: stepping after ``set_state`` repeats the run bit for bit."""
-        return np.concatenate([self._sim, self._goal, self.controller.state])
+        return np.concatenate([self._sim, self._goal, self._command])
 
-    def set_state(self, state: np.ndarray) -> None:
-        state = np.asarray(state, dtype=np.float64)
+    def _load_state(self, state: np.ndarray) -> None:
         n_sim, n_goal = self._sim.size, self._goal.size
-        expected = n_sim + n_goal + CONTROLLER_STATE_SIZE
-        if state.shape != (expected,):
-            raise ValueError(f"{self._name()}: state must have shape ({expected},), got {state.shape}")
         self._sim[:] = state[:n_sim]
         self._goal[:] = state[n_sim : n_sim + n_goal]
-        self.controller.state[:] = state[n_sim + n_goal :]
+        self._command[:] = state[n_sim + n_goal :]
         self._write_sim(everything=True)
-
-    # ------------------------------------------------------------------ internals
-    def _name(self) -> str:
-        return self.spec.id if self.spec is not None else f"PandaPybulletEnv(task={self.task.name!r})"
 
     def _set_motors(self) -> None:
         c = self.controller
-        targets = [*c.q_target.tolist(), c.finger, c.finger]
+        finger = float(c.finger[0])
+        targets = [*c.q_target.tolist(), finger, finger]
         p.setJointMotorControlArray(
             self.ids.robot, self._joints, p.POSITION_CONTROL, targetPositions=targets,
             forces=sc.MOTOR_FORCES, positionGains=sc.MOTOR_POSITION_GAINS,
@@ -331,7 +200,7 @@ class PandaPybulletEnv(gym.Env[dict[str, Any], Any]):
                 self._set_parked(i, bool(self._parked[i]))
             self._forget_contacts(everything=True)
         link = p.getLinkState(ids.robot, ids.ee_link, computeForwardKinematics=True, **kw)
-        self._ee[:] = link[4]
+        self._ee_pos[:] = link[4]
         self._ee_rot = np.array(p.getMatrixFromQuaternion(link[5])).reshape(3, 3)
 
     def _set_parked(self, i: int, parked: bool) -> None:
@@ -360,54 +229,22 @@ class PandaPybulletEnv(gym.Env[dict[str, Any], Any]):
                 p.setCollisionFilterGroupMask(body, -1, sc.OBJECT, sc.MASKS[sc.OBJECT], **kw)
         self._present = tuple(int(i) for i in np.flatnonzero(~self._parked))
 
-    def _scene(self) -> Scene:
-        sim = self._sim
+    def _read_pool(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         ids = self.ids
         objects = {n: sensors.pose_wxyz(row) for n, row in zip(ids.objects, self._obj_view, strict=True)}
         markers = {n: sensors.pose_wxyz(row) for n, row in zip(ids.markers, self._mark_view, strict=True)}
-        return Scene(
-            ee=self._ee, ee_yaw=ee_yaw(self._ee_rot), gripper=float(sim[7] + sim[8]),
-            objects=objects, markers=markers, goal=self._goal,
-        )
+        return objects, markers
 
-    def _get_obs(self, scene: Scene | None = None) -> dict[str, Any]:
-        scene = scene or self._scene()
-        modes = self.obs_modes
-        obs: dict[str, Any] = {}
-        if "state" in modes:
-            obs["state"] = self.task.state(scene)
-        if "proprio" in modes:
-            proprio = np.empty(19, dtype=np.float32)
-            proprio[0:7] = self._sim[0:7]
-            proprio[7:14] = self._sim[9:16]
-            proprio[14:17] = scene.ee
-            proprio[17] = scene.ee_yaw
-            proprio[18] = scene.gripper
-            obs["proprio"] = proprio
-        if any(m in modes for m in IMAGE_MODES) or "points" in modes:
-            want_depth = "depth" in modes or "points" in modes
-            clouds = []
-            for cam in self.cameras:
-                rgb, depth, seg = self._render(cam, self.width, self.height, pretty=False,
-                                               depth=want_depth, seg="seg" in modes)
-                if "rgb" in modes:
-                    obs[f"rgb/{cam}"] = rgb
-                if "depth" in modes:
-                    obs[f"depth/{cam}"] = depth
-                if "seg" in modes:
-                    obs[f"seg/{cam}"] = seg
-                if "points" in modes:
-                    assert depth is not None
-                    pos, rot = self._camera_pose(cam)
-                    clouds.append(back_project(depth, rgb, pos, rot, CAMERAS[cam].fovy))
-            if "points" in modes:
-                obs["points"] = fuse(clouds, self.num_points)
-        if "instruction" in modes:
-            obs["instruction"] = self.task.instruction(scene.goal)
-        return obs
+    # ------------------------------------------------------------------ rendering
+    def _render_images(self, camera: str, width: int, height: int, modes: tuple[str, ...]) -> dict[str, Any]:
+        rgb, depth, seg = self._render(camera, width, height, pretty=False, depth="depth" in modes,
+                                       seg="seg" in modes)
+        return {"rgb": rgb, "depth": depth, "seg": seg}
+
+    def _render_pretty(self, camera: str, width: int, height: int) -> np.ndarray:
+        return self._render(camera, width, height, pretty=True)[0]
 
     def _camera_pose(self, camera: str) -> tuple[np.ndarray, np.ndarray]:
-        """World position (3,) and rotation (3, 3) (columns: right, up, backwards) of a camera."""
         spec = CAMERAS[camera]
         if spec.frame is not None:
             return sc.camera_pose(spec, self._frame_pose(spec))
