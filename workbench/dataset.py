@@ -96,8 +96,8 @@ class SequenceDataset(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
                 continue  # a reset-only episode has no (obs, action) pair to learn from
             for k in self.obs_keys:
                 obs_parts[k].append(ep.obs[k])
-            clean = action_key != "actions" and ep.expert_actions is not None
-            act_parts.append(ep.expert_actions if clean else ep.actions)
+            clean = ep.expert_actions if action_key != "actions" else None  # None: not recorded/wanted
+            act_parts.append(ep.actions if clean is None else clean)
             lengths.append(ep.length)
         if not lengths:
             raise ValueError(f"the selected episodes of {self.root} have no steps")

@@ -6,13 +6,23 @@ The policy is a conditional denoiser over a chunk of future actions:
                                 loss = ||a_0 - f_theta(a_k, k, o)||^2   (prediction_type=sample,
                                 the default: converges faster on a CPU budget), or the paper's
                                 ||eps - eps_theta(a_k, k, o)||^2        (prediction_type=epsilon)
-    acting    (DDIM, sec. 4.4)  a_K ~ N(0, I), 10 deterministic denoising steps -> a_0 (the chunk)
+    acting    (DDIM, sec. 4.4)  a_K ~ N(0, I), 10 deterministic denoising steps -> a_0 (the chunk);
+                                with sampler=ddpm all K stochastic steps (``num_inference_steps``
+                                overrides either count)
 
-``obs_horizon`` frames condition the denoiser; of the ``action_horizon`` predicted actions the first
-``execute_horizon`` are executed from a per-env queue before planning again (receding horizon,
-sec. 3.3: long enough for temporal consistency, short enough to react). Inputs and actions are
-min-max normalised to [-1, 1] with statistics stored as buffers, and an EMA of the weights is what
-acts (evaluation) and what is saved beside the raw weights.
+Action window (the paper's and its reference code's convention, which LeRobot's diffusion policy
+shares). At step t the denoiser is conditioned on the To = ``obs_horizon`` frames o[t-To+1 .. t]
+and denoises Tp = ``action_horizon`` actions that start at the *first* observation frame:
+
+    chunk[j] = a[t-To+1+j],  j = 0 .. Tp-1            training target: cat(past_action, action)[:Tp]
+    executed = chunk[To-1 .. To-1+Ta-1] = a[t .. t+Ta-1]         Ta = ``execute_horizon``
+
+so the To-1 leading entries re-predict actions already taken (context that keeps consecutive chunks
+consistent) and never run, and the Ta executed ones start at the current step; hence
+Tp >= To-1+Ta. They run from a per-env queue before planning again (receding horizon, sec. 3.3:
+long enough for temporal consistency, short enough to react). Inputs and actions are min-max
+normalised to [-1, 1] with statistics stored as buffers, and an EMA of the weights is what acts
+(evaluation) and what is saved beside the raw weights.
 
 The observation encoder (``agents.imitation.obs_encoder``, shared with BC) follows the paper:
 low-dimensional keys are normalised and concatenated; each camera has its own ResNet-18 with
@@ -21,8 +31,9 @@ mode (centre crops when acting). The denoiser is the 1-D temporal U-Net
 with FiLM (``foundation.unet1d``) or, as an option, the causal transformer
 (``foundation.transformer.TransformerDenoiser``).
 
-Padded actions past an episode's end (the dataset repeats the last action) are *not* masked out of
-the loss, as in the reference implementation: "stay where the demo ended" is a useful target.
+Padded actions (the dataset repeats the first action before an episode's start and the last one
+past its end) are *not* masked out of the loss, as in the reference implementation: "stay where the
+demo ended" is a useful target.
 """
 
 from __future__ import annotations
@@ -139,14 +150,25 @@ class DiffusionAgent(nn.Module):
         return model["denoiser"](noisy, k, feats)  # one condition token per observation step
 
     # ----------------------------------------------------------------------------------- training
+    def action_window(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The training target chunk a[t-To+1 .. t-To+Tp] (B, Tp, A), from the first observation frame.
+
+        Cut from the dataset's ``past_action`` a[t-To+1 .. t-1] and ``action`` a[t .. t+Tp-1].
+        """
+        if self.config.obs_horizon > 1 and "past_action" not in batch:
+            raise KeyError("the action window needs batch['past_action'] (workbench.dataset.SequenceDataset)")
+        past = batch.get("past_action", batch["action"][:, :0])  # (B, To-1, A)
+        return torch.cat([past, batch["action"]], dim=1)[:, : self.config.action_horizon]  # (B, Tp, A)
+
     def compute_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        """loss = || target_k - f_theta(a_k, k, o) ||^2, target_k = a_0 (``sample``), eps or v."""
         # The encoder random-crops images in training mode (the trainer calls agent.train()).
         feats = self.model["obs_encoder"](batch)  # (B, To, F)
-        actions = self.action_norm(batch["action"].float())  # (B, Ta, A) in [-1, 1]
-        noise = torch.randn_like(actions)  # (B, Ta, A)
+        actions = self.action_norm(self.action_window(batch).float())  # (B, Tp, A) in [-1, 1]
+        noise = torch.randn_like(actions)  # (B, Tp, A)
         k = self.schedule.sample_timesteps(actions.shape[0], actions.device)  # (B,)
-        noisy = self.schedule.add_noise(actions, noise, k)  # (B, Ta, A)
-        noise_pred = self.denoise(self.model, noisy, k, feats)  # (B, Ta, A)
+        noisy = self.schedule.add_noise(actions, noise, k)  # (B, Tp, A)
+        noise_pred = self.denoise(self.model, noisy, k, feats)  # (B, Tp, A)
         target = self.schedule.target(actions, noise, k)
         loss = nn.functional.mse_loss(noise_pred, target)
         return loss, {"loss": float(loss.detach())}
@@ -170,7 +192,8 @@ class DiffusionAgent(nn.Module):
     def predict_chunk(
         self, obs: dict[str, torch.Tensor], generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """obs[``obs/<key>``] (B, To, ...) -> the whole predicted chunk (B, Ta, A) in env units.
+        """obs[``obs/<key>``] (B, To, ...) -> the whole predicted chunk (B, Tp, A) in env units;
+        entry j is the action at step t-To+1+j (the first To-1 are past actions, see the module doc).
 
         Runs the reverse diffusion with the acting (EMA) weights in eval mode.
         """
@@ -183,7 +206,7 @@ class DiffusionAgent(nn.Module):
             shape = (batch, self.config.action_horizon, self.action_dim)
             chunk = self.schedule.sample(
                 lambda x, k: self.denoise(model, x, k, feats), shape, feats.device, generator
-            )  # (B, Ta, A) normalised
+            )  # (B, Tp, A) normalised
         finally:
             model.train(was_training)
         return self.action_norm.unnormalize(chunk)
@@ -202,15 +225,18 @@ class DiffusionAgent(nn.Module):
         """Batched observations -> (B, A) actions in the env's action range.
 
         Rows whose queue is empty (or whose episode restarted) get a new chunk; the others keep
-        executing theirs, so envs of a vector env replan independently.
+        executing theirs, so envs of a vector env replan independently. The queue gets the chunk
+        from entry To-1, the current step's action, on.
         """
         history = self._history.update(obs)
         batch = next(iter(history.values())).shape[0]
         device = next(self.parameters()).device
+        start = self.config.obs_horizon - 1
 
         def predict(need: np.ndarray) -> np.ndarray:
             inputs = {f"obs/{k}": torch.as_tensor(v[need], device=device) for k, v in history.items()}
-            return self.predict_chunk(inputs, self._generator).cpu().numpy()  # (n, Ta, A)
+            chunk = self.predict_chunk(inputs, self._generator)  # (n, Tp, A) from step t-To+1
+            return chunk[:, start:].cpu().numpy()  # (n, Tp-To+1, A) from step t; the queue runs Ta
 
         action = self._queue.next(batch, predict)
         if not np.isfinite(action).all():

@@ -18,9 +18,10 @@ LABELS = ("auto", "actions", "expert_actions")
 
 @dataclass
 class DiffusionConfig:
-    """Diffusion Policy (Chi et al. 2023): denoise a chunk of ``action_horizon`` future actions,
-    conditioned on ``obs_horizon`` frames of every key in ``obs_keys``; execute the first
-    ``execute_horizon`` of them, then plan again (receding horizon).
+    """Diffusion Policy (Chi et al. 2023): denoise a chunk of ``action_horizon`` actions, conditioned
+    on ``obs_horizon`` frames of every key in ``obs_keys``; execute ``execute_horizon`` of them, then
+    plan again (receding horizon). As in the paper's code, the chunk starts at the first observation
+    frame (step t-To+1) and the executed actions at its entry To-1 (the current step t).
 
     Low-dimensional keys (e.g. ``state``, ``proprio``) are min-max normalised to [-1, 1]; image keys
     (``rgb/<camera>``) get their own ResNet-18-GroupNorm + spatial-softmax encoder each, trained
@@ -30,8 +31,8 @@ class DiffusionConfig:
     name: str = "diffusion"
     obs_keys: list[str] = field(default_factory=lambda: ["state"])
     obs_horizon: int = 2
-    action_horizon: int = 16  # the prediction horizon Tp of the paper
-    execute_horizon: int = 8  # Ta of the paper: actions executed before replanning
+    action_horizon: int = 16  # the prediction horizon Tp of the paper, from step t-To+1
+    execute_horizon: int = 8  # Ta of the paper: actions executed before replanning, from step t
     # auto: clean expert labels where the demos recorded them (DART noise), else the executed actions
     label: str = "auto"
 
@@ -56,7 +57,9 @@ class DiffusionConfig:
 
     # Diffusion.
     num_train_timesteps: int = 100
-    num_inference_steps: int = 10
+    # Reverse steps when acting; None: 10 for sampler=ddim (Chi et al. 2023, sec. 4.4), every one of the
+    # num_train_timesteps for sampler=ddpm (DDPM's ancestral sampler is only exact over all of them).
+    num_inference_steps: int | None = None
     sampler: str = "ddim"
     beta_schedule: str = "squaredcos_cap_v2"
     # What the denoiser predicts. "sample" (the clean chunk a_0) learns much faster than the paper's
@@ -83,14 +86,17 @@ class DiffusionConfig:
         if not self.obs_keys:
             raise ConfigError("agent.obs_keys is empty; list at least one observation key, e.g. [state]")
         for key in ("obs_horizon", "action_horizon", "execute_horizon", "steps", "batch_size",
-                    "num_train_timesteps", "num_inference_steps", "kernel_size", "n_groups",
+                    "num_train_timesteps", "kernel_size", "n_groups",
                     "d_model", "n_layers", "n_heads", "image_feature_dim", "num_keypoints", "resnet_width"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"agent.{key}={getattr(self, key)} must be >= 1")
-        if self.execute_horizon > self.action_horizon:
+        if self.obs_horizon - 1 + self.execute_horizon > self.action_horizon:
+            # The chunk starts at the first observation frame: its first obs_horizon - 1 entries are
+            # past actions, so the executed ones need obs_horizon - 1 + execute_horizon entries.
             raise ConfigError(
-                f"agent.execute_horizon={self.execute_horizon} exceeds agent.action_horizon="
-                f"{self.action_horizon}; set it to at most the predicted horizon"
+                f"agent.execute_horizon={self.execute_horizon} needs agent.action_horizon >= "
+                f"agent.obs_horizon - 1 + execute_horizon = {self.obs_horizon - 1 + self.execute_horizon} "
+                f"(got {self.action_horizon}); lower execute_horizon or raise action_horizon"
             )
         if self.denoiser not in DENOISERS:
             raise ConfigError(f"agent.denoiser={self.denoiser!r} is not one of {list(DENOISERS)}")
@@ -110,10 +116,12 @@ class DiffusionConfig:
             raise ConfigError(
                 f"agent.crop_fraction={self.crop_fraction} must be in (0, 1]; 1.0 disables cropping"
             )
-        if self.num_inference_steps > self.num_train_timesteps:
+        if self.num_inference_steps is not None and not (
+            1 <= self.num_inference_steps <= self.num_train_timesteps
+        ):
             raise ConfigError(
-                f"agent.num_inference_steps={self.num_inference_steps} exceeds agent.num_train_timesteps="
-                f"{self.num_train_timesteps}"
+                f"agent.num_inference_steps={self.num_inference_steps} must be in [1, "
+                f"agent.num_train_timesteps={self.num_train_timesteps}], or null for the sampler's default"
             )
         if self.sampler not in SAMPLERS:
             raise ConfigError(f"agent.sampler={self.sampler!r} is not one of {list(SAMPLERS)}")

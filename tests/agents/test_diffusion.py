@@ -1,4 +1,5 @@
-"""Diffusion Policy: receding-horizon queue, normalisation, EMA acting, image variant, config errors."""
+"""Diffusion Policy: the action window (from the first observation frame), receding-horizon queue,
+normalisation, EMA acting, DDPM/DDIM step counts, image variant, config errors."""
 
 from __future__ import annotations
 
@@ -31,7 +32,58 @@ def _batch(b: int = 4, to: int = 2, ta: int = 16) -> dict[str, torch.Tensor]:
         "obs/state": torch.rand(b, to, 3),
         "action": torch.rand(b, ta, 2),
         "action_is_pad": torch.zeros(b, ta, dtype=torch.bool),
+        "past_action": torch.rand(b, to - 1, 2),
+        "past_action_is_pad": torch.zeros(b, to - 1, dtype=torch.bool),
     }
+
+
+def _window(chunks: torch.Tensor, to: int) -> dict[str, torch.Tensor]:
+    """Dataset keys whose action window (from step t-To+1) is ``chunks`` (B, Tp, A)."""
+    b, tp, _ = chunks.shape
+    action = torch.cat([chunks[:, to - 1 :], chunks[:, -1:].expand(b, to - 1, -1)], 1)  # (B, Tp, A)
+    return {
+        "past_action": chunks[:, : to - 1],
+        "past_action_is_pad": torch.zeros(b, to - 1, dtype=torch.bool),
+        "action": action,
+        "action_is_pad": torch.zeros(b, tp, dtype=torch.bool),
+    }
+
+
+def test_action_window_starts_at_the_first_observation_frame(tmp_path: Path) -> None:
+    """Chi et al.'s convention: with To frames o[t-To+1 .. t] the chunk is a[t-To+1 .. t-To+Tp]; the
+    executed actions are its entries To-1 .. To-1+Ta-1, i.e. a[t .. t+Ta-1]."""
+    from workbench.data import DatasetWriter, Episode
+    from workbench.dataset import SequenceDataset
+
+    root = tmp_path / "steps"  # one episode of 12 steps whose action at step s is (s, -s)
+    steps = np.arange(12, dtype=np.float32)
+    spec = {"state": {"shape": [3], "dtype": "float32"}}
+    with DatasetWriter(root, "wb/Test-v0", {}, spec, ACTION_SPEC, fps=10) as writer:
+        writer.add(Episode(obs={"state": np.zeros((13, 3), np.float32)}, actions=np.stack([steps, -steps], 1),
+                           rewards=np.zeros(12)))  # fmt: skip
+    agent = _agent(obs_horizon=3, action_horizon=6, execute_horizon=2)
+    data = SequenceDataset(root, ["state"], obs_horizon=3, action_horizon=6)
+    window = agent.action_window(data.sample_batch([5, 0, 10]))[..., 0]  # (3, Tp) at t = 5, 0, 10
+    assert window[0].tolist() == [3, 4, 5, 6, 7, 8]  # a[t-2 .. t+3]
+    assert window[1].tolist() == [0, 0, 0, 1, 2, 3]  # before the start the first action repeats
+    assert window[2].tolist() == [8, 9, 10, 11, 11, 11]  # past the end the last one repeats
+
+    # compute_loss regresses exactly that window (prediction_type=sample: the target is the chunk).
+    targets: list[torch.Tensor] = []
+    target = agent.schedule.target
+    agent.schedule.target = lambda x0, noise, k: targets.append(x0) or target(x0, noise, k)  # type: ignore[method-assign, func-returns-value]
+    agent.compute_loss(data.sample_batch([5]))
+    torch.testing.assert_close(agent.action_norm.unnormalize(targets[0])[0, :, 0], torch.arange(3.0, 9.0))
+
+    # Acting at step t runs chunk entries To-1, To: a[t], a[t+1] of a chunk predicted for a[t-2 ..].
+    def chunk_of_step(obs: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
+        t = obs["obs/state"][:, -1, 0]  # (n,) the current step, written into the observation
+        step = t[:, None] - 2 + torch.arange(6.0)  # (n, Tp): entry j is the action of step t-To+1+j
+        return torch.stack([step, -step], -1)
+
+    agent.predict_chunk = chunk_of_step  # type: ignore[method-assign]
+    executed = [agent.act({"state": np.full((1, 3), t, np.float32)})[0, 0] for t in range(6)]
+    assert executed == [0, 1, 2, 3, 4, 5]  # at every step the action of that step
 
 
 def test_receding_horizon_queue_predicts_16_executes_8_and_resets_per_env() -> None:
@@ -48,15 +100,16 @@ def test_receding_horizon_queue_predicts_16_executes_8_and_resets_per_env() -> N
     agent.predict_chunk = fake_chunk  # type: ignore[method-assign]
     obs = {"state": np.zeros((2, 3), dtype=np.float32)}
     executed = [agent.act(obs)[:, 0] for _ in range(8)]
-    np.testing.assert_array_equal(np.stack(executed)[:, 0], 100 + np.arange(8))  # first 8 of chunk 1
+    # Entries 1 .. 8 of chunk 1: entry 0 is the action of the frame before (To = 2).
+    np.testing.assert_array_equal(np.stack(executed)[:, 0], 101 + np.arange(8))
     assert calls == [2]
     executed = agent.act(obs)[:, 0]  # the 9th step replans both envs
     assert calls == [2, 2]
-    np.testing.assert_array_equal(executed, [200, 200])
+    np.testing.assert_array_equal(executed, [201, 201])
     agent.reset_envs(np.array([False, True]))  # env 1 restarted: only it replans, env 0 goes on
     action = agent.act(obs)[:, 0]
     assert calls == [2, 2, 1]
-    np.testing.assert_array_equal(action, [201, 300])
+    np.testing.assert_array_equal(action, [202, 301])
     agent.reset()
     agent.act(obs)
     assert calls == [2, 2, 1, 2]
@@ -150,6 +203,8 @@ def test_image_variant_crops_in_training_only() -> None:
     "kw,match",
     [
         ({"execute_horizon": 20}, "execute_horizon"),
+        ({"obs_horizon": 3, "action_horizon": 8, "execute_horizon": 7}, r"- 1 \+ execute_horizon = 9"),
+        ({"num_inference_steps": 0}, "num_inference_steps"),
         ({"denoiser": "mlp"}, "denoiser"),
         ({"kernel_size": 4}, "kernel_size"),
         ({"num_inference_steps": 200}, "num_inference_steps"),
@@ -160,6 +215,19 @@ def test_image_variant_crops_in_training_only() -> None:
 def test_config_errors_name_the_key(kw: dict[str, object], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         DiffusionConfig(**kw)  # type: ignore[arg-type]
+
+
+def test_ddpm_samples_over_every_training_step_unless_told_otherwise() -> None:
+    ddpm = _agent(sampler="ddpm", num_train_timesteps=50, num_inference_steps=None)
+    assert ddpm.config.num_inference_steps is None and DiffusionConfig().num_inference_steps is None
+    assert ddpm.schedule.num_inference_steps == 50
+    assert ddpm.schedule.sampler.timesteps.tolist() == list(range(49, -1, -1))  # K-1, ..., 0: exact DDPM
+    ddim = _agent(sampler="ddim", num_train_timesteps=50, num_inference_steps=None)
+    assert ddim.schedule.num_inference_steps == 10  # DDIM's few steps (Chi et al. 2023, sec. 4.4)
+    told = _agent(sampler="ddpm", num_train_timesteps=50, num_inference_steps=5)
+    assert told.schedule.num_inference_steps == 5 and len(told.schedule.sampler.timesteps) == 5
+    chunk = ddpm.predict_chunk({"obs/state": torch.rand(1, 2, 3)}, torch.Generator().manual_seed(0))
+    assert chunk.shape == (1, 16, 2) and torch.isfinite(chunk).all()
 
 
 def test_unknown_observation_key() -> None:
@@ -175,8 +243,7 @@ def _fit_two_chunks(prediction_type: str, steps: int) -> tuple[torch.Tensor, tor
     ramp = torch.linspace(0.0, 1.0, 16)[:, None]  # (16, 1)
     flat = torch.ones_like(ramp)
     chunks = torch.stack([torch.cat([-1.5 + ramp, 0.2 * flat], 1), torch.cat([1.5 - ramp, 0.8 * flat], 1)])
-    batch = {"obs/state": obs.repeat(16, 1, 1), "action": chunks.repeat(16, 1, 1),
-             "action_is_pad": torch.zeros(32, 16, dtype=torch.bool)}  # fmt: skip
+    batch = {"obs/state": obs.repeat(16, 1, 1), **_window(chunks.repeat(16, 1, 1), to=2)}
     optimizer = agent.configure_optimizer()
     agent.train()
     for _ in range(steps):
