@@ -21,14 +21,19 @@ CHECKPOINT_FORMAT = "workbench-checkpoint"
 
 
 def rng_state() -> dict[str, Any]:
+    """Every global generator a training step draws from: torch (CPU and, where there is CUDA, each
+    GPU's: dropout and ``randn_like`` on a GPU draw from the device's own generator), numpy, Python."""
     state: Any = np.random.get_state(legacy=True)
     name, keys, pos, has_gauss, cached = state
-    return {
+    out = {
         "torch": torch.get_rng_state(),
         # As plain types and a tensor: checkpoints load with weights_only=True (no arbitrary pickles).
         "numpy": [name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached],
         "python": random.getstate(),
     }
+    if torch.cuda.is_available():
+        out["cuda"] = torch.cuda.get_rng_state_all()  # one uint8 tensor per visible GPU
+    return out
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
@@ -37,6 +42,11 @@ def set_rng_state(state: dict[str, Any]) -> None:
     np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
     py = state["python"]
     random.setstate((py[0], tuple(py[1]), py[2]))
+    cuda = state.get("cuda")  # absent in checkpoints written without CUDA (or before it was saved)
+    if cuda and torch.cuda.is_available():
+        # Resumed on fewer GPUs: restore the ones there are (training uses the first).
+        for device, gpu_state in enumerate(cuda[: torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(gpu_state, device)
 
 
 def save_checkpoint(run_dir: Path, step: int, payload: dict[str, Any], keep: int = 3) -> Path:

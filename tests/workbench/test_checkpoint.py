@@ -30,10 +30,45 @@ def test_rng_states_round_trip(tmp_path: Path) -> None:
     path = save_checkpoint(tmp_path, 1, {})
     expected = (torch.rand(3), np.random.rand(3), random.random())
     torch.rand(5), np.random.rand(5), random.random()
-    set_rng_state(load_checkpoint(path)["rng"])
+    rng = load_checkpoint(path)["rng"]
+    assert ("cuda" in rng) == torch.cuda.is_available()
+    set_rng_state(rng)
     assert torch.equal(torch.rand(3), expected[0])
     np.testing.assert_array_equal(np.random.rand(3), expected[1])
     assert random.random() == expected[2]
+
+
+def test_cuda_rng_state_is_saved_and_restored_per_gpu(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stand-in for two GPUs' generators, so the payload round trip is checked on any machine.
+    gpu_states = [torch.arange(16, dtype=torch.uint8), torch.arange(16, 32, dtype=torch.uint8)]
+    restored: list[tuple[torch.Tensor, int]] = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)  # resumed on one GPU of the two
+    monkeypatch.setattr(torch.cuda, "get_rng_state_all", lambda: [t.clone() for t in gpu_states])
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda state, device: restored.append((state, device)))
+    rng = load_checkpoint(save_checkpoint(tmp_path, 1, {}))["rng"]  # weights_only=True loads it
+    assert all(torch.equal(a, b) for a, b in zip(rng["cuda"], gpu_states, strict=True))
+    set_rng_state(rng)
+    assert len(restored) == 1 and torch.equal(restored[0][0], gpu_states[0]) and restored[0][1] == 0
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    restored.clear()
+    set_rng_state(rng)  # a GPU checkpoint resumed on a CPU machine: the CPU generators only
+    assert not restored
+    assert "cuda" not in load_checkpoint(save_checkpoint(tmp_path, 2, {}))["rng"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_rng_states_round_trip_on_a_gpu(tmp_path: Path) -> None:
+    torch.cuda.manual_seed_all(1)
+    path = save_checkpoint(tmp_path, 1, {})
+    assert "cuda" in load_checkpoint(path)["rng"]
+    expected = torch.rand(3, device="cuda")
+    torch.rand(5, device="cuda")
+    set_rng_state(load_checkpoint(path)["rng"])
+    assert torch.equal(torch.rand(3, device="cuda"), expected)
 
 
 def test_corrupt_and_missing_checkpoints(tmp_path: Path) -> None:
