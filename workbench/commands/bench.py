@@ -11,7 +11,6 @@ import platform
 import re
 import shlex
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -175,42 +174,16 @@ def bench_envs(cfg: BenchConfig) -> str:
 
 
 def bench_train(cfg: BenchConfig) -> str:
-    """The default ``workbench train`` (BC on Push): wall time and success, per training seed."""
-    import tempfile
+    """The default ``workbench train`` idle and beside a busy process (``configs/bench/train.yaml``)."""
+    from workbench.bench import busy
 
-    from workbench.commands.train import run as train
-    from workbench.config import compose
-
-    rows = []
-    for seed in range(cfg.seeds):
-        with tempfile.TemporaryDirectory() as tmp:
-            overrides = [f"seed={seed}", f"run_dir={tmp}/run", "trainer.progress=false"]
-            tic = time.perf_counter()
-            result = train(compose("train", overrides))
-            wall = time.perf_counter() - tic
-        rows.append(
-            f"| {seed} | **{result['success_rate']:.0%}** | {result['episodes']} | "
-            f"{result['mean_length']:.1f} | {wall / 60:.2f} |"
-        )
-    return "\n".join(
-        [
-            "## Default training run (`workbench train`: BC, state, wb/Push-mujoco-v0, 100 demos)",
-            "",
-            "```",
-            _command(),
-            "```",
-            f"{datetime.now():%Y-%m-%d %H:%M}, {machine()}. Goal: >= 90% success in < 5 minutes.",
-            "Wall time covers demo collection, training, 50 evaluation episodes and the videos.",
-            "",
-            "| training seed | success | eval episodes | mean length | wall minutes |",
-            "|---|---|---|---|---|",
-            *rows,
-        ]
-    )
+    bench = busy.load_train_bench()
+    measurements = busy.run(cfg.seeds, bench)
+    return busy.render(measurements, bench, _command(), f"{datetime.now():%Y-%m-%d %H:%M}, {machine()}")
 
 
 def bench_imitation(cfg: BenchConfig) -> str:
-    from workbench import bench_imitation as imitation
+    from workbench.bench import imitation
 
     return imitation.run(cfg.rows or None, Path(cfg.store), _command(), machine())
 

@@ -1,0 +1,90 @@
+"""Checking a row's goals against its stored result: every goal, not only success.
+
+Each goal compares the mean over training seeds with its threshold. A relative goal (DAgger >= BC +
+15 points) needs the other row's result too; without it the verdict is ``pending``, not a guess.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.bench.rows import Row
+from workbench.bench.store import seed_values
+
+VERDICTS = ("met", "missed", "pending", "none")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``met``/``missed`` with the goals that failed, ``pending`` (a value is missing), ``none``."""
+
+    status: str
+    failed: tuple[str, ...] = field(default_factory=tuple)
+    missing: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.status not in VERDICTS:
+            raise ValueError(f"status={self.status!r}; use one of {', '.join(VERDICTS)}")
+
+    def text(self) -> str:
+        if self.status == "met":
+            return "yes"
+        if self.status == "missed":
+            return "**no**: " + "; ".join(self.failed)
+        if self.status == "pending":
+            return "pending: no " + ", ".join(self.missing)
+        return ""
+
+
+def _mean(entry: dict[str, Any], metric: str) -> float | None:
+    values = seed_values(entry, metric)
+    return statistics.fmean(values) if values else None
+
+
+def check(row: Row, entry: dict[str, Any], others: dict[str, dict[str, Any]]) -> Verdict:
+    """Check ``row``'s goals against ``entry``; ``others`` holds the other rows' results by key."""
+    goals = row.goals
+    if goals.empty():
+        return Verdict("none")
+    failed: list[str] = []
+    missing: list[str] = []
+
+    def at_least(metric: str, threshold: float | None, fmt: str) -> None:
+        if threshold is None:
+            return
+        value = _mean(entry, metric)
+        if value is None:
+            missing.append(metric)
+        elif value < threshold:
+            failed.append(f"{metric} {format(value, fmt)} < {format(threshold, fmt)}")
+
+    def at_most(metric: str, threshold: float | None, unit: str) -> None:
+        if threshold is None:
+            return
+        value = _mean(entry, metric)
+        if value is None:
+            missing.append(metric)
+        elif value > threshold:
+            failed.append(f"{value:.1f} {unit} > {threshold:g} {unit}")
+
+    at_least("success", goals.min_success, ".0%")
+    at_least("coverage", goals.min_coverage, ".3f")
+    at_most("wall_minutes", goals.max_wall_minutes, "min")
+    at_most("latency_ms", goals.max_latency_ms, "ms")
+    for goal in goals.relative:
+        mine = _mean(entry, goal.metric)
+        base_entry = others.get(goal.than)
+        base = _mean(base_entry, goal.metric) if base_entry is not None else None
+        if mine is None or base is None:
+            missing.append(f"{goal.metric} of {goal.than}" if base is None else goal.metric)
+        elif mine < base + goal.by - 1e-12:  # 0.67 vs 0.52 + 0.15 must count as met
+            gain = (mine - base) * (100 if goal.metric == "success" else 1)
+            unit = " points" if goal.metric == "success" else ""
+            failed.append(f"{gain:+.0f}{unit} vs {goal.than}" if unit else f"{gain:+.3g} vs {goal.than}")
+    if failed:
+        return Verdict("missed", tuple(failed), tuple(missing))
+    if missing:
+        return Verdict("pending", (), tuple(missing))
+    return Verdict("met")

@@ -1,0 +1,187 @@
+"""``workbench bench imitation``: train and evaluate the rows of ``configs/bench/imitation.yaml``.
+
+Each row runs ``workbench train <overrides> seed=S`` for S = 0..seeds-1 (the seed plan makes S pick
+different demonstrations as well as a different initialisation), and stores one entry per row in
+``docs/bench/imitation/<row>.json`` (see ``store``) with the commit, the resolved config and every
+test episode, so rows can be run one at a time and the table always shows every row measured so far.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import statistics
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workbench.bench.provenance import dirty_paths, head_commit
+from workbench.bench.render import render_store
+from workbench.bench.rows import Row, Suite, load_suite
+from workbench.bench.store import FORMAT, ResultStore, migrate_legacy
+
+REPO = Path(__file__).resolve().parents[2]
+ROWS_FILE = REPO / "configs" / "bench" / "imitation.yaml"
+TITLE = "Imitation learning (`workbench bench imitation`)"
+LABEL_BUDGET_TOKEN = "LABELS_OF_20_DEMOS"  # replaced by the expert labels in the first 20 demos
+
+
+def _median_metric(run_dir: Path, key: str) -> float | None:
+    values = []
+    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if record.get(key) is not None:
+            values.append(float(record[key]))
+    return statistics.median(values) if values else None
+
+
+def _latency_ms(run_dir: Path, env_cfg: Any) -> float:
+    """Median wall time of one full prediction at batch size 1 (the policy's queue is emptied first)."""
+    import torch
+
+    from agents.policy_io import load_policy
+    from workbench.evaluate import env_factory
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the latency a single-env deployment sees, not a 2-core batch
+    policy = load_policy(run_dir / "policy.pt")
+    policy.eval()
+    env = env_factory(env_cfg)()  # the run's cameras and image size
+    obs, _ = env.reset(seed=0)
+    batch = {k: np.asarray(v)[None] for k, v in obs.items()}
+    times = []
+    for _ in range(20):
+        policy.reset()
+        tic = time.perf_counter()
+        policy.act(batch)
+        times.append(time.perf_counter() - tic)
+    env.close()
+    torch.set_num_threads(threads)
+    return 1000 * statistics.median(times[3:])
+
+
+def demo_labels(env_id: str, episodes: int, seed: int = 0) -> int:
+    """Expert labels (steps) in the first ``episodes`` demos: the DAgger row's label budget."""
+    import envs
+    from workbench.rollout import EnvFactory, rollout
+
+    demos = rollout(EnvFactory(env_id, {"obs_mode": "state"}), envs.make_expert(env_id), episodes, seed)
+    return int(sum(ep.length for ep in demos))
+
+
+def per_episode(results: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Every test episode of an ``eval/results.json``: ``per_episode`` where the run wrote it, else
+    rebuilt from the older ``seeds`` / ``successes`` lists (no return, length or task metrics)."""
+    if isinstance(results.get("per_episode"), list):
+        return [
+            {k: v for k, v in ep.items() if isinstance(v, (int, float, str, bool)) or v is None}
+            for ep in results["per_episode"]
+        ]
+    seeds, successes = results.get("seeds"), results.get("successes")
+    if isinstance(seeds, list) and isinstance(successes, list) and len(seeds) == len(successes):
+        return [
+            {"seed": s, "success": bool(ok), "return": None, "length": None}
+            for s, ok in zip(seeds, successes, strict=True)
+        ]
+    return None
+
+
+def _resolved_config(run_dir: Path) -> dict[str, Any]:
+    """The run's config.yaml without its (temporary) run_dir: what the result depends on."""
+    import yaml
+
+    config = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
+    config.pop("run_dir", None)
+    return dict(config)
+
+
+def config_sha256(config: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def resolve_overrides(row: Row) -> list[str]:
+    overrides = list(row.overrides)
+    if any(LABEL_BUDGET_TOKEN in o for o in overrides):
+        env_id = next(o.split("=", 1)[1] for o in overrides if o.startswith("env="))
+        budget = demo_labels(env_id, 20)
+        overrides = [o.replace(LABEL_BUDGET_TOKEN, str(budget)) for o in overrides]
+    return overrides
+
+
+def run_seed(overrides: list[str], seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Train and evaluate one training seed: (its stored record, its resolved config)."""
+    from workbench.commands.train import run as train
+    from workbench.config import compose
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = Path(tmp) / "run"
+        cfg = compose("train", [*overrides, f"seed={seed}", f"run_dir={run_dir}", "trainer.progress=false"])
+        tic = time.perf_counter()
+        result = train(cfg)
+        wall = time.perf_counter() - tic
+        results_file = run_dir / "eval" / "results.json"
+        results = json.loads(results_file.read_text()) if results_file.is_file() else result
+        config = _resolved_config(run_dir)
+        record = {
+            "seed": seed,
+            "success_rate": result["success_rate"],
+            "mean_max_coverage": result.get("mean_max_coverage"),
+            "expert_labels": result.get("expert_labels"),
+            "wall_minutes": wall / 60,
+            "samples_per_s": _median_metric(run_dir, "train/samples_per_s"),
+            "latency_ms": _latency_ms(run_dir, cfg.env),
+            "config_sha256": config_sha256(config),
+            "per_episode": per_episode(results),
+        }
+    return record, config
+
+
+def run_row(row: Row, suite: Suite, repo: Path = REPO) -> dict[str, Any]:
+    overrides = resolve_overrides(row)
+    commit = head_commit(repo)
+    dirty_tree = dirty_paths(repo)
+    dirty_row = dirty_paths(repo, suite.paths_for(row))
+    seeds, config = [], None
+    for seed in range(row.seeds):
+        record, seed_config = run_seed(overrides, seed)
+        seeds.append(record)
+        config = config if config is not None else seed_config
+    return {
+        "format": FORMAT,
+        "row": row.key,
+        "commit": commit,
+        "dirty": None if dirty_tree is None else bool(dirty_tree),
+        # The row's own uncommitted paths: edits elsewhere in a shared tree do not shape the result.
+        "dirty_paths": dirty_row,
+        "overrides": overrides,
+        # The seed plan (seeds.demos in the config) is what makes seed=S select other demos.
+        "seed_plan": bool(config and "seeds" in config),
+        "config": config,
+        "seeds": seeds,
+    }
+
+
+def store_for(path: Path) -> ResultStore:
+    """``docs/bench/imitation`` (a folder of row files); the first layout's ``imitation.json`` path is
+    accepted too and means the folder of the same name, into which that file is migrated."""
+    root = path.with_suffix("") if path.suffix == ".json" else path
+    store = ResultStore(root)
+    migrate_legacy(root.with_suffix(".json"), store, REPO)
+    return store
+
+
+def run(selected: list[str] | None, store_path: Path, command: str, machine: str) -> str:
+    suite = load_suite(ROWS_FILE)
+    for key in selected or []:
+        suite.row(key)  # fails with the valid keys before anything runs
+    store = store_for(store_path)
+    for key in selected or suite.row_keys():
+        print(f"bench imitation: {key} ...", flush=True)
+        entry = run_row(suite.row(key), suite)
+        entry.update(date=f"{datetime.now():%Y-%m-%d %H:%M}", command=command, machine=machine)
+        store.save(entry)  # after every row, so a long benchmark keeps what it has measured
+    return render_store(suite, store, REPO, TITLE)

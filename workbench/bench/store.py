@@ -1,0 +1,109 @@
+"""Stored benchmark results: one small JSON file per row, ``<root>/<row>.json``.
+
+An entry records what was measured and on what::
+
+    {"format": 2, "row": KEY, "date": ..., "machine": ..., "command": ...,
+     "commit": SHA, "dirty": bool | null, "dirty_paths": [...],   # of the row's shaping paths
+     "overrides": [...], "seed_plan": bool,                       # training seeds vary demos too?
+     "config": {...},                                             # seed 0's resolved config
+     "seeds": [{"seed", "success_rate", "mean_max_coverage", "wall_minutes", "samples_per_s",
+                "latency_ms", "config_sha256", "per_episode": [{seed, success, return, ...}] | null}]}
+
+One file per row keeps every diff small and lets rows be measured one at a time by different people.
+The first layout, a single ``imitation.json`` with every row, is migrated by ``migrate_legacy``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from workbench.bench.provenance import commit_before
+from workbench.io import atomic_write_json
+
+FORMAT = 2
+# Per-seed metric columns: the benchmark metric name -> the key stored per training seed.
+SEED_KEYS = {
+    "success": "success_rate",
+    "coverage": "mean_max_coverage",
+    "wall_minutes": "wall_minutes",
+    "latency_ms": "latency_ms",
+    "samples_per_s": "samples_per_s",
+}
+
+
+def seed_values(entry: dict[str, Any], metric: str) -> list[float]:
+    """One value per training seed (seeds that did not record the metric are left out)."""
+    key = SEED_KEYS[metric]
+    return [float(s[key]) for s in entry.get("seeds", []) if s.get(key) is not None]
+
+
+class ResultStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, key: str) -> Path:
+        return self.root / f"{key}.json"
+
+    def load(self, key: str) -> dict[str, Any] | None:
+        path = self.path(key)
+        if not path.is_file():
+            return None
+        try:
+            entry: dict[str, Any] = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(
+                f"{path} is not valid JSON ({exc}); restore it from git or re-run the row"
+            ) from exc
+        if entry.get("format") != FORMAT:
+            raise ValueError(f"{path} has format {entry.get('format')!r}, expected {FORMAT}; re-run the row")
+        return entry
+
+    def load_all(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        entries = {key: self.load(key) for key in keys}
+        return {key: entry for key, entry in entries.items() if entry is not None}
+
+    def save(self, entry: dict[str, Any]) -> Path:
+        path = self.path(entry["row"])
+        self.root.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(path, entry)
+        return path
+
+
+def upgrade_legacy_entry(key: str, old: dict[str, Any], repo: Path, source: str) -> dict[str, Any]:
+    """A first-layout entry in the current format. It recorded no commit: the commit is the last one
+    before the measurement began (the entry's date less the seeds' wall time, run one after another),
+    and whether the tree was dirty is unknown. Per-episode results were not kept."""
+    end = datetime.strptime(old["date"], "%Y-%m-%d %H:%M")
+    seeds = old.get("seeds", [])
+    start = end - timedelta(minutes=sum(float(s.get("wall_minutes") or 0.0) for s in seeds))
+    return {
+        "format": FORMAT,
+        "row": key,
+        "date": old["date"],
+        "machine": old.get("machine"),
+        "command": old.get("command"),
+        "commit": commit_before(repo, start),
+        "dirty": None,
+        "dirty_paths": None,
+        "overrides": list(old.get("overrides", [])),
+        # Measured before `seed=S` chose the demonstrations too: seeds varied initialisation only.
+        "seed_plan": False,
+        "config": None,
+        "migrated_from": source,
+        "seeds": [{**s, "config_sha256": None, "per_episode": None} for s in seeds],
+    }
+
+
+def migrate_legacy(legacy: Path, store: ResultStore, repo: Path) -> list[str]:
+    """Move rows of a first-layout ``imitation.json`` into ``store`` (rows already there are kept)."""
+    if not legacy.is_file():
+        return []
+    migrated = []
+    for key, old in json.loads(legacy.read_text()).items():
+        if store.load(key) is None:
+            store.save(upgrade_legacy_entry(key, old, repo, legacy.name))
+            migrated.append(key)
+    return migrated
