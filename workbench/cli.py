@@ -40,6 +40,7 @@ Examples:
   workbench train
   workbench train env=wb/Reach-mujoco-v0 agent.steps=5000 seed=1
   workbench train experiment=reach_bc
+  workbench train -m seed=0,1,2 agent.steps=5000      (a sweep: one run per combination, in turn)
   workbench eval run=runs/2026-11-28/12-00-00_Push-mujoco-v0_bc episodes=50
   workbench eval env=wb/Push-mujoco-v0 policy=expert episodes=20
   workbench collect env=wb/Push-mujoco-v0 policy=expert episodes=100 out=data/push
@@ -142,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(command: str, rest: list[str]) -> int:
+    multirun = any(a in MULTIRUN_FLAGS for a in rest)
+    rest = [a for a in rest if a not in MULTIRUN_FLAGS]
     if command == "bench" and (not rest or rest[0] not in BENCH_SUITES):
         valid = ", ".join(BENCH_SUITES)
         raise UserError(f"bench needs a suite: one of {valid} (e.g. workbench bench envs)")
@@ -156,14 +159,121 @@ def _dispatch(command: str, rest: list[str]) -> int:
     if command == "list":
         _runner("list")(None)
         return 0
+    if multirun:
+        return _multirun(command, suite, rest)
+    _run_one(command, suite, rest)
+    return 0
+
+
+def _run_one(command: str, suite: str | None, overrides: list[str], run_dir: str | None = None) -> Any:
     from workbench.config import compose
 
-    cfg = compose(command, rest)
-    if suite is not None:
-        _runner(command)(cfg, suite)
-    else:
-        _runner(command)(cfg)
-    return 0
+    cfg = compose(command, overrides)
+    if run_dir is not None:
+        cfg.run_dir = run_dir
+    return _runner(command)(cfg, suite) if suite is not None else _runner(command)(cfg)
+
+
+# ------------------------------------------------------------------------------------- multirun
+MULTIRUN_FLAGS = ("-m", "--multirun")
+
+
+def expand_sweeps(overrides: list[str]) -> list[list[str]]:
+    """Hydra's BasicSweeper semantics: every override with a sweep (``seed=0,1,2``, ``choice(a,b)``,
+    ``range(3)``) contributes its values, and the jobs are their cartesian product, the first
+    override varying slowest. Parsing is Hydra's own, so quoting (``x='a,b'``) and lists
+    (``x=[1,2]``, one value) mean what they mean to Hydra."""
+    import itertools
+
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import ValueType
+    from hydra.errors import HydraException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException as exc:
+        raise UserError(f"cannot parse the overrides: {one_line(exc)}") from exc
+    choices: list[list[str]] = []
+    for override in parsed:
+        if not override.is_sweep_override():
+            choices.append([str(override.input_line)])
+        elif override.is_discrete_sweep() and override.value_type != ValueType.GLOB_CHOICE_SWEEP:
+            key = override.get_key_element()
+            choices.append([f"{key}={value}" for value in override.sweep_string_iterator()])
+        else:
+            raise UserError(
+                f"{override.input_line}: only value lists (a,b), choice(...) and range(...) can be "
+                "swept here; list the values instead"
+            )
+    return [list(job) for job in itertools.product(*choices)]
+
+
+def _job_run_dirs(command: str, jobs: list[list[str]]) -> list[str | None]:
+    """One run directory per training job: timestamped run directories are named to the second,
+    so jobs would share one; a shared run_dir=X gets a numbered subfolder per job (Hydra's layout)."""
+    if command != "train":
+        return [None] * len(jobs)
+    from datetime import datetime
+
+    from workbench.config import compose
+
+    stamp = datetime.now()
+    cfgs = [compose(command, job) for job in jobs]
+    given = [cfg.run_dir for cfg in cfgs]
+    if all(d is not None for d in given) and len(set(given)) == len(given):
+        return [None] * len(jobs)  # the sweep itself names a distinct run_dir per job
+    out: list[str | None] = []
+    for i, cfg in enumerate(cfgs):
+        if cfg.resume is not None:
+            out.append(None)
+        elif cfg.run_dir is not None:
+            out.append(os.path.join(cfg.run_dir, str(i)))
+        else:
+            day, time = stamp.strftime("%Y-%m-%d"), stamp.strftime("%H-%M-%S")
+            out.append(os.path.join(cfg.runs_root, day, f"{time}_multirun", str(i)))
+    return out
+
+
+def _summary(result: Any) -> str:
+    if not isinstance(result, dict):
+        return ""
+    keys = ("success_rate", "mean_return")
+    parts = [f"{k} {result[k]:.3f}" for k in keys if isinstance(result.get(k), float)]
+    if result.get("run_dir"):
+        parts.append(f"run_dir {result['run_dir']}")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _multirun(command: str, suite: str | None, overrides: list[str]) -> int:
+    """Run every job of the sweep in sequence; a failed job does not stop the others. Exit 1 if any
+    job failed, after a summary line per job."""
+    import time
+
+    jobs = expand_sweeps(overrides)
+    run_dirs = _job_run_dirs(command, jobs)
+    swept = [i for i, o in enumerate(overrides) if len({job[i] for job in jobs}) > 1]
+    debug = any(a.lower() in ("debug=true", "debug=1", "debug=yes") for a in overrides)
+    summaries = []
+    for n, (job, run_dir) in enumerate(zip(jobs, run_dirs, strict=True)):
+        label = " ".join(job[i] for i in swept) or " ".join(job) or "(defaults)"
+        print(f"multirun [{n + 1}/{len(jobs)}] workbench {command} {' '.join(job)}", flush=True)
+        tic = time.perf_counter()
+        try:
+            result = _run_one(command, suite, job, run_dir)
+            line = f"ok in {time.perf_counter() - tic:.1f} s{_summary(result)}"
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # one failed job must not cost the rest of the sweep
+            if debug:
+                traceback.print_exc()
+            line = f"FAILED: {one_line(exc)}"
+        summaries.append(f"multirun [{n + 1}/{len(jobs)}] {label}: {line}")
+        print(summaries[-1], flush=True)
+    failed = sum("FAILED" in s for s in summaries)
+    print(f"multirun: {len(jobs) - failed}/{len(jobs)} jobs ok", flush=True)
+    for line in summaries:
+        print(line, flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
