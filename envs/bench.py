@@ -1,63 +1,66 @@
 """Throughput and expert-success measurements for the workbench envs. Each returns a plain dict.
 
 Called by ``workbench bench envs`` (which writes docs/benchmarks.md). All functions build their own
-envs from registered ids, so they measure exactly what users get from ``gymnasium.make``.
+envs from registered ids, so they measure exactly what users get from ``gymnasium.make``. One
+skeleton for every simulator; ``envs/<sim>/bench.py`` only says how to time the bare simulator
+(``RawStep``: restore a visited state untimed, then the physics of one env step; ``bare_frame``).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import time
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 import envs  # registers the ids
+from envs.scene_spec import IMAGE_MODES
 
 
-def _mujoco_step_rate(env_id: str, steps: int = 2000, seed: int = 0) -> dict[str, Any]:
-    """State-only ``env.step`` rate vs raw ``mj_step`` with the same model and substeps per env step.
+def step_rate(env_id: str, steps: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """State-only ``env.step`` rate vs the raw physics step on the very states the env visited.
 
-    Random actions; episodes reset (outside the timed region) when they end. The raw baseline
-    replays the very states the env visited (``mj_setState`` untimed, then a timed
-    ``mj_step(nstep=substeps)``), so both sides integrate the same contacts. ``ratio`` = env
-    steps/s / raw steps/s (1.0 = no Python overhead). ``env_steps_per_s`` goes through the
-    registered wrappers (TimeLimit, OrderEnforcing, PassiveEnvChecker); ``unwrapped`` does not.
+    Random actions (``action_space.sample``, seeded); episodes reset (outside the timed region) when
+    they end. The raw baseline restores each visited state (untimed, ``envs/<sim>/bench.py``) and times
+    the bare simulator call(s) of one env step (MuJoCo ``mj_step(nstep=substeps)``, PyBullet
+    ``substeps`` x ``stepSimulation``), so both sides integrate the same contacts. ``ratio`` = env
+    steps/s / raw steps/s (1.0 = no Python overhead). ``env_steps_per_s`` goes through the registered
+    wrappers (TimeLimit, OrderEnforcing, PassiveEnvChecker); ``unwrapped`` does not.
     """
-    import mujoco
-
     env = gym.make(env_id, obs_mode="state")
     base: Any = env.unwrapped
-    dim = env.action_space.shape[0]  # type: ignore[index]
-    actions = np.random.default_rng(seed).uniform(-1, 1, (steps, dim)).astype(np.float32)
-    spec = mujoco.mjtState.mjSTATE_INTEGRATION
-    n_state = mujoco.mj_stateSize(base.model, spec)
+    base.action_space.seed(seed)
+    actions = [base.action_space.sample() for _ in range(steps)]
 
-    def run(target: Any, record: list[np.ndarray] | None = None) -> float:
+    def run(target: Any, record: list[tuple[np.ndarray, np.ndarray]] | None = None) -> float:
         target.reset(seed=seed)
         elapsed = 0.0
         for a in actions:
-            if record is not None:
-                record.append(base.get_state()[:n_state])
+            before = base.get_state() if record is not None else None
             t0 = time.perf_counter()
             _, _, terminated, truncated, _ = target.step(a)
             elapsed += time.perf_counter() - t0
+            if record is not None and before is not None:
+                record.append((before, base.get_state()))
             if terminated or truncated:
                 target.reset()
         return steps / elapsed
 
-    states: list[np.ndarray] = []
+    visited: list[tuple[np.ndarray, np.ndarray]] = []  # (state before, state after) per env step
     run(env)  # warm-up (first-call allocations, caches)
-    wrapped_rate = run(env, states)
+    wrapped_rate = run(env, visited)
     unwrapped_rate = run(base)
-    model, data = base.model, mujoco.MjData(base.model)
+    raw = _backend(env_id).RawStep(base)
     elapsed = 0.0
-    for state in states:
-        mujoco.mj_setState(model, data, state, spec)
+    for before, after in visited:
+        raw.prepare(before, after)
         t0 = time.perf_counter()
-        mujoco.mj_step(model, data, nstep=base.substeps)
+        raw.step()
         elapsed += time.perf_counter() - t0
     raw_rate = steps / elapsed
     env.close()
@@ -66,43 +69,48 @@ def _mujoco_step_rate(env_id: str, steps: int = 2000, seed: int = 0) -> dict[str
         "substeps": base.substeps,
         "env_steps_per_s": wrapped_rate,
         "unwrapped_steps_per_s": unwrapped_rate,
-        "raw_steps_per_s": raw_rate,  # env-step equivalents: mj_step(nstep=substeps) calls per s
+        "raw_steps_per_s": raw_rate,  # env-step equivalents: raw physics calls of one env step per s
         "ratio": wrapped_rate / raw_rate,
         "ratio_unwrapped": unwrapped_rate / raw_rate,
     }
 
 
-def _mujoco_render_rate(
-    env_id: str,
-    width: int = 84,
-    height: int = 84,
-    camera: str = "front",
-    frames: int = 500,
-    mode: str = "rgb",
-    fast: bool = True,
-) -> dict[str, Any]:
-    """Observation frames/s for ``mode`` (rgb, depth, seg, points; points from this one camera) at
-    ``width`` x ``height``; ``fast=False`` measures the pretty video settings (rgb only)."""
-    env = gym.make(env_id, obs_mode="state", cameras=(camera,), width=width, height=height, num_points=1024)
-    env.reset(seed=0)
-    base: Any = env.unwrapped
-    if mode == "points":
-        def frame() -> Any:
-            return base._rig.points((camera,), width, height, base.num_points)
-    elif mode == "rgb" and not fast:
-        def frame() -> Any:
-            return base.render_camera(camera, width, height)
-    else:
-        def frame() -> Any:
-            return base.render_obs(mode, camera, width, height)
-    frame()  # warm up the GL context
+def _frames_per_s(frame: Callable[[], Any], frames: int) -> float:
+    frame()  # warm-up (GL context, camera matrices, caches)
     t0 = time.perf_counter()
     for _ in range(frames):
         frame()
-    fps = frames / (time.perf_counter() - t0)
+    return frames / (time.perf_counter() - t0)
+
+
+def render_rate(env_id: str, width: int = 84, height: int = 84, camera: str = "front", frames: int = 500,
+                mode: str = "rgb", pretty: bool = False) -> dict[str, Any]:
+    """Observation frames/s of one camera for ``mode`` in rgb, depth, seg, points (points include the
+    back-projection and downsampling); ``pretty``: the video settings (``render_camera``, rgb only).
+
+    Where the backend has one (PyBullet), also the rate of its bare renderer call with the same size
+    and settings: ``ratio_to_bare`` = bare seconds per frame / env seconds per frame (1.0: no overhead).
+    """
+    if mode not in (*IMAGE_MODES, "points"):
+        raise ValueError(f"render_rate mode must be rgb, depth, seg or points, got {mode!r}")
+    env = gym.make(env_id, obs_mode=mode, cameras=(camera,), width=width, height=height)
+    env.reset(seed=0)
+    base: Any = env.unwrapped
+    frame: Callable[[], Any]
+    if pretty:
+        frame = functools.partial(base.render_camera, camera, width, height)
+    elif mode == "points":
+        frame = base._get_obs  # obs_mode="points": just the cloud of this one camera
+    else:
+        frame = functools.partial(base.render_obs, mode, camera, width, height)
+    out: dict[str, Any] = {"env_id": env_id, "camera": camera, "width": width, "height": height, "mode": mode,
+           "fast": not pretty, "frames_per_s": _frames_per_s(frame, frames)}
+    bare = None if pretty else _backend(env_id).bare_frame(base, mode, camera, width, height)
+    if bare is not None:
+        out["bare_frames_per_s"] = _frames_per_s(bare, frames)
+        out["ratio_to_bare"] = out["frames_per_s"] / out["bare_frames_per_s"]
     env.close()
-    return {"env_id": env_id, "camera": camera, "width": width, "height": height, "mode": mode,
-            "fast": fast, "frames_per_s": fps}
+    return out
 
 
 def expert_success(env_id: str, episodes: int = 100, seed: int = 0, noise: float = 0.0) -> dict[str, Any]:
@@ -166,38 +174,15 @@ def vector_throughput(
 
 # ------------------------------------------------------------------ dispatch on the simulator
 def _backend(env_id: str) -> Any:
-    """The module measuring ``env_id``'s simulator: this one (MuJoCo) or ``envs.pybullet.bench``."""
-    sim = envs.sim_of(env_id)
-    if sim == "mujoco":
-        return None
-    return importlib.import_module(f"envs.{sim}.bench")
-
-
-def step_rate(env_id: str, steps: int = 2000, seed: int = 0) -> dict[str, Any]:
-    """State-only env step rate vs the raw physics step rate on the same states (``ratio``)."""
-    mod = _backend(env_id)
-    return mod.step_rate(env_id, steps=steps, seed=seed) if mod else _mujoco_step_rate(env_id, steps, seed)
-
-
-def render_rate(env_id: str, width: int = 84, height: int = 84, camera: str = "front", frames: int = 500,
-                mode: str = "rgb") -> dict[str, Any]:
-    """Observation frames/s of one camera for ``mode`` in rgb, depth, seg, points."""
-    mod = _backend(env_id)
-    if mod:
-        return mod.render_rate(env_id, width=width, height=height, camera=camera, frames=frames, mode=mode)
-    return _mujoco_render_rate(env_id, width, height, camera, frames, mode)
+    """``envs.<sim>.bench``: how to time ``env_id``'s bare simulator (``RawStep``, ``bare_frame``)."""
+    return importlib.import_module(f"envs.{envs.sim_of(env_id)}.bench")
 
 
 def pretty_render_rate(env_id: str, width: int = 84, height: int = 84, frames: int = 100) -> dict[str, Any]:
-    """MuJoCo only: video (pretty) frames/s, for the obs-vs-video comparison."""
-    return _mujoco_render_rate(env_id, width, height, "front", frames, "rgb", fast=False)
+    """Video (pretty) frames/s of the front camera, for the obs-vs-video comparison."""
+    return render_rate(env_id, width, height, "front", frames, "rgb", pretty=True)
 
 
 def available_ids() -> list[str]:
-    """Task env ids whose simulator backend is importable here (the PyBullet one may not exist yet)."""
-    out = []
-    for env_id in envs.TASK_ENV_IDS:
-        sim = envs.sim_of(env_id)
-        if sim == "mujoco" or importlib.util.find_spec(f"envs.{sim}.bench") is not None:
-            out.append(env_id)
-    return out
+    """Task env ids whose simulator backend is importable here."""
+    return [i for i in envs.TASK_ENV_IDS if importlib.util.find_spec(f"envs.{envs.sim_of(i)}.bench")]
