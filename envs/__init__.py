@@ -72,17 +72,39 @@ def sim_of(env_id: str) -> str:
     return env_id.rsplit("-", 2)[1]
 
 
+def check_expert_controller(env_id: str, controller: str | None = None) -> str:
+    """The controller the scripted expert of ``env_id`` drives when the env is built with ``controller``
+    (None: the task's default, which every expert drives). Raises ``ValueError`` (one line) for a
+    combination the expert cannot honour; cheap, no simulator import: call it when validating a config.
+    """
+    from envs.controllers import check_controller
+
+    task = TASKS[task_of(env_id)]
+    resolved = check_controller(controller or task.default_controller)
+    if resolved not in task.expert_controllers:
+        drives = " or ".join(task.expert_controllers)
+        raise ValueError(
+            f"the scripted expert of {env_id} drives {drives}; env.controller={resolved} cannot be used "
+            f"for expert demos; use env.controller={task.default_controller} or dataset=DIR"
+        )
+    return resolved
+
+
 def make_expert(
     env_id: str, noise: float = 0.0, seed: int | None = None, controller: str | None = None
 ) -> ScriptedExpert:
     """The scripted expert for ``env_id``; ``noise`` is the std of DART-style Gaussian action noise.
 
-    ``controller`` must match the env's (default: the task's default controller); experts act through
-    ``ee_delta``, ``ee_delta_yaw`` or ``discrete``.
+    ``controller`` must be the env's (None: the task's default); combinations the expert cannot drive
+    raise ``ValueError`` (``check_expert_controller``).
     """
     from envs.experts import ScriptedExpert
 
+    controller = check_expert_controller(env_id, controller)
     return ScriptedExpert(task_of(env_id), noise=noise, seed=seed, controller=controller)
 
 
-__all__ = ["ENV_IDS", "PASSTHROUGH", "REGISTRY", "TASK_ENV_IDS", "env_id", "make_expert", "sim_of", "task_of"]
+__all__ = [
+    "ENV_IDS", "PASSTHROUGH", "REGISTRY", "TASK_ENV_IDS", "check_expert_controller", "env_id", "make_expert",
+    "sim_of", "task_of",
+]

@@ -26,7 +26,8 @@ rendering and the controllers; it talks to the task only through the types in th
 4. **Experts** are ``task.expert_action(state)``: a pure function of batched ``state`` observations
    returning ``(B, 5)`` actions for the ``ee_delta_yaw`` controller (x, y, z, yaw, gripper) with the
    scales in ``envs/controllers.py``; ``envs.experts.ScriptedExpert`` drops the yaw entry for
-   ``ee_delta``. Backends never special-case a task.
+   ``ee_delta``. ``task.expert_controllers`` lists the controllers the expert can drive
+   (``envs.check_expert_controller`` refuses the others). Backends never special-case a task.
 
 Conventions: metres, radians, world frame with z up and z = 0 the table surface (``envs/robot.py``).
 The end-effector yaw is 0 at the home posture (fingers along world y) and grows counter-clockwise
@@ -118,6 +119,9 @@ class Task:
     has_instruction: bool = False
     max_instruction_length: int = 64
     default_controller: str = "ee_delta"
+    # Controllers the scripted expert's actions can drive (it computes ee_delta_yaw actions; ee_delta
+    # drops the yaw entry, which only tasks whose expert never turns the hand can afford).
+    expert_controllers: tuple[str, ...] = ("ee_delta", "ee_delta_yaw")
     success_radius: float = 0.02  # m
     max_episode_steps: int = 50
     state_names: tuple[str, ...] = ()  # one name per state entry

@@ -105,6 +105,7 @@ class PushTTask(Task):
         MarkerSpec("target", "tee", (*TEE_SIZE[:3], 0.0005), GREEN),
     )
     default_controller: str = "ee_delta_yaw"
+    expert_controllers: tuple[str, ...] = ("ee_delta_yaw",)  # the expert turns the T with the hand
     max_episode_steps: int = 200
     state_names: tuple[str, ...] = (
         "ee_x", "ee_y", "ee_z", "ee_yaw", "gripper",
