@@ -1,0 +1,26 @@
+"""``python -m workbench.bench [docs/benchmarks.md]``: re-render the imitation section from the stored
+results (configs/bench/imitation.yaml + docs/bench/imitation/*.json), training nothing. Use it after
+editing a row's goals or notes, or to refresh the stale column after commits."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from workbench.bench.imitation import REPO, ROWS_FILE, TITLE, store_for
+from workbench.bench.render import render_store
+from workbench.bench.rows import load_suite
+
+
+def main(argv: list[str]) -> int:
+    from workbench.commands.bench import write_section
+
+    out = Path(argv[0]) if argv else REPO / "docs" / "benchmarks.md"
+    body = render_store(load_suite(ROWS_FILE), store_for(REPO / "docs" / "bench" / "imitation"), REPO, TITLE)
+    write_section(out, "imitation", body)
+    print(f"wrote the imitation section of {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
