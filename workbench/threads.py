@@ -5,8 +5,13 @@ while they wait for work. Beside one other busy process on a 2-core machine, a s
 trained 30-100x slower (7.6 vs 390 steps/s; docs/benchmarks.md), because every matmul waits for a
 thread that the other process has descheduled. A small model gains little from a second thread
 anyway (316 vs 390 steps/s alone), so ``auto`` gives it one thread, which is immune to a busy
-neighbour. Image encoders (convolutions on 84x84 crops) are compute-bound and do gain from threads,
-so ``auto`` gives them up to 4 (more adds little and takes the machine from everyone else).
+neighbour. Image encoders (convolutions on 84x84 crops) are compute-bound and can gain from threads,
+but the same stall hits them: a ResNet-18-GN (width 16, batch 64, 76x76 crops) trained 3-11x slower
+with 2 threads than with 1 on the 2-core development machine while others worked on it (0.5-2.1 vs
+1.9-7.3 steps/s, 2026-11-29, load average 2-7; it was never idle long enough to measure the gain
+alone). So ``auto`` gives image models every core but one, at most 4: the
+spare core absorbs the simulator, evaluation workers and neighbours, and past 4 threads these small
+convolutions gain little. On 2 cores that is 1 thread; ``threads=2`` asks for both.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ def has_image_keys(obs_keys: Iterable[str]) -> bool:
 
 
 def auto_threads(agent_config: Any, device_type: str, cpu_count: int | None = None) -> int:
-    """The ``threads=auto`` choice: 1 unless the agent encodes images, then min(cores, 4).
+    """The ``threads=auto`` choice: 1 unless the agent encodes images, then min(cores - 1, 4) (>= 1).
 
     On an accelerator the same rule holds: the model runs there, but image batches are still
     cropped and converted on the CPU, and a state model's CPU work is too small to split.
@@ -48,7 +53,7 @@ def auto_threads(agent_config: Any, device_type: str, cpu_count: int | None = No
     cores = cpu_count if cpu_count is not None else (os.cpu_count() or 1)
     obs_keys = getattr(agent_config, "obs_keys", None) or []
     if has_image_keys(obs_keys):
-        return max(1, min(cores, MAX_AUTO_THREADS))
+        return max(1, min(cores - 1, MAX_AUTO_THREADS))
     return 1
 
 

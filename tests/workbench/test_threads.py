@@ -43,11 +43,13 @@ def test_auto_is_one_thread_for_state_models() -> None:
     assert auto_threads(object(), "cpu", cpu_count=16) == 1  # no obs_keys at all
 
 
-def test_auto_uses_up_to_four_threads_for_image_models() -> None:
+def test_auto_leaves_a_core_free_for_image_models_up_to_four_threads() -> None:
     agent = FakeAgent(["rgb/agentview", "proprio"])
-    assert auto_threads(agent, "cpu", cpu_count=2) == 2
+    assert auto_threads(agent, "cpu", cpu_count=1) == 1
+    assert auto_threads(agent, "cpu", cpu_count=2) == 1
+    assert auto_threads(agent, "cpu", cpu_count=4) == 3
     assert auto_threads(agent, "cpu", cpu_count=16) == 4
-    assert auto_threads(agent, "cuda", cpu_count=1) == 1
+    assert auto_threads(agent, "cuda", cpu_count=16) == 4
 
 
 def test_configure_threads_sets_torch_and_returns_the_number() -> None:
