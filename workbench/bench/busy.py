@@ -10,6 +10,7 @@ ratio is free of drift between machines and days. "Busy" = single-threaded Pytho
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -17,9 +18,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 ROWS_FILE = Path(__file__).resolve().parents[2] / "configs" / "bench" / "train.yaml"
 
@@ -94,7 +94,7 @@ class Measurement:
     steps_per_s: float | None
     success_rate: float
     threads: int
-    extra: dict[str, Any] = field(default_factory=dict)
+    load_before: float  # 1-minute load average when the run started (others' work included)
 
 
 def _median_steps_per_s(run_dir: Path) -> float | None:
@@ -115,6 +115,7 @@ def measure(overrides: list[str], condition: Condition, seed: int) -> Measuremen
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp) / "run"
         cfg = compose("train", [*overrides, f"seed={seed}", f"run_dir={run_dir}", "trainer.progress=false"])
+        load = os.getloadavg()[0]
         with spinning(condition.busy):
             tic = time.perf_counter()
             result = train(cfg)
@@ -127,6 +128,7 @@ def measure(overrides: list[str], condition: Condition, seed: int) -> Measuremen
             _median_steps_per_s(run_dir),
             float(result["success_rate"]),
             torch.get_num_threads(),  # what the run's threads= setting chose
+            load,
         )
 
 
@@ -167,15 +169,17 @@ def render(measurements: list[Measurement], bench: TrainBench, command: str, sta
         f"{stamp}. Each training seed runs `workbench train {run}` once per condition, back to back in",
         "one process; busy = single-threaded Python processes spinning `while True: pass` beside the run.",
         "Wall time covers demo collection, training, 50 evaluation episodes and the videos; steps/s is the",
-        "median training throughput over logging windows; threads = what `threads=auto` chose.",
+        "median training throughput over logging windows; threads = what `threads=auto` chose; load =",
+        "the 1-minute load average as the run started (other people's work on the machine included).",
         "",
-        "| condition | training seed | threads | success | wall minutes | training steps/s |",
-        "|---|---|---|---|---|---|",
+        "| condition | training seed | threads | load | success | wall minutes | training steps/s |",
+        "|---|---|---|---|---|---|---|",
     ]
     for m in measurements:
         sps = f"{m.steps_per_s:.0f}" if m.steps_per_s is not None else ""
         lines.append(
-            f"| {m.condition} | {m.seed} | {m.threads} | {m.success_rate:.0%} | {m.wall_s / 60:.2f} | {sps} |"
+            f"| {m.condition} | {m.seed} | {m.threads} | {m.load_before:.1f} | {m.success_rate:.0%} | "
+            f"{m.wall_s / 60:.2f} | {sps} |"
         )
     lines.append("")
     for cond in bench.conditions[1:]:
