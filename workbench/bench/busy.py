@@ -109,8 +109,8 @@ def _median_steps_per_s(run_dir: Path) -> float | None:
 def measure(overrides: list[str], condition: Condition, seed: int) -> Measurement:
     import torch
 
+    from workbench.commands.train import run as train  # exactly what `workbench train` runs
     from workbench.config import compose
-    from workbench.train.run import train
 
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp) / "run"

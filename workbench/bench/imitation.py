@@ -112,8 +112,9 @@ def resolve_overrides(row: Row) -> list[str]:
     return overrides
 
 
-def run_seed(overrides: list[str], seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Train and evaluate one training seed: (its stored record, its resolved config)."""
+def run_seed(overrides: list[str], seed: int) -> tuple[dict[str, Any], dict[str, Any], Any]:
+    """Train and evaluate one training seed: (its stored record, its resolved config, the library
+    versions its results.json names, if any)."""
     from workbench.commands.train import run as train
     from workbench.config import compose
 
@@ -137,7 +138,7 @@ def run_seed(overrides: list[str], seed: int) -> tuple[dict[str, Any], dict[str,
             "config_sha256": config_sha256(config),
             "per_episode": per_episode(results),
         }
-    return record, config
+    return record, config, results.get("versions")
 
 
 def run_row(row: Row, suite: Suite, repo: Path = REPO) -> dict[str, Any]:
@@ -145,11 +146,12 @@ def run_row(row: Row, suite: Suite, repo: Path = REPO) -> dict[str, Any]:
     commit = head_commit(repo)
     dirty_tree = dirty_paths(repo)
     dirty_row = dirty_paths(repo, suite.paths_for(row))
-    seeds, config = [], None
+    seeds, config, versions = [], None, None
     for seed in range(row.seeds):
-        record, seed_config = run_seed(overrides, seed)
+        record, seed_config, seed_versions = run_seed(overrides, seed)
         seeds.append(record)
         config = config if config is not None else seed_config
+        versions = versions if versions is not None else seed_versions
     return {
         "format": FORMAT,
         "row": row.key,
@@ -161,6 +163,7 @@ def run_row(row: Row, suite: Suite, repo: Path = REPO) -> dict[str, Any]:
         # The seed plan (seeds.demos in the config) is what makes seed=S select other demos.
         "seed_plan": bool(config and "seeds" in config),
         "config": config,
+        "versions": versions,  # torch, mujoco, ... as the run's results.json recorded them
         "seeds": seeds,
     }
 

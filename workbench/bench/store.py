@@ -3,8 +3,9 @@
 An entry records what was measured and on what::
 
     {"format": 2, "row": KEY, "date": ..., "machine": ..., "command": ...,
-     "commit": SHA, "dirty": bool | null, "dirty_paths": [...],   # of the row's shaping paths
+     "commit": SHA, "dirty": bool | null, "dirty_paths": [...],   # whole tree; the row's own paths
      "overrides": [...], "seed_plan": bool,                       # training seeds vary demos too?
+     "versions": {...},                                           # libraries, from results.json
      "config": {...},                                             # seed 0's resolved config
      "seeds": [{"seed", "success_rate", "mean_max_coverage", "wall_minutes", "samples_per_s",
                 "latency_ms", "config_sha256", "per_episode": [{seed, success, return, ...}] | null}]}
