@@ -14,17 +14,27 @@ from typing import Any
 
 import torch
 
+from agents.base import LearnedPolicy
+
 POLICY_FORMAT = "workbench-policy"
+POLICY_VERSION = 1
 
 
-def policy_payload(agent: Any) -> dict[str, Any]:
+def policy_spec(agent: LearnedPolicy) -> dict[str, Any]:
+    """What rebuilds the agent's network (not its weights): name, config and specs."""
     return {
-        "format": POLICY_FORMAT,
-        "version": 1,
         "agent": agent.name,
         "config": dataclasses.asdict(agent.config),
         "obs_spec": agent.obs_spec,
         "action_spec": agent.action_spec,
+    }
+
+
+def policy_payload(agent: LearnedPolicy) -> dict[str, Any]:
+    return {
+        "format": POLICY_FORMAT,
+        "version": POLICY_VERSION,
+        **policy_spec(agent),
         "state_dict": agent.state_dict(),
     }
 
@@ -43,15 +53,24 @@ def save_policy(agent: Any, path: str | Path) -> None:
             os.remove(tmp)
 
 
+def check_version(path: str | Path, what: str, found: Any, expected: int) -> None:
+    """Refuse a file of another format version with one line naming both versions."""
+    if found != expected:
+        raise ValueError(
+            f"{path} is a {what} file of format version {found}; this workbench reads version {expected}: "
+            "use the workbench version that wrote it, or re-create the file"
+        )
+
+
 def build_agent(payload: dict[str, Any], device: str | torch.device = "cpu") -> Any:
     """Rebuild an agent from a payload written by :func:`policy_payload` (or a checkpoint)."""
-    from agents.registry import AGENT_CONFIGS, agent_class
+    from agents.registry import AGENTS
 
     name = payload.get("agent")
-    if name not in AGENT_CONFIGS:
-        raise ValueError(f"unknown agent {name!r} in policy file; valid choices: {sorted(AGENT_CONFIGS)}")
-    config = AGENT_CONFIGS[name](**payload["config"])
-    agent = agent_class(name)(config, payload["obs_spec"], payload["action_spec"])
+    if name not in AGENTS:
+        raise ValueError(f"unknown agent {name!r} in policy file; valid choices: {sorted(AGENTS)}")
+    config = AGENTS[name].config(**payload["config"])
+    agent = AGENTS[name].load_class()(config, payload["obs_spec"], payload["action_spec"])
     agent.load_state_dict(payload["state_dict"])
     return agent.to(device)
 
@@ -66,4 +85,5 @@ def load_policy(path: str | Path, device: str | torch.device = "cpu") -> Any:
         raise ValueError(f"{path} is corrupt or not a workbench policy file ({type(exc).__name__})") from exc
     if not isinstance(payload, dict) or payload.get("format") != POLICY_FORMAT:
         raise ValueError(f"{path} is not a workbench policy file")
+    check_version(path, "policy", payload.get("version"), POLICY_VERSION)
     return build_agent(payload, device)

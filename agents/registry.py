@@ -1,9 +1,17 @@
-"""Explicit agent registry: name -> (config factory, dotted path of the agent class).
+"""The agent registry: one :class:`AgentSpec` per agent, in one explicit dict.
 
-A config factory is a dataclass or a ``functools.partial`` of one with a variant's defaults (the
-BC family is one config and one agent class; ``bc_rnn`` is BC with ``backbone="rnn"``). Calling it
-with keyword overrides gives the config. Config classes are import-light (no torch) so the CLI can
-validate and print help instantly; the agent class is imported only when an agent is built.
+A spec names the agent's config factory (a dataclass, or a ``functools.partial`` of one with a
+variant's defaults: ``bc_rnn`` is BC with ``backbone="rnn"``), the agent class (a dotted path,
+imported only when an agent is built, so the CLI validates and prints help without torch), its
+family and the trainer that trains it, and which config keys change only how a trained policy acts
+(``workbench eval run=R agent.execute_horizon=4``). Families:
+
+    offline     learns from a dataset (imitation, VLA)               -> the offline trainer
+    online      learns from its own interaction (RL, model-based RL) -> the online trainer
+    perception  supervised / self-supervised models on sim frames    -> the perception trainer
+
+DAgger is not an entry: it is the online loop of ``agents.imitation.dagger_loop`` around any
+offline BC agent (``agent=dagger`` is ``agent=bc dagger.rounds=5``).
 """
 
 from __future__ import annotations
@@ -11,40 +19,72 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from agents.imitation.bc_config import BCConfig
 from agents.imitation.diffusion_config import DiffusionConfig
 
-AGENT_CONFIGS: dict[str, Callable[..., Any]] = {
-    "bc": BCConfig,
-    # robomimic's BC-RNN and BC-Transformer read a 10-frame history.
-    "bc_rnn": functools.partial(BCConfig, name="bc_rnn", backbone="rnn", obs_horizon=10),
-    "bc_transformer": functools.partial(
-        BCConfig, name="bc_transformer", backbone="transformer", obs_horizon=10, dropout=0.1
-    ),
-    # State and image variants and the transformer denoiser are configs of one agent (configs/agent/).
-    "diffusion": DiffusionConfig,
-}
+FAMILIES = ("offline", "online", "perception")
 
-AGENT_CLASSES: dict[str, str] = {
-    "bc": "agents.imitation.bc:BCAgent",
-    "bc_rnn": "agents.imitation.bc:BCAgent",
-    "bc_transformer": "agents.imitation.bc:BCAgent",
-    "diffusion": "agents.imitation.diffusion:DiffusionAgent",
-}
 
-# Which trainer family each agent uses (one training loop per family).
-AGENT_FAMILY: dict[str, str] = {
-    "bc": "offline",
-    "bc_rnn": "offline",
-    "bc_transformer": "offline",
-    "diffusion": "offline",
-}
+@dataclass(frozen=True)
+class AgentSpec:
+    name: str
+    config: Callable[..., Any]  # () -> the agent's config dataclass with the variant's defaults
+    agent_class: str  # "module:Class", imported lazily
+    family: str  # offline | online | perception
+    trainer: str  # the workbench trainer that trains it (one per family)
+    acting_keys: tuple[str, ...]  # config keys that only change acting: safe to override at eval
+    summary: str
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"agent {self.name}: family {self.family!r} is not one of {FAMILIES}")
+
+    def load_class(self) -> Any:
+        module, attr = self.agent_class.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+_BC_ACTING = ("execute_horizon", "temporal_ensemble", "ensemble_decay")
+
+AGENTS: dict[str, AgentSpec] = {
+    spec.name: spec
+    for spec in (
+        AgentSpec(
+            "bc", BCConfig, "agents.imitation.bc:BCAgent", "offline", "offline", _BC_ACTING,
+            "behaviour cloning: MLP over stacked frames (images through ResNet-18-GN encoders)",
+        ),
+        # robomimic's BC-RNN and BC-Transformer read a 10-frame history.
+        AgentSpec(
+            "bc_rnn", functools.partial(BCConfig, name="bc_rnn", backbone="rnn", obs_horizon=10),
+            "agents.imitation.bc:BCAgent", "offline", "offline", _BC_ACTING,
+            "BC-RNN (robomimic): an LSTM over a 10-frame history",
+        ),
+        AgentSpec(
+            "bc_transformer",
+            functools.partial(
+                BCConfig, name="bc_transformer", backbone="transformer", obs_horizon=10, dropout=0.1
+            ),
+            "agents.imitation.bc:BCAgent", "offline", "offline", _BC_ACTING,
+            "BC-Transformer (robomimic): a causal transformer over a 10-frame history",
+        ),
+        # State and image variants and the transformer denoiser are configs of one agent (configs/agent/).
+        AgentSpec(
+            "diffusion", DiffusionConfig, "agents.imitation.diffusion:DiffusionAgent", "offline", "offline",
+            ("execute_horizon", "num_inference_steps", "sampler"),
+            "Diffusion Policy (Chi et al. 2023): a denoiser over action chunks, receding horizon",
+        ),
+    )
+}  # fmt: skip
+
+
+def get_spec(name: str) -> AgentSpec:
+    if name not in AGENTS:
+        raise KeyError(f"unknown agent {name!r}; valid choices: {sorted(AGENTS)}")
+    return AGENTS[name]
 
 
 def agent_class(name: str) -> Any:
-    if name not in AGENT_CLASSES:
-        raise KeyError(f"unknown agent {name!r}; valid choices: {sorted(AGENT_CLASSES)}")
-    module, attr = AGENT_CLASSES[name].split(":")
-    return getattr(importlib.import_module(module), attr)
+    return get_spec(name).load_class()

@@ -29,10 +29,24 @@ class ScriptedExpert:
                              f"got controller={self.controller!r}")
         self.noise = noise
         self._rng = np.random.default_rng(seed)
+        self._row_rngs: list[np.random.Generator] = []
 
     def reset(self, seed: int | None = None) -> None:
         if seed is not None:
             self._rng = np.random.default_rng(seed)
+        self._row_rngs = []
+
+    def reset_envs(self, mask: np.ndarray, seeds: list[int | None] | None = None) -> None:
+        """Rows of ``mask`` start new episodes. With their ``seeds``, each row's DART noise comes from
+        a generator seeded by its episode seed, so the noise does not depend on the number of envs."""
+        if seeds is None or self.noise == 0:
+            return
+        if len(self._row_rngs) < len(mask):
+            self._row_rngs += [np.random.default_rng(0) for _ in range(len(mask) - len(self._row_rngs))]
+        for row in map(int, np.flatnonzero(mask)):
+            seed = seeds[row]
+            if seed is not None:
+                self._row_rngs[row] = np.random.default_rng([seed, 0xDA27])
 
     def label(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """Clean expert action, (B, action_dim) float32 in [-1, 1]."""
@@ -50,5 +64,9 @@ class ScriptedExpert:
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         action = self.label(obs)
         if self.noise > 0:
-            action = np.clip(action + self._rng.normal(0.0, self.noise, action.shape), -1.0, 1.0)
+            if len(self._row_rngs) == len(action):  # per-episode generators (reset_envs with seeds)
+                noise = np.stack([rng.normal(0.0, self.noise, action.shape[1]) for rng in self._row_rngs])
+            else:
+                noise = self._rng.normal(0.0, self.noise, action.shape)
+            action = np.clip(action + noise, -1.0, 1.0)
         return action.astype(np.float32)

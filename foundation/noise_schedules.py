@@ -117,14 +117,20 @@ class NoiseSchedule:
         denoiser: Denoiser,
         shape: tuple[int, ...],
         device: torch.device,
-        generator: torch.Generator | None = None,
+        generator: torch.Generator | list[torch.Generator] | None = None,
     ) -> torch.Tensor:
         """Reverse process from pure noise ``x_K ~ N(0, I)`` of ``shape`` to ``x_0``.
 
         ``generator`` (a CPU generator) makes sampling reproducible: the same generator state gives
-        the same actions, on any device.
+        the same actions, on any device. A list gives one generator per batch row (per episode), so
+        a row's sample does not depend on which other rows share its batch.
         """
-        x = torch.randn(shape, generator=generator).to(device)  # (B, ...)
+        if isinstance(generator, list):
+            if len(generator) != shape[0]:
+                raise ValueError(f"{len(generator)} generators for a batch of {shape[0]}")
+            x = torch.stack([torch.randn(shape[1:], generator=g) for g in generator]).to(device)
+        else:
+            x = torch.randn(shape, generator=generator).to(device)  # (B, ...)
         for k in self.sampler.timesteps:
             step = k.to(device).expand(shape[0])  # (B,)
             model_output = denoiser(x, step)

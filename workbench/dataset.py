@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from workbench.episodes import is_low_dim, load_episode, load_meta
+from workbench.data import is_low_dim, load_episode, load_meta
 
 __all__ = ["ACTION_KEYS", "SequenceDataset"]
 

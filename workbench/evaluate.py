@@ -3,23 +3,47 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from agents.base import Policy
 from workbench.config import EnvConfig, EvalSettings
-from workbench.episodes import DatasetWriter, Episode, observation_spec, spec_from_space
+from workbench.data import DatasetWriter, Episode, observation_spec, spec_from_space
+from workbench.errors import UserError
 from workbench.io import atomic_write_json
 from workbench.progress import ProgressBar
+from workbench.provenance import provenance
 from workbench.replay import render_states
-from workbench.rollout import EnvFactory, rollout
+from workbench.rollout import EnvFactory, EpisodeSampler
 from workbench.video import write_video
 
 
 def env_factory(env: EnvConfig) -> EnvFactory:
     return EnvFactory(env.id, env.make_kwargs())
+
+
+RESULTS_FORMAT = "workbench-eval-results"
+RESULTS_VERSION = 2
+
+
+def episode_record(ep: Episode) -> dict[str, Any]:
+    """One episode's row of results.json: seed, success, return, length and task metrics."""
+    record: dict[str, Any] = {
+        "seed": ep.seed,
+        "success": bool(ep.success),
+        "return": float(ep.episode_return),
+        "length": int(ep.length),
+        "sim_unstable": bool(ep.info.get("sim_unstable", False)),
+    }
+    for key in sorted(k for k in ep.info if k.startswith(("max_", "final_"))):
+        record[key] = float(ep.info[key])
+    return record
 
 
 def summarize(episodes: list[Episode]) -> dict[str, Any]:
@@ -34,6 +58,7 @@ def summarize(episodes: list[Episode]) -> dict[str, Any]:
     }
     for key in sorted({k for ep in episodes for k in ep.info if k.startswith(("max_", "final_"))}):
         summary[f"mean_{key}"] = float(np.mean([ep.info.get(key, 0.0) for ep in episodes]))
+    summary["per_episode"] = [episode_record(ep) for ep in episodes]
     return summary
 
 
@@ -60,32 +85,33 @@ def write_episode_videos(
 
 
 def evaluate(
-    policy: Any,
+    policy: Policy,
     env: EnvConfig,
     settings: EvalSettings,
     out_dir: Path,
     episodes_dir: Path | None = None,
     progress: bool = True,
     extra: dict[str, Any] | None = None,
+    sampler: EpisodeSampler | None = None,
 ) -> dict[str, Any]:
-    """Roll out ``settings.episodes`` seeded episodes; write ``out_dir/results.json`` and videos."""
+    """Roll out ``settings.episodes`` seeded episodes; write ``out_dir/results.json`` and videos.
+
+    ``out_dir`` belongs to this evaluation (a new record directory, or the training run's own
+    ``eval/``); nothing outside ``out_dir`` and ``episodes_dir`` is touched. Video paths in the
+    results are relative to ``out_dir``."""
     factory = env_factory(env)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with ProgressBar("eval", settings.episodes, enabled=progress) as bar:
-        episodes = rollout(
-            factory,
-            policy,
-            episodes=settings.episodes,
-            seed=settings.seed,
-            num_envs=settings.num_envs,
-            backend=settings.backend,
-            progress=lambda done, total: bar.update(done),
-        )
-    # Completion order depends on num_envs; report and store episodes in seed order.
-    episodes.sort(key=lambda ep: ep.seed if ep.seed is not None else 0)
-    results = summarize(episodes)
+    seeds = range(settings.first_seed, settings.first_seed + settings.episodes)
+    own = sampler is None
+    sampler = sampler or EpisodeSampler(factory, min(settings.num_envs, settings.episodes), settings.backend)
+    try:
+        with ProgressBar("eval", settings.episodes, enabled=progress) as bar:
+            episodes = sampler.run(policy, seeds, progress=lambda done, total: bar.update(done))
+    finally:
+        if own:
+            sampler.close()
+    results: dict[str, Any] = {"format": RESULTS_FORMAT, "version": RESULTS_VERSION, **summarize(episodes)}
     videos: list[str] = []
-    shutil.rmtree(out_dir / "videos", ignore_errors=True)  # an earlier evaluation's videos are stale
     # One env re-renders the videos and describes the saved episodes.
     replay_env = factory()
     try:
@@ -104,13 +130,53 @@ def evaluate(
             save_episodes(replay_env, factory, env.cameras, episodes, episodes_dir)
     finally:
         replay_env.close()
-    results["videos"] = videos
-    results["env_id"] = env.id
+    results["videos"] = [str(Path(v).relative_to(out_dir)) for v in videos]
+    results.update(
+        env_id=env.id, split=settings.split, first_seed=settings.first_seed, num_envs=settings.num_envs
+    )
     results.update(extra or {})
     if episodes_dir is not None:
         results["episodes_dir"] = str(episodes_dir)
+    results.update({k: v for k, v in provenance().items() if k not in results})
     atomic_write_json(out_dir / "results.json", results)
     return results
+
+
+def record_dir(parent: Path, name: str) -> Path:
+    """A new directory name under ``parent``: ``name``, else ``name-2``, ``name-3``, ... (never reused)."""
+    path, k = parent / name, 1
+    while path.exists():
+        k += 1
+        path = parent / f"{name}-{k}"
+    return path
+
+
+def check_new_or_empty(path: Path, key: str = "out") -> None:
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise UserError(
+            f"{key}={path} already exists and is not empty; evaluation records are never overwritten: "
+            f"choose a new directory, or leave {key} unset for a fresh one"
+        )
+
+
+@contextmanager
+def staged_dir(final: Path) -> Iterator[Path]:
+    """Write a whole record into a hidden sibling, then rename it to ``final``: an interrupted
+    command leaves no half-written record, and an existing directory is never replaced."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        yield staging
+        if final.exists():
+            if any(final.iterdir()):
+                raise UserError(f"{final} appeared while evaluating; the new record stays in {staging}")
+            final.rmdir()
+        staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def env_fps(env: Any) -> int:

@@ -62,7 +62,7 @@ def learning_curve(run_dir: Path, out: Path, title: str | None = None) -> Path:
 def frame_strip(run_dir: Path, out: Path, camera: str = "front", frames: int = 6, size: int = 160) -> Path:
     import imageio.v3 as iio
 
-    from workbench.episodes import iter_episodes, load_meta
+    from workbench.data import iter_episodes, load_meta
     from workbench.replay import render_states
     from workbench.rollout import EnvFactory
 

@@ -1,4 +1,6 @@
-"""The rollout engine: every evaluation and every data collection goes through :func:`rollout`.
+"""The rollout engine: every evaluation, collection and DAgger round goes through
+:class:`EpisodeSampler` (requested seeds in, one episode record per seed out) or :func:`rollout`
+(consecutive seeds, with an optional keep-filter) built on it.
 
 Episodes run on a Gymnasium vector env with the **disabled** autoreset mode: the engine resets each
 sub-env itself, with the seed of the next queued episode, so episode ``i`` always starts from the
@@ -10,13 +12,14 @@ can ship them to actors.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from workbench.episodes import Episode
+from agents.base import Policy
+from workbench.data import Episode
 
 BACKENDS = ("local",)
 # Per-step task metrics (from the env's info) summarised per episode as max_<key> and final_<key>.
@@ -67,6 +70,29 @@ class _Recorder:
         for key, value in obs.items() if isinstance(obs, dict) else [("state", obs)]:
             self.obs.setdefault(key, []).append(np.array(value[row]))
 
+    def add_step(
+        self,
+        obs: Any,
+        row: int,
+        action: np.ndarray,
+        label: np.ndarray | None,
+        reward: float,
+        info: dict[str, Any],
+        state: np.ndarray | None,
+    ) -> None:
+        self.actions.append(action)
+        if label is not None:
+            self.labels.append(label)
+        self.rewards.append(reward)
+        self.successes.append(bool(_row(info, "is_success", row, False)))
+        for key in EPISODE_METRICS:
+            value = _row(info, key, row, None)
+            if value is not None:
+                self.metrics.setdefault(key, []).append(float(value))
+        self.add_obs(obs, row)
+        if state is not None:
+            self.states.append(np.asarray(state))
+
     def finish(self, terminated: bool, truncated: bool, info: dict[str, Any]) -> Episode:
         for key, values in self.metrics.items():
             # Push-T reports the best coverage reached in the episode (Chi et al. 2023) and we keep
@@ -101,112 +127,163 @@ def _row(info: dict[str, Any], key: str, row: int, default: Any) -> Any:
     return default
 
 
-def rollout(
-    factory: EnvFactory,
-    policy: Any,
-    episodes: int,
-    seed: int,
-    num_envs: int = 1,
-    backend: str = "local",
-    label_policy: Any | None = None,
-    keep: Callable[[Episode], bool] | None = None,
-    on_episode: Callable[[Episode], object] | None = None,
-    max_attempts: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> list[Episode]:
-    """Run ``policy`` until ``episodes`` episodes are kept; episode k of the run is seeded ``seed + k``.
+class EpisodeSampler:
+    """The episode API: requested seeds in, one record per seed out (in the order requested).
 
-    ``label_policy`` (e.g. the clean scripted expert under DART noise or DAgger) labels every
-    visited state; its actions are stored as ``expert_actions``. ``keep`` filters finished episodes
-    (e.g. success only); ``on_episode`` is called on each kept episode as soon as it ends, in a
-    deterministic order for a given ``num_envs`` (writers use it so a killed collection keeps what it
-    finished). Stops with an error after ``max_attempts`` episodes (default 10x ``episodes``).
+    Built once and reused (its vector env persists across calls: DAgger's rounds, periodic
+    evaluations); close it, or use it as a context manager. Episode ``seeds[k]`` always starts from
+    ``reset(seed=seeds[k])`` whatever ``num_envs`` is, and policies are told each row's episode seed
+    (``reset_envs(mask, seeds)``), so a stochastic policy that draws from per-episode generators gives
+    the same episodes for any ``num_envs`` (up to float summation order in batched networks).
+    ``label_policy`` (the clean scripted expert under DART noise or DAgger) labels every visited state;
+    its actions are stored as ``expert_actions``. ``on_episode`` sees each record as soon as it ends
+    (writers use it, so a killed collection keeps what it finished).
     """
-    num_envs = max(1, min(num_envs, episodes))
-    max_attempts = max_attempts if max_attempts is not None else 10 * episodes
-    venv = make_vector_env(factory, num_envs, backend)
-    kept: list[Episode] = []
-    next_index = 0
-    try:
-        policy.reset(seed=seed)
-        if label_policy is not None:
-            label_policy.reset(seed=seed)
-        seeds = [seed + i for i in range(num_envs)]
+
+    def __init__(self, factory: EnvFactory, num_envs: int = 1, backend: str = "local") -> None:
+        if num_envs < 1:
+            raise ValueError(f"num_envs={num_envs} must be >= 1")
+        self.factory, self.num_envs, self.backend = factory, num_envs, backend
+        self._venv: Any = None
+
+    def __enter__(self) -> EpisodeSampler:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._venv is not None:
+            self._venv.close()
+            self._venv = None
+
+    @property
+    def venv(self) -> Any:
+        if self._venv is None:
+            self._venv = make_vector_env(self.factory, self.num_envs, self.backend)
+        return self._venv
+
+    def run(
+        self,
+        policy: Policy,
+        seeds: Sequence[int],
+        label_policy: Policy | None = None,
+        on_episode: Callable[[Episode], object] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[Episode]:
+        seeds = [int(s) for s in seeds]
+        if len(set(seeds)) != len(seeds):
+            raise ValueError("EpisodeSampler.run: the requested seeds repeat; one record per seed")
+        if not seeds:
+            return []
+        venv, n = self.venv, self.num_envs
+        policies = [p for p in (policy, label_policy) if p is not None]
+        for p in policies:
+            p.reset(seed=seeds[0])
+        queue = list(seeds)
+        row_seeds: list[int | None] = [queue.pop(0) if queue else None for _ in range(n)]
+        recorders: list[_Recorder | None] = [
+            None if s is None else _Recorder(s, k) for k, s in enumerate(row_seeds)
+        ]
+        finished: dict[int, Episode] = {}
         action_dtype = venv.single_action_space.dtype
-        obs, _ = venv.reset(seed=seeds)
-        recorders: list[_Recorder | None] = []
-        states = _sim_states(venv)
-        for row in range(num_envs):
-            rec = _Recorder(seeds[row], next_index)
-            next_index += 1
-            rec.add_obs(obs, row)
-            if states is not None:
-                rec.states.append(np.asarray(states[row]))
-            recorders.append(rec)
+        obs, _ = venv.reset(seed=row_seeds)
+        everything = np.ones(n, dtype=bool)
+        for p in policies:
+            p.reset_envs(everything, row_seeds)
+        self._record_start(obs, recorders, everything)
         while any(r is not None for r in recorders):
             actions = np.asarray(policy.act(obs), dtype=action_dtype)
             labels = np.asarray(label_policy.act(obs), dtype=action_dtype) if label_policy else None
             obs, rewards, terminated, truncated, info = venv.step(actions)
             states = _sim_states(venv)
+            for row, rec in enumerate(recorders):
+                if rec is not None:
+                    rec.add_step(obs, row, actions[row], None if labels is None else labels[row],
+                                 float(rewards[row]), info, None if states is None else states[row])
             done = np.logical_or(terminated, truncated)
-            for row, running_rec in enumerate(recorders):
-                if running_rec is None:
-                    continue
-                rec = running_rec
-                rec.actions.append(actions[row])
-                if labels is not None:
-                    rec.labels.append(labels[row])
-                rec.rewards.append(float(rewards[row]))
-                rec.successes.append(bool(_row(info, "is_success", row, False)))
-                for key in EPISODE_METRICS:
-                    value = _row(info, key, row, None)
-                    if value is not None:
-                        rec.metrics.setdefault(key, []).append(float(value))
+            if not done.any():
+                continue
+            reset_seeds: list[int | None] = [None] * n
+            for row in map(int, np.flatnonzero(done)):
+                rec = recorders[row]
+                if rec is not None:
+                    extra = {"sim_unstable": bool(_row(info, "sim_unstable", row, False))}
+                    episode = rec.finish(bool(terminated[row]), bool(truncated[row]), extra)
+                    finished[rec.seed] = episode
+                    if on_episode is not None:
+                        on_episode(episode)
+                    if progress is not None:
+                        progress(len(finished), len(seeds))
+                recorders[row] = None
+                if queue:
+                    next_seed = queue.pop(0)
+                    reset_seeds[row] = next_seed
+                    recorders[row] = _Recorder(next_seed, len(finished))
+            # Finished rows without a new episode are reset anyway (the vector env refuses to step a
+            # done env) and their transitions ignored.
+            obs, _ = venv.reset(seed=reset_seeds, options={"reset_mask": done})
+            for p in policies:
+                p.reset_envs(done, reset_seeds)
+            self._record_start(obs, recorders, done)
+        return [finished[s] for s in seeds]
+
+    def _record_start(self, obs: Any, recorders: list[_Recorder | None], mask: np.ndarray) -> None:
+        states = _sim_states(self.venv)
+        for row in map(int, np.flatnonzero(mask)):
+            rec = recorders[row]
+            if rec is not None:
                 rec.add_obs(obs, row)
                 if states is not None:
                     rec.states.append(np.asarray(states[row]))
-            if not done.any():
-                continue
-            reset_seeds: list[int | None] = [None] * num_envs
-            for row in map(int, np.flatnonzero(done)):
-                finished = recorders[row]
-                if finished is not None:
-                    extra = {"sim_unstable": bool(_row(info, "sim_unstable", row, False))}
-                    episode = finished.finish(bool(terminated[row]), bool(truncated[row]), extra)
-                    if (keep is None or keep(episode)) and len(kept) < episodes:
-                        kept.append(episode)
-                        if on_episode is not None:
-                            on_episode(episode)
-                        if progress is not None:
-                            progress(len(kept), episodes)
-                    recorders[row] = None
-                # Start the next queued episode here, unless enough are kept or running already.
-                running = sum(r is not None for r in recorders)
-                if len(kept) + running < episodes and next_index < max_attempts:
-                    reset_seeds[row] = seed + next_index
-                    recorders[row] = _Recorder(seed + next_index, next_index)
-                    next_index += 1
-            # Finished sub-envs without a new episode are reset anyway (the vector env refuses to
-            # step a done env) and their transitions ignored.
-            obs, _ = venv.reset(seed=reset_seeds, options={"reset_mask": done})
-            if hasattr(policy, "reset_envs"):
-                policy.reset_envs(done)
-            if label_policy is not None and hasattr(label_policy, "reset_envs"):
-                label_policy.reset_envs(done)
-            states = _sim_states(venv)
-            for row in map(int, np.flatnonzero(done)):
-                started = recorders[row]
-                if started is not None:
-                    started.add_obs(obs, row)
-                    if states is not None:
-                        started.states.append(np.asarray(states[row]))
-        if len(kept) < episodes:
-            raise RuntimeError(
-                f"only {len(kept)} of {episodes} episodes passed the filter after {max_attempts} attempts"
-            )
-        return kept
+
+
+def rollout(
+    factory: EnvFactory,
+    policy: Policy,
+    episodes: int,
+    seed: int,
+    num_envs: int = 1,
+    backend: str = "local",
+    label_policy: Policy | None = None,
+    keep: Callable[[Episode], bool] | None = None,
+    on_episode: Callable[[Episode], object] | None = None,
+    max_attempts: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    sampler: EpisodeSampler | None = None,
+) -> list[Episode]:
+    """``episodes`` kept episodes from consecutive seeds ``seed, seed + 1, ...`` (a one-shot sampler
+    unless ``sampler`` is given). With a ``keep`` filter (e.g. success only) the seeds are asked for
+    in batches of the number still missing, so the result is the first ``episodes`` seeds that pass,
+    in seed order, whatever ``num_envs``. Stops with an error after ``max_attempts`` seeds (default
+    10x ``episodes``)."""
+    max_attempts = max_attempts if max_attempts is not None else 10 * episodes
+    own = sampler is None
+    sampler = sampler or EpisodeSampler(factory, max(1, min(num_envs, episodes)), backend)
+    kept: list[Episode] = []
+    next_seed = seed
+
+    def take(ep: Episode) -> None:
+        if (keep is None or keep(ep)) and len(kept) < episodes:
+            kept.append(ep)
+            if on_episode is not None:
+                on_episode(ep)
+            if progress is not None:
+                progress(len(kept), episodes)
+
+    try:
+        while len(kept) < episodes and next_seed - seed < max_attempts:
+            count = min(episodes - len(kept), seed + max_attempts - next_seed)
+            sampler.run(policy, range(next_seed, next_seed + count), label_policy, on_episode=take)
+            next_seed += count
     finally:
-        venv.close()
+        if own:
+            sampler.close()
+    if len(kept) < episodes:
+        raise RuntimeError(
+            f"only {len(kept)} of {episodes} episodes passed the filter after {max_attempts} attempts"
+        )
+    return sorted(kept, key=lambda ep: ep.seed if ep.seed is not None else 0)
 
 
 class RandomPolicy:
@@ -220,6 +297,9 @@ class RandomPolicy:
     def reset(self, seed: int | None = None) -> None:
         if seed is not None:
             self.space.seed(seed)
+
+    def reset_envs(self, mask: np.ndarray, seeds: list[int | None] | None = None) -> None:
+        pass  # one stream for the batch: random actions are a baseline, not a reproducible policy
 
     def act(self, obs: Any) -> np.ndarray:
         batch = (next(iter(obs.values())) if isinstance(obs, dict) else obs).shape[0]

@@ -211,6 +211,9 @@ class BCAgent(nn.Module):
         ]
         return torch.optim.AdamW(groups, lr=self.config.lr)
 
+    def after_optimizer_step(self) -> None:
+        """Nothing to update after a step (no EMA weights in BC)."""
+
     # -------------------------------------------------------------------------------------- acting
     def reset(self, seed: int | None = None) -> None:
         self._history.reset()
@@ -218,8 +221,9 @@ class BCAgent(nn.Module):
         if self._ensembler is not None:
             self._ensembler.reset()
 
-    def reset_envs(self, mask: np.ndarray) -> None:
-        """Forget history and queued actions of the envs in ``mask`` (their episodes restarted)."""
+    def reset_envs(self, mask: np.ndarray, seeds: list[int | None] | None = None) -> None:
+        """Forget history and queued actions of the envs in ``mask`` (their episodes restarted);
+        BC acts deterministically, so the episode ``seeds`` are not needed."""
         self._history.reset_envs(mask)
         self._queue.reset_envs(mask)
         if self._ensembler is not None:

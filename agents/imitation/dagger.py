@@ -5,15 +5,14 @@ Round r executes the mixture ``pi_r = beta_r * pi_expert + (1 - beta_r) * pi_lea
 step, independently per environment, the expert's action is executed with probability beta_r and
 the learner's otherwise; the expert labels every visited state either way. beta_r decays to 0
 (``DaggerConfig.beta``), so later rounds visit the states the learner itself reaches, which is
-what fixes behaviour cloning's compounding errors. The outer loop is ``workbench/dagger.py``.
+what fixes behaviour cloning's compounding errors. The outer loop is :mod:`agents.imitation.dagger_loop`.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
+from agents.base import Policy
 from agents.imitation.dagger_config import DaggerConfig
 
 __all__ = ["DaggerConfig", "MixturePolicy", "label_budget_left"]
@@ -26,7 +25,7 @@ class MixturePolicy:
     history and action queue follow the episode exactly as they would when it acts alone.
     """
 
-    def __init__(self, learner: Any, expert: Any, beta: float, seed: int) -> None:
+    def __init__(self, learner: Policy, expert: Policy, beta: float, seed: int) -> None:
         if not 0.0 <= beta <= 1.0:
             raise ValueError(f"beta={beta} must be in [0, 1]")
         self.learner, self.expert, self.beta = learner, expert, beta
@@ -38,10 +37,9 @@ class MixturePolicy:
         self.learner.reset(seed=seed)
         self.expert.reset(seed=seed)
 
-    def reset_envs(self, mask: np.ndarray) -> None:
+    def reset_envs(self, mask: np.ndarray, seeds: list[int | None] | None = None) -> None:
         for policy in (self.learner, self.expert):
-            if hasattr(policy, "reset_envs"):
-                policy.reset_envs(mask)
+            policy.reset_envs(mask, seeds)
 
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         learner_action = np.asarray(self.learner.act(obs), dtype=np.float32)  # (B, A)

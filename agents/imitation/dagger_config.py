@@ -33,7 +33,9 @@ class DaggerConfig:
     max_episode_steps: int | None = None  # truncate DAgger rollouts (not eval) here; null: the env's
     steps_per_round: int | None = None  # training steps of rounds >= 1; null: agent.steps
     warm_start: bool = False  # fine-tune the previous round's policy instead of retraining from scratch
-    seed: int = 500_000  # rollout episode k of round r uses env seed seed + (r-1)*episodes_per_round + k
+    # Rollout episode k of round r uses env seed seed + (r-1)*episodes_per_round + k; null: from the
+    # seed plan's `rollouts` range, moved by the training seed (workbench/config/seeds.py).
+    seed: int | None = None
     eval_every_round: bool = True  # evaluate after every round (success vs expert labels in metrics)
 
     def __post_init__(self) -> None:

@@ -123,6 +123,9 @@ class DiffusionAgent(nn.Module):
         self.low = np.asarray(action_spec.get("low", -1.0), dtype=np.float32)
         self.high = np.asarray(action_spec.get("high", 1.0), dtype=np.float32)
         self._generator = torch.Generator().manual_seed(0)  # sampling noise when acting
+        # One generator per env row, seeded from its episode seed (reset_envs): an episode's noise
+        # then depends on its seed only, not on num_envs or on which rows replan together.
+        self._row_generators: list[torch.Generator] = []
         self._history = ObsHistory(config.obs_keys, config.obs_horizon)
         self._queue = ActionQueue(config.execute_horizon, self.action_dim)
 
@@ -190,7 +193,7 @@ class DiffusionAgent(nn.Module):
     # -------------------------------------------------------------------------------------- acting
     @torch.no_grad()
     def predict_chunk(
-        self, obs: dict[str, torch.Tensor], generator: torch.Generator | None = None
+        self, obs: dict[str, torch.Tensor], generator: torch.Generator | list[torch.Generator] | None = None
     ) -> torch.Tensor:
         """obs[``obs/<key>``] (B, To, ...) -> the whole predicted chunk (B, Tp, A) in env units;
         entry j is the action at step t-To+1+j (the first To-1 are past actions, see the module doc).
@@ -215,11 +218,21 @@ class DiffusionAgent(nn.Module):
         self._history.reset()
         self._queue.reset()
         self._generator.manual_seed(0 if seed is None else seed)
+        self._row_generators = []
 
-    def reset_envs(self, mask: np.ndarray) -> None:
-        """Forget history and queued actions of the envs in ``mask`` (their episodes restarted)."""
+    def reset_envs(self, mask: np.ndarray, seeds: list[int | None] | None = None) -> None:
+        """Forget history and queued actions of the envs in ``mask`` (their episodes restarted) and
+        reseed their sampling noise from the new episodes' ``seeds``."""
         self._history.reset_envs(mask)
         self._queue.reset_envs(mask)
+        if seeds is None:
+            return
+        while len(self._row_generators) < len(mask):
+            self._row_generators.append(torch.Generator().manual_seed(0))
+        for row in map(int, np.flatnonzero(mask)):
+            seed = seeds[row]
+            if seed is not None:
+                self._row_generators[row].manual_seed(int(seed))
 
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """Batched observations -> (B, A) actions in the env's action range.
@@ -235,7 +248,9 @@ class DiffusionAgent(nn.Module):
 
         def predict(need: np.ndarray) -> np.ndarray:
             inputs = {f"obs/{k}": torch.as_tensor(v[need], device=device) for k, v in history.items()}
-            chunk = self.predict_chunk(inputs, self._generator)  # (n, Tp, A) from step t-To+1
+            rows = self._row_generators
+            generator = [rows[i] for i in np.flatnonzero(need)] if len(rows) == batch else self._generator
+            chunk = self.predict_chunk(inputs, generator)  # (n, Tp, A) from step t-To+1
             return chunk[:, start:].cpu().numpy()  # (n, Tp-To+1, A) from step t; the queue runs Ta
 
         action = self._queue.next(batch, predict)

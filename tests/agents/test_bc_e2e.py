@@ -27,7 +27,7 @@ def _train_then_eval(run: Path, *overrides: str, reload: bool = True) -> dict[st
 
 @pytest.mark.slow
 def test_bc_rnn_with_dagger_under_a_label_budget(tmp_path: Path, reach_dataset: Path) -> None:
-    from workbench.episodes import load_meta
+    from workbench.data import load_meta
 
     budget = load_meta(reach_dataset)["num_steps"] + 5  # room for part of one rollout only
     run = tmp_path / "rnn"

@@ -42,7 +42,7 @@ class _Constant:
     def reset(self, seed: int | None = None) -> None:
         self.resets += 1
 
-    def reset_envs(self, mask: np.ndarray) -> None:
+    def reset_envs(self, mask: np.ndarray, seeds: list[int | None] | None = None) -> None:
         self.resets += int(mask.sum())
 
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:

@@ -10,7 +10,7 @@ import torch
 from workbench.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, set_rng_state
 from workbench.errors import UserError
 from workbench.logger import JsonlSink
-from workbench.trainer import warmup_cosine
+from workbench.train.offline import warmup_cosine
 
 
 def test_checkpoints_are_rotated_and_latest_points_to_newest(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from workbench.episodes import (
+from workbench.data import (
     FORMAT,
     VERSION,
     DatasetWriter,

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import workbench
-from workbench.episodes import iter_episodes
+from workbench.data import iter_episodes
 from workbench.video import read_video
 
 INFO_KEYS = {

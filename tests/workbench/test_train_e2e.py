@@ -25,14 +25,17 @@ def test_train_eval_replay(tmp_path: Path) -> None:
     assert list((run / "tb").iterdir()), "no TensorBoard events"
     results = json.loads((run / "eval" / "results.json").read_text())
     assert results["episodes"] == 4 and len(results["seeds"]) == 4 and results["videos"]
-    assert all(Path(v).stat().st_size > 1000 for v in results["videos"])
+    assert all((run / "eval" / v).stat().st_size > 1000 for v in results["videos"])
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert metrics[-1]["step"] == 200 and any("train/loss" in m for m in metrics)
 
+    first = (run / "eval" / "results.json").read_text()
     evaluated = workbench("eval", f"run={run}", "episodes=3", "seed=5", "video=false").stdout
     assert "success_rate" in evaluated
-    again = json.loads((run / "eval" / "results.json").read_text())
-    assert again["seeds"] == [5, 6, 7] and again["videos"] == []
+    record = run / "eval" / "step_00000200_demos_s5_n3" / "results.json"
+    again = json.loads(record.read_text())
+    assert again["seeds"] == [5, 6, 7] and again["videos"] == [] and again["split"] == "demos"
+    assert (run / "eval" / "results.json").read_text() == first, "the run's own evaluation changed"
 
     episode = run / "episodes" / "episodes" / "episode_000000.npz"
     video = tmp_path / "replay.mp4"

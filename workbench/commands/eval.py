@@ -1,7 +1,13 @@
-"""``workbench eval run=RUN_DIR`` (a trained policy) or ``env=ID policy=expert|random``."""
+"""``workbench eval run=RUN_DIR`` (a trained policy) or ``env=ID policy=expert|random``.
+
+Every evaluation writes a new record directory (results.json, videos/, episodes/) and never touches
+an earlier one: ``RUN_DIR/eval/<checkpoint>_<split>_s<seed>_n<episodes>[-k]/`` for a run, ``out=DIR``
+(new or empty) when given. A learned policy is refused seeds that appear in its training data.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -10,51 +16,118 @@ from workbench.errors import UserError
 
 
 def run(cfg: EvalConfig) -> dict[str, Any]:
-    from workbench.evaluate import env_factory, evaluate
+    from workbench.evaluate import check_new_or_empty, evaluate, staged_dir
 
-    settings = cfg.settings()
+    if cfg.out is not None:
+        check_new_or_empty(Path(cfg.out))
     if cfg.run is not None:
-        from agents.policy_io import build_agent
-        from workbench.checkpoint import latest_checkpoint, load_checkpoint
-        from workbench.commands.train import pick_device
-
-        run_dir = Path(cfg.run)
-        if not run_dir.is_dir():
-            raise UserError(f"run={run_dir}: no such run directory")
-        train_cfg = load_train_config(run_dir / "config.yaml")
-        env = train_cfg.env
-        ckpt = Path(cfg.checkpoint) if cfg.checkpoint else latest_checkpoint(run_dir)
-        if ckpt is None:
-            raise UserError(f"run {run_dir} has no checkpoint yet (checkpoints/latest missing)")
-        payload = load_checkpoint(ckpt)
-        policy = build_agent({**payload, "state_dict": payload["model"]}, pick_device(cfg.device))
-        policy.eval()
-        out = Path(cfg.out) if cfg.out else run_dir / "eval"
-        extra = {"checkpoint": str(ckpt), "step": int(payload["step"])}
-        episodes_dir = run_dir / "episodes" if cfg.out is None else out / "episodes"
+        policy, env, settings, default_out, extra = _trained_policy(cfg)
     else:
-        from workbench.commands.collect import make_policy
-        from workbench.commands.train import _with_state
-
-        assert cfg.policy is not None
-        env = cfg.env
-        if cfg.policy == "expert":
-            import dataclasses
-
-            env = dataclasses.replace(env, obs_mode=_with_state(env.obs_mode))
-        probe = env_factory(env)()
-        action_space = probe.action_space
-        probe.close()
-        policy = make_policy(cfg.policy, env.id, action_space, cfg.seed)
-        out = Path(cfg.out) if cfg.out else Path("eval") / f"{env.id.split('/')[-1]}_{cfg.policy}"
-        extra = {"policy": cfg.policy}
-        episodes_dir = out / "episodes"
-    results = evaluate(policy, env, settings, out, episodes_dir=episodes_dir, extra=extra)
-    print(f"results: {out / 'results.json'}")
+        policy, env, settings, default_out, extra = _scripted_policy(cfg)
+    final = Path(cfg.out) if cfg.out is not None else default_out
+    with staged_dir(final) as stage:
+        results = evaluate(policy, env, settings, stage, episodes_dir=stage / "episodes", extra=extra)
+    print(f"results: {final / 'results.json'}")
     print(
         f"success_rate: {results['success_rate']:.3f}  mean_return: {results['mean_return']:.3f}  "
-        f"mean_length: {results['mean_length']:.1f}  episodes: {results['episodes']}"
+        f"mean_length: {results['mean_length']:.1f}  episodes: {results['episodes']}  "
+        f"({results['split']} seeds from {results['first_seed']})"
     )
     for video in results["videos"]:
-        print(f"video: {video}")
-    return results
+        print(f"video: {final / video}")
+    return {**results, "out": str(final)}
+
+
+def _trained_policy(cfg: EvalConfig) -> tuple[Any, Any, Any, Path, dict[str, Any]]:
+    from agents.policy_io import build_agent
+    from workbench.checkpoint import latest_checkpoint, load_checkpoint
+    from workbench.evaluate import record_dir
+    from workbench.provenance import config_hash
+    from workbench.train.device import pick_device
+
+    assert cfg.run is not None
+    run_dir = Path(cfg.run)
+    if not run_dir.is_dir():
+        raise UserError(f"run={run_dir}: no such run directory")
+    train_cfg = load_train_config(run_dir / "config.yaml")
+    settings = cfg.settings(train_cfg.seeds)  # the run's own seed plan
+    ckpt = Path(cfg.checkpoint) if cfg.checkpoint else latest_checkpoint(run_dir)
+    if ckpt is None:
+        raise UserError(f"run {run_dir} has no checkpoint yet (checkpoints/latest missing)")
+    payload = load_checkpoint(ckpt)
+    overrides = acting_overrides(payload["agent"], cfg.agent)
+    payload = {**payload, "config": {**payload["config"], **overrides}, "state_dict": payload["model"]}
+    try:
+        policy = build_agent(payload, pick_device(cfg.device))
+    except ValueError as exc:  # an acting override the agent's config refuses
+        raise UserError(f"agent overrides {overrides}: {exc}") from exc
+    policy.eval()
+    check_held_out(payload, settings.first_seed, settings.episodes, cfg.allow_train_seeds, run_dir)
+    name = f"{ckpt.stem}_{settings.split}_s{settings.first_seed}_n{settings.episodes}"
+    extra = {
+        "run": str(run_dir),
+        "checkpoint": str(ckpt),
+        "step": int(payload["step"]),
+        "acting_overrides": overrides,
+        "config_hash": config_hash((run_dir / "config.yaml").read_text()),
+        "allow_train_seeds": cfg.allow_train_seeds,
+    }
+    return policy, train_cfg.env, settings, record_dir(run_dir / "eval", name), extra
+
+
+def _scripted_policy(cfg: EvalConfig) -> tuple[Any, Any, Any, Path, dict[str, Any]]:
+    from workbench.collect import make_policy
+    from workbench.evaluate import env_factory, record_dir
+    from workbench.train.demos import with_state
+
+    assert cfg.policy is not None
+    settings = cfg.settings(cfg.seeds)
+    env = cfg.env
+    if cfg.policy == "expert":
+        env = dataclasses.replace(env, obs_mode=with_state(env.obs_mode))
+    probe = env_factory(env)()
+    action_space = probe.action_space
+    probe.close()
+    policy = make_policy(cfg.policy, env.id, action_space, settings.first_seed)
+    task = env.id.split("/")[-1]
+    name = f"{task}_{cfg.policy}_{settings.split}_s{settings.first_seed}_n{settings.episodes}"
+    return policy, env, settings, record_dir(Path("eval"), name), {"policy": cfg.policy}
+
+
+def acting_overrides(agent_name: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Check ``agent.<key>=`` overrides at eval: only keys that change acting, not the network."""
+    from agents.registry import get_spec
+
+    spec = get_spec(agent_name)
+    bad = sorted(set(overrides) - set(spec.acting_keys))
+    if bad:
+        raise UserError(
+            f"agent.{bad[0]} cannot be changed at evaluation (it shapes the trained network); "
+            f"{agent_name} accepts acting overrides {', '.join(f'agent.{k}' for k in spec.acting_keys)}"
+        )
+    return dict(overrides)
+
+
+def check_held_out(
+    payload: dict[str, Any], first: int, count: int, allow: bool, run_dir: Path
+) -> None:
+    """Refuse (exit 2) to score a policy on seeds that appear in the data it was trained on."""
+    from workbench.config.seeds import format_seeds, overlap
+    from workbench.data import episode_seeds
+
+    dataset = payload.get("dataset")
+    if dataset is None or allow:
+        return
+    try:
+        trained = episode_seeds(dataset)
+    except FileNotFoundError as exc:
+        raise UserError(
+            f"cannot check the evaluation seeds against {run_dir}'s training data ({exc}); "
+            "pass allow_train_seeds=true to evaluate anyway"
+        ) from exc
+    seen = overlap(range(first, first + count), trained)
+    if seen:
+        raise UserError(
+            f"seeds {format_seeds(seen)} appear in the training data of {run_dir} ({dataset}); evaluate "
+            "on held-out seeds (split=test or split=validation), or pass allow_train_seeds=true"
+        )

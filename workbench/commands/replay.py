@@ -18,7 +18,7 @@ def dataset_root(episode: Path) -> Path:
 
 
 def run(cfg: ReplayConfig) -> dict[str, Any]:
-    from workbench.episodes import load_episode, load_meta
+    from workbench.data import load_episode, load_meta
     from workbench.replay import render_states, verify_actions
     from workbench.rollout import EnvFactory
     from workbench.video import write_video

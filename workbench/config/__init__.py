@@ -1,0 +1,74 @@
+"""Typed configs for every CLI command, registered in Hydra's ConfigStore, and their composition.
+
+One module per concept: ``seeds`` (the seed plan), ``env`` (which env and how it observes),
+``train`` (demos, trainer cadence, evaluation settings, ``workbench train``), ``commands`` (the other
+commands), ``compose`` (Hydra composition and reading a run's config back). Each dataclass checks
+itself in ``__post_init__`` with a message that names the key and says what to do.
+"""
+
+from agents.imitation.dagger_config import DaggerConfig
+from workbench.config.commands import (
+    EXPORT_FORMATS,
+    POLICIES,
+    BenchConfig,
+    CollectConfig,
+    EvalConfig,
+    ExportConfig,
+    ReplayConfig,
+    ReportConfig,
+)
+from workbench.config.compose import (
+    CONFIG_DIR,
+    GROUPS,
+    SCHEMAS,
+    compose,
+    group_options,
+    load_train_config,
+    register_configs,
+    to_dataclass,
+    to_yaml,
+)
+from workbench.config.env import EnvConfig, check_obs_keys, expand_camera_keys
+from workbench.config.seeds import SeedPlan, SeedRange
+from workbench.config.train import (
+    BACKENDS,
+    DEVICES,
+    DemoConfig,
+    EvalSettings,
+    TrainConfig,
+    TrainerConfig,
+    check_device,
+)
+
+__all__ = [
+    "BACKENDS",
+    "CONFIG_DIR",
+    "DEVICES",
+    "EXPORT_FORMATS",
+    "GROUPS",
+    "POLICIES",
+    "SCHEMAS",
+    "BenchConfig",
+    "CollectConfig",
+    "DaggerConfig",
+    "DemoConfig",
+    "EnvConfig",
+    "EvalConfig",
+    "EvalSettings",
+    "ExportConfig",
+    "ReplayConfig",
+    "ReportConfig",
+    "SeedPlan",
+    "SeedRange",
+    "TrainConfig",
+    "TrainerConfig",
+    "check_device",
+    "check_obs_keys",
+    "compose",
+    "expand_camera_keys",
+    "group_options",
+    "load_train_config",
+    "register_configs",
+    "to_dataclass",
+    "to_yaml",
+]

@@ -1,0 +1,180 @@
+"""Configs of the commands other than ``train``: eval, collect, replay, bench, report, export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.config.env import EnvConfig
+from workbench.config.seeds import SeedPlan
+from workbench.config.train import BACKENDS, EvalSettings, check_device, check_split
+from workbench.errors import ConfigError
+
+POLICIES = ("expert", "random")
+
+
+@dataclass
+class EvalConfig:
+    """``workbench eval run=DIR`` or ``workbench eval env=ID policy=expert|random``.
+
+    Seeds come from the seed plan: ``split=test`` (default) or ``split=validation``, starting at the
+    range's start unless ``seed=`` says otherwise. A learned policy is never evaluated on a seed of
+    its own training data unless ``allow_train_seeds=true``. ``agent.<key>=`` overrides how a trained
+    policy acts (e.g. ``agent.execute_horizon=4``); only acting keys are accepted.
+    """
+
+    env: EnvConfig = field(default_factory=EnvConfig)
+    run: str | None = None
+    checkpoint: str | None = None
+    policy: str | None = None
+    agent: dict[str, Any] = field(default_factory=dict)  # acting overrides for run=
+    episodes: int = 50
+    split: str = "test"
+    seed: int | None = None
+    seeds: SeedPlan = field(default_factory=SeedPlan)  # for run=, the run's own plan is used
+    allow_train_seeds: bool = False
+    num_envs: int = 4
+    backend: str = "local"
+    video: bool = True
+    video_episodes: int = 4
+    camera: str = "front"
+    video_width: int = 256
+    video_height: int = 256
+    out: str | None = None
+    device: str = "auto"
+    debug: bool = False
+
+    def __post_init__(self) -> None:
+        check_device(self.device)
+        if self.run is None and self.policy is None:
+            raise ConfigError("say what to evaluate: run=RUN_DIR (a trained run) or policy=expert|random")
+        if self.run is not None and self.policy is not None:
+            raise ConfigError("give either run=RUN_DIR or policy=..., not both")
+        if self.policy is not None and self.policy not in POLICIES:
+            raise ConfigError(f"policy={self.policy!r} is not one of {list(POLICIES)}")
+        if self.agent and self.run is None:
+            raise ConfigError("agent.<key>= overrides apply to a trained policy; use them with run=RUN_DIR")
+        check_split(self.split)
+        self.settings(self.seeds)  # validates the shared fields and the seeds
+
+    def settings(self, plan: SeedPlan) -> EvalSettings:
+        """The evaluation settings with the seed resolved from ``plan`` (the run's, for run=)."""
+        return EvalSettings(
+            episodes=self.episodes,
+            split=self.split,
+            seed=self.seed,
+            num_envs=self.num_envs,
+            backend=self.backend,
+            video=self.video,
+            video_episodes=self.video_episodes,
+            camera=self.camera,
+            video_width=self.video_width,
+            video_height=self.video_height,
+        ).resolved(plan, key="seed", strict=False)
+
+
+@dataclass
+class CollectConfig:
+    """``workbench collect env=ID policy=expert episodes=N out=DIR``."""
+
+    env: EnvConfig = field(default_factory=EnvConfig)
+    policy: str = "expert"
+    episodes: int = 100
+    seed: int = 0
+    noise: float = 0.0
+    success_only: bool = False
+    num_envs: int = 4
+    backend: str = "local"
+    out: str | None = None
+    append: bool = False
+    debug: bool = False
+
+    def __post_init__(self) -> None:
+        if self.out is None:
+            raise ConfigError("collect needs out=DIR, the dataset directory to write")
+        if self.policy not in POLICIES:
+            raise ConfigError(f"policy={self.policy!r} is not one of {list(POLICIES)}")
+        if self.episodes < 1 or self.num_envs < 1:
+            raise ConfigError("episodes and num_envs must be >= 1")
+        if self.noise < 0:
+            raise ConfigError(f"noise={self.noise} must be >= 0")
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"backend={self.backend!r} is not one of {list(BACKENDS)}")
+
+
+@dataclass
+class ReplayConfig:
+    """``workbench replay episode=PATH [out=FILE.mp4] [camera=NAME] [width=W height=H] [verify=true]``."""
+
+    episode: str | None = None
+    out: str | None = None
+    camera: str = "front"
+    width: int = 256
+    height: int = 256
+    fps: int | None = None
+    verify: bool = False
+    atol: float = 1e-9
+    debug: bool = False
+
+    def __post_init__(self) -> None:
+        if self.episode is None:
+            raise ConfigError("replay needs episode=PATH (an episode_XXXXXX.npz inside a dataset or run)")
+        if self.width < 8 or self.height < 8:
+            raise ConfigError(f"width/height = {self.width}x{self.height}; use at least 8x8")
+
+
+@dataclass
+class BenchConfig:
+    """``workbench bench envs|train|imitation`` measures and writes its section of docs/benchmarks.md."""
+
+    expert_episodes: int = 100
+    seeds: int = 1  # training seeds for `bench train`
+    rows: list[str] = field(default_factory=list)  # `bench imitation` rows to run; empty: all
+    store: str = "docs/bench/imitation.json"  # `bench imitation` results, accumulated across runs
+    out: str = "docs/benchmarks.md"
+    write: bool = True
+    debug: bool = False
+
+    def __post_init__(self) -> None:
+        if self.expert_episodes < 1 or self.seeds < 1:
+            raise ConfigError("expert_episodes and seeds must be >= 1")
+
+
+@dataclass
+class ReportConfig:
+    """``workbench report run=RUN_DIR [out=DIR] [camera=NAME]``: learning curve and frame strip PNGs."""
+
+    run: str | None = None
+    out: str | None = None  # default: RUN_DIR/report
+    camera: str = "front"
+    frames: int = 6
+    size: int = 160
+    debug: bool = False
+
+    def __post_init__(self) -> None:
+        if self.run is None:
+            raise ConfigError("report needs run=RUN_DIR (a finished training run)")
+        if self.frames < 1 or self.size < 8:
+            raise ConfigError("frames must be >= 1 and size >= 8")
+
+
+EXPORT_FORMATS = ("lerobot",)
+
+
+@dataclass
+class ExportConfig:
+    """``workbench export dataset=DIR format=lerobot out=DIR``."""
+
+    dataset: str | None = None
+    format: str = "lerobot"
+    out: str | None = None
+    task: str | None = None  # the task description stored with every episode; default: the env id
+    debug: bool = False
+
+    def __post_init__(self) -> None:
+        if self.dataset is None or self.out is None:
+            raise ConfigError("export needs dataset=DIR (a workbench dataset) and out=DIR (where to write)")
+        if self.format not in EXPORT_FORMATS:
+            raise ConfigError(f"format={self.format!r} is not one of {list(EXPORT_FORMATS)}")
+
+

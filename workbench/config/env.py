@@ -1,0 +1,92 @@
+"""Which env to build and how it observes: ``env.id``, ``env.obs_mode``, cameras, controller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.errors import ConfigError
+
+
+@dataclass
+class EnvConfig:
+    """Which registered env to build and with which observation setup."""
+
+    id: str = "wb/Push-mujoco-v0"
+    obs_mode: str = "state"
+    cameras: list[str] = field(default_factory=lambda: ["front"])
+    width: int = 84
+    height: int = 84
+    max_episode_steps: int | None = None  # None: the registered TimeLimit
+    # ee_delta | ee_delta_yaw | joint_pos | joint_vel | discrete; None: the task's default
+    controller: str | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)  # passed to the env constructor as is
+
+    def __post_init__(self) -> None:
+        import envs  # light: registration only
+
+        if self.id not in envs.ENV_IDS:
+            raise ConfigError(f"unknown env {self.id!r}; valid choices: {', '.join(envs.ENV_IDS)}")
+        if self.width < 8 or self.height < 8:
+            raise ConfigError(f"env.width/env.height = {self.width}x{self.height}; use at least 8x8")
+        if self.max_episode_steps is not None and self.max_episode_steps < 1:
+            raise ConfigError(f"env.max_episode_steps={self.max_episode_steps} must be >= 1 (or null)")
+        if not self.cameras:
+            raise ConfigError("env.cameras is empty; name at least one camera, e.g. [front]")
+        if self.controller is not None:
+            from envs.controllers import CONTROLLERS
+
+            if self.controller not in CONTROLLERS:
+                raise ConfigError(f"env.controller={self.controller!r} is not one of {list(CONTROLLERS)}")
+
+    def make_kwargs(self) -> dict[str, Any]:
+        """Constructor kwargs for ``gymnasium.make(self.id, **kwargs)``."""
+        import envs
+
+        if self.id not in envs.TASK_ENV_IDS:
+            # Passthrough envs (e.g. wb/CartPole-v1) have no observation modes or cameras.
+            passthrough: dict[str, Any] = dict(self.kwargs)
+            if self.max_episode_steps is not None:
+                passthrough["max_episode_steps"] = self.max_episode_steps
+            return passthrough
+        kwargs: dict[str, Any] = {
+            "obs_mode": self.obs_mode,
+            "cameras": tuple(self.cameras),
+            "width": self.width,
+            "height": self.height,
+            **self.kwargs,
+        }
+        if self.controller is not None:
+            kwargs["controller"] = self.controller
+        if self.max_episode_steps is not None:
+            kwargs["max_episode_steps"] = self.max_episode_steps
+        return kwargs
+
+
+def expand_camera_keys(keys: list[str], cameras: tuple[str, ...] | list[str]) -> list[str]:
+    """A bare camera mode in ``agent.obs_keys`` means that image from every camera of the env:
+    ``[rgb, proprio]`` with ``env.cameras=[agentview, wrist]`` -> ``[rgb/agentview, rgb/wrist, proprio]``.
+    The run's config.yaml records the expanded keys, so a checkpoint names the cameras it was trained on."""
+    from envs.scene_spec import IMAGE_MODES
+
+    out: list[str] = []
+    for key in keys:
+        if key in IMAGE_MODES:
+            out.extend(f"{key}/{cam}" for cam in cameras)
+        else:
+            out.append(key)
+    return out
+
+
+def check_obs_keys(keys: list[str], env: EnvConfig) -> None:
+    """Fail before demos are collected when the env will not give the agent what it reads."""
+    modes = env.obs_mode.split("+")
+    for key in keys:
+        mode, _, camera = key.partition("/")
+        if mode not in modes or (camera and camera not in env.cameras):
+            raise ConfigError(
+                f"agent.obs_keys has {key!r} but env.obs_mode={env.obs_mode} with env.cameras="
+                f"{list(env.cameras)} does not provide it; e.g. env.obs_mode=rgb+proprio env.cameras=[front]"
+            )
+
+

@@ -1,0 +1,163 @@
+"""``workbench train``'s config: env, agent, demos, trainer cadence, evaluation and the seed plan."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.imitation.dagger_config import DaggerConfig
+from workbench.config.env import EnvConfig, check_obs_keys, expand_camera_keys
+from workbench.config.seeds import SeedPlan
+from workbench.errors import ConfigError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+BACKENDS = ("local",)
+SPLITS = ("test", "validation")
+
+
+@dataclass
+class DemoConfig:
+    """Expert demonstrations collected on the fly when ``dataset`` is not given."""
+
+    episodes: int = 100
+    noise: float = 0.0  # DART-style Gaussian noise on executed expert actions (labels stay clean)
+    success_only: bool = True
+    # Demo episode i uses env seed ``seed + i``; null: ``seeds.demos.start + 10000 * seed`` (the
+    # training seed), so every training seed of a benchmark row sees its own demonstrations.
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.episodes < 1:
+            raise ConfigError(f"demos.episodes={self.episodes} must be >= 1")
+        if self.noise < 0:
+            raise ConfigError(f"demos.noise={self.noise} must be >= 0")
+
+
+@dataclass
+class TrainerConfig:
+    """Cadence of logging, checkpoints and evaluation during training."""
+
+    log_every: int = 100
+    checkpoint_every: int = 2000
+    eval_every: int = 0  # 0: evaluate only at the end
+    keep_checkpoints: int = 3
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        for key in ("log_every", "checkpoint_every"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"trainer.{key}={getattr(self, key)} must be >= 1")
+        if self.eval_every < 0 or self.keep_checkpoints < 1:
+            raise ConfigError("trainer.eval_every must be >= 0 and trainer.keep_checkpoints >= 1")
+
+
+@dataclass
+class EvalSettings:
+    """How policies are evaluated: seeded episodes on a vector env, with video of the first few.
+
+    Episode i uses env seed ``seed + i``; ``seed`` null means the start of the ``split``'s range in
+    the seed plan (``test`` for final evaluation, ``validation`` for periodic evaluation)."""
+
+    episodes: int = 50
+    split: str = "test"
+    seed: int | None = None
+    num_envs: int = 4
+    backend: str = "local"
+    video: bool = True
+    video_episodes: int = 4
+    camera: str = "front"
+    video_width: int = 256
+    video_height: int = 256
+
+    def __post_init__(self) -> None:
+        if self.episodes < 1:
+            raise ConfigError(f"episodes={self.episodes} must be >= 1")
+        if self.num_envs < 1:
+            raise ConfigError(f"num_envs={self.num_envs} must be >= 1")
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"backend={self.backend!r} is not one of {list(BACKENDS)}")
+        if self.video_episodes < 0 or self.video_width < 8 or self.video_height < 8:
+            raise ConfigError("video_episodes must be >= 0 and the video size at least 8x8")
+
+    def resolved(self, plan: SeedPlan, key: str = "eval.seed", strict: bool = True) -> EvalSettings:
+        """A copy with ``seed`` set from the plan. ``strict``: an explicit seed must lie in the split's
+        range (training runs); otherwise (``workbench eval seed=``) any seed is accepted and
+        ``split`` names the range it falls in (``none`` outside the plan); held-out checks apply."""
+        if self.seed is None:
+            return dataclasses.replace(self, seed=plan.get(self.split).start)
+        if strict:
+            plan.check_span(self.split, key, self.seed, self.episodes)
+            return dataclasses.replace(self)
+        return dataclasses.replace(self, split=plan.which(self.seed) or "none")
+
+    @property
+    def first_seed(self) -> int:
+        if self.seed is None:
+            raise ValueError("EvalSettings.seed is unresolved; call resolved(plan) first")
+        return self.seed
+
+    def for_validation(self, plan: SeedPlan) -> EvalSettings:
+        """Periodic evaluation during training: no video, on the validation range, so choosing the
+        best checkpoint (or a recipe) never peeks at the test episodes."""
+        return dataclasses.replace(self, video=False, split="validation", seed=plan.validation.start)
+
+
+def check_split(split: str, key: str = "split") -> None:
+    if split not in SPLITS:
+        raise ConfigError(f"{key}={split!r} is not one of {list(SPLITS)}")
+
+
+def check_device(device: str) -> None:
+    if device not in DEVICES:
+        raise ConfigError(f"device={device!r} is not one of {list(DEVICES)}")
+
+
+@dataclass
+class TrainConfig:
+    env: EnvConfig = field(default_factory=EnvConfig)
+    agent: Any = None  # one of agents.registry.AGENTS' configs, chosen by the `agent=` group
+    demos: DemoConfig = field(default_factory=DemoConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    eval: EvalSettings = field(default_factory=EvalSettings)
+    dagger: DaggerConfig = field(default_factory=DaggerConfig)  # dagger.rounds > 0: DAgger around the agent
+    seeds: SeedPlan = field(default_factory=SeedPlan)
+    seed: int = 0  # the training seed: initialisation, batch order, and which demos / rollouts
+    run_dir: str | None = None
+    runs_root: str = "runs"
+    dataset: str | None = None
+    resume: str | None = None
+    device: str = "auto"
+    threads: str = "auto"  # torch CPU threads: auto (1 for small state models) or a number
+    debug: bool = False
+
+    def __post_init__(self) -> None:
+        check_device(self.device)
+        if self.seed < 0:
+            raise ConfigError(f"seed={self.seed} must be >= 0")
+        if getattr(self.agent, "obs_keys", None):
+            self.agent.obs_keys = expand_camera_keys(self.agent.obs_keys, self.env.cameras)
+            check_obs_keys(self.agent.obs_keys, self.env)
+        # Resolve every seed stream from the plan, so config.yaml records the concrete seeds.
+        if self.demos.seed is None:
+            self.demos.seed = self.seeds.train_start("demos", self.seed)
+        self.seeds.check_span("demos", "demos.seed", self.demos.seed, self.demos.episodes)
+        if self.dagger.seed is None:
+            self.dagger.seed = self.seeds.train_start("rollouts", self.seed)
+        if self.dagger.rounds > 0:
+            count = self.dagger.rounds * self.dagger.episodes_per_round
+            self.seeds.check_span("rollouts", "dagger.seed", self.dagger.seed, count)
+        check_split(self.eval.split, "eval.split")
+        self.eval = self.eval.resolved(self.seeds)
+        if self.dataset is None and self.env.controller is not None:
+            # Demos come from the scripted expert, which drives only some controllers: refuse now,
+            # not after building envs.
+            from envs import make_expert
+
+            try:
+                make_expert(self.env.id, controller=self.env.controller)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"env.controller={self.env.controller} cannot record expert demos ({exc}); "
+                    "use the task's controller, or train on a recorded dataset=DIR"
+                ) from exc

@@ -1,0 +1,122 @@
+"""What every trainer shares, whatever the family (offline, online, perception): the step loop's
+skeleton, checkpoints, logging windows, periodic validation and keeping the best policy.
+
+A family's trainer brings ``train_step()`` (one optimisation step, returning scalar metrics) and the
+extra state it must checkpoint (``state()`` / ``load_state()``); this class owns the rest, so the
+online trainer of the RL agents and the perception trainer checkpoint, log and validate exactly as
+the offline trainer does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from agents.base import LearnedPolicy
+from workbench.checkpoint import save_checkpoint, set_rng_state
+from workbench.config import TrainerConfig
+from workbench.logger import Logger
+from workbench.progress import ProgressBar
+
+Evaluator = Callable[[int], dict[str, float]]
+
+
+class Trainer:
+    """Runs ``train_step`` from ``self.step`` to ``total_steps`` with logging, checkpoints and
+    validation. ``samples_per_step`` turns steps/s into samples/s in the logs."""
+
+    def __init__(
+        self,
+        agent: LearnedPolicy,
+        config: TrainerConfig,
+        run_dir: Path,
+        logger: Logger,
+        total_steps: int,
+        samples_per_step: int = 1,
+        evaluator: Evaluator | None = None,
+    ) -> None:
+        self.agent = agent
+        self.config = config
+        self.run_dir = run_dir
+        self.logger = logger
+        self.total_steps = total_steps
+        self.samples_per_step = samples_per_step
+        self.evaluator = evaluator
+        self.step = 0
+        self.best_success = -1.0
+
+    # ------------------------------------------------------------------------- family-specific parts
+    def train_step(self) -> dict[str, float]:
+        raise NotImplementedError
+
+    def set_mode(self, training: bool) -> None:
+        """Switch the agent between training and acting (dropout, EMA weights, ...)."""
+        raise NotImplementedError
+
+    def state(self) -> dict[str, Any]:
+        return {"model": self.agent.state_dict(), "best_success": self.best_success}
+
+    def load_state(self, payload: dict[str, Any]) -> None:
+        self.agent.load_state_dict(payload["model"])
+        self.best_success = float(payload.get("best_success", -1.0))
+        self.step = int(payload["step"])
+        set_rng_state(payload["rng"])
+
+    # ---------------------------------------------------------------------------------- shared loop
+    def save(self, extra: dict[str, Any]) -> None:
+        save_checkpoint(self.run_dir, self.step, {**self.state(), **extra}, keep=self.config.keep_checkpoints)
+
+    def fit(self, extra: dict[str, Any]) -> None:
+        """Train from ``self.step`` to ``total_steps``; ``extra`` goes into every checkpoint.
+
+        The throughput window counts only the time spent in ``train_step``: evaluation and
+        checkpoint writing are excluded, so steps/s measures training alone."""
+        self.set_mode(True)
+        window: dict[str, float] = {}
+        count, busy = 0, 0.0
+        with ProgressBar("train", self.total_steps, self.step, self.config.progress) as bar:
+            while self.step < self.total_steps:
+                tic = time.perf_counter()
+                metrics = self.train_step()
+                busy += time.perf_counter() - tic
+                self.step += 1
+                count += 1
+                for key, value in metrics.items():
+                    window[key] = window.get(key, 0.0) + value
+                if self.step % self.config.log_every == 0 or self.step == self.total_steps:
+                    means = {k: v / count for k, v in window.items()}
+                    means["steps_per_s"] = count / max(busy, 1e-9)
+                    means["samples_per_s"] = means["steps_per_s"] * self.samples_per_step
+                    means.update(self.log_extras())
+                    self.logger.log(self.step, means, prefix="train/")
+                    bar.update(self.step, loss=means.get("loss", float("nan")))
+                    window, count, busy = {}, 0, 0.0
+                if self.evaluator is not None and self.config.eval_every and (
+                    self.step % self.config.eval_every == 0
+                ):
+                    self.periodic_eval()
+                if self.step % self.config.checkpoint_every == 0 or self.step == self.total_steps:
+                    self.save(extra)
+        self.set_mode(False)
+
+    def log_extras(self) -> dict[str, float]:
+        """Scalars logged with every training window (e.g. the learning rate)."""
+        return {}
+
+    def periodic_eval(self) -> None:
+        """Evaluate on validation seeds and keep the policy with the best success (not the lowest loss)."""
+        assert self.evaluator is not None
+        # Evaluation must not consume the training RNG, or evaluating would change the training run.
+        with torch.random.fork_rng(devices=[]):
+            self.set_mode(False)
+            results = self.evaluator(self.step)
+            self.set_mode(True)
+        self.logger.log(self.step, results, prefix="eval/")
+        success = float(results.get("success_rate", 0.0))
+        if success > self.best_success:
+            self.best_success = success
+            self.agent.save(self.run_dir / "policy_best.pt")

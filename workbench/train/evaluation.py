@@ -1,0 +1,40 @@
+"""Evaluation inside a training run: periodic validation (validation seeds, no video) and the final
+evaluation on the test seeds, shared by every trainer family."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agents.base import Policy
+from workbench.config import TrainConfig
+from workbench.train.base import Evaluator
+
+
+def validation_evaluator(policy: Policy, cfg: TrainConfig, out_root: Path) -> Evaluator:
+    """Scores ``policy`` on the validation seeds into ``out_root/step_<N>/results.json``."""
+    from workbench.evaluate import evaluate
+
+    settings = cfg.eval.for_validation(cfg.seeds)
+
+    def evaluator(step: int) -> dict[str, float]:
+        res = evaluate(policy, cfg.env, settings, out_root / f"step_{step:08d}", progress=False)
+        return {k: res[k] for k in ("success_rate", "mean_return", "mean_length")}
+
+    return evaluator
+
+
+def final_eval(policy: Policy, cfg: TrainConfig, run_dir: Path, extra: dict[str, Any]) -> dict[str, Any]:
+    """The run's own final evaluation: ``RUN/eval/results.json``, videos and ``RUN/episodes``."""
+    from workbench.evaluate import evaluate
+    from workbench.provenance import config_hash
+
+    return evaluate(
+        policy,
+        cfg.env,
+        cfg.eval,
+        run_dir / "eval",
+        episodes_dir=run_dir / "episodes",
+        progress=cfg.trainer.progress,
+        extra={"config_hash": config_hash((run_dir / "config.yaml").read_text()), **extra},
+    )
