@@ -18,6 +18,8 @@ from workbench.errors import UserError
 from workbench.io import atomic_path, atomic_write_text
 
 CHECKPOINT_FORMAT = "workbench-checkpoint"
+# Bumped when the payload layout changes; files of the first wave carry no version and are layout 1.
+CHECKPOINT_VERSION = 1
 
 
 def rng_state() -> dict[str, Any]:
@@ -54,7 +56,8 @@ def save_checkpoint(run_dir: Path, step: int, payload: dict[str, Any], keep: int
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     path = ckpt_dir / f"step_{step:08d}.pt"
     with atomic_path(path) as tmp:
-        torch.save({"format": CHECKPOINT_FORMAT, "step": step, "rng": rng_state(), **payload}, tmp)
+        header = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "step": step, "rng": rng_state()}
+        torch.save({**header, **payload}, tmp)
     atomic_write_text(ckpt_dir / "latest", path.name + "\n")
     old = sorted(ckpt_dir.glob("step_*.pt"))[:-keep]
     for stale in old:
@@ -81,4 +84,10 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         ) from exc
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise UserError(f"{path} is not a workbench checkpoint")
+    version = payload.get("version", 1)
+    if version != CHECKPOINT_VERSION:
+        raise UserError(
+            f"{path} is a checkpoint of format version {version}; this workbench reads version "
+            f"{CHECKPOINT_VERSION}: resume it with the workbench version that wrote it"
+        )
     return payload

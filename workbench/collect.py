@@ -11,14 +11,19 @@ from workbench.config import EnvConfig
 from workbench.errors import UserError
 
 
-def make_policy(name: str, env_id: str, action_space: Any, seed: int, noise: float = 0.0) -> Any:
+def make_policy(
+    name: str, env_id: str, action_space: Any, seed: int, noise: float = 0.0, controller: str | None = None
+) -> Any:
     """The non-learned policies: the task's scripted expert (optionally noisy) or uniform random."""
     from workbench.rollout import RandomPolicy
 
     if name == "expert":
         import envs
 
-        return envs.make_expert(env_id, noise=noise, seed=seed)
+        try:
+            return envs.make_expert(env_id, noise=noise, seed=seed, controller=controller)
+        except ValueError as exc:
+            raise UserError(str(exc)) from exc
     if name == "random":
         return RandomPolicy(action_space, seed=seed)
     raise UserError(f"policy={name!r} is not one of ['expert', 'random']")
@@ -52,9 +57,13 @@ def collect_dataset(
         action_space = probe.action_space
     finally:
         probe.close()
-    policy = make_policy(policy_name, env.id, action_space, seed, noise)
+    policy = make_policy(policy_name, env.id, action_space, seed, noise, env.controller)
     # Under DART noise the executed actions are perturbed; the clean expert labels every state.
-    label_policy = envs.make_expert(env.id, noise=0.0, seed=seed) if policy_name == "expert" else None
+    label_policy = (
+        envs.make_expert(env.id, noise=0.0, seed=seed, controller=env.controller)
+        if policy_name == "expert"
+        else None
+    )
     attempts = 10 * episodes if max_seed is None else min(10 * episodes, max_seed - seed)
     with ProgressBar("collect", episodes, enabled=progress) as bar:
         kept = rollout(

@@ -98,3 +98,12 @@ def test_warmup_cosine_schedule() -> None:
     assert f(0) == pytest.approx(0.1) and f(9) == pytest.approx(1.0)
     assert f(10) == pytest.approx(1.0) and f(110) == pytest.approx(0.1)
     assert all(f(s) >= f(s + 1) for s in range(10, 110))
+
+
+def test_checkpoint_of_another_format_version_is_refused(tmp_path: Path) -> None:
+    path = save_checkpoint(tmp_path, 5, {"model": {}})
+    payload = torch.load(path, weights_only=True)
+    assert payload["version"] == 1
+    torch.save({**payload, "version": 7}, path)
+    with pytest.raises(UserError, match="format version 7; this workbench reads version 1"):
+        load_checkpoint(path)

@@ -88,7 +88,7 @@ def _scripted_policy(cfg: EvalConfig) -> tuple[Any, Any, Any, Path, dict[str, An
     probe = env_factory(env)()
     action_space = probe.action_space
     probe.close()
-    policy = make_policy(cfg.policy, env.id, action_space, settings.first_seed)
+    policy = make_policy(cfg.policy, env.id, action_space, settings.first_seed, controller=env.controller)
     task = env.id.split("/")[-1]
     name = f"{task}_{cfg.policy}_{settings.split}_s{settings.first_seed}_n{settings.episodes}"
     return policy, env, settings, record_dir(Path("eval"), name), {"policy": cfg.policy}

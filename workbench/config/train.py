@@ -149,15 +149,12 @@ class TrainConfig:
             self.seeds.check_span("rollouts", "dagger.seed", self.dagger.seed, count)
         check_split(self.eval.split, "eval.split")
         self.eval = self.eval.resolved(self.seeds)
-        if self.dataset is None and self.env.controller is not None:
-            # Demos come from the scripted expert, which drives only some controllers: refuse now,
-            # not after building envs.
-            from envs import make_expert
+        import envs
 
+        if self.env.id in envs.TASK_ENV_IDS and (self.dataset is None or self.dagger.rounds > 0):
+            # Demos and DAgger labels come from the scripted expert, which drives only some
+            # controllers: refuse now, not after building envs.
             try:
-                make_expert(self.env.id, controller=self.env.controller)
+                envs.check_expert_controller(self.env.id, self.env.controller)
             except ValueError as exc:
-                raise ConfigError(
-                    f"env.controller={self.env.controller} cannot record expert demos ({exc}); "
-                    "use the task's controller, or train on a recorded dataset=DIR"
-                ) from exc
+                raise ConfigError(str(exc)) from exc

@@ -121,8 +121,9 @@ class DatasetCollector:
             writer = dataset_writer(probe, self.factory, self.env.cameras, self.data_dir, append=True)
         finally:
             probe.close()
-        expert = envs.make_expert(self.env.id)
-        mixture = MixturePolicy(learner, envs.make_expert(self.env.id), beta, seed=dcfg.seed + round_index)
+        expert = envs.make_expert(self.env.id, controller=self.env.controller)
+        executed = envs.make_expert(self.env.id, controller=self.env.controller)
+        mixture = MixturePolicy(learner, executed, beta, seed=dcfg.seed + round_index)
         first = dcfg.seed + (round_index - 1) * dcfg.episodes_per_round
         kept: list[Episode] = []
         left = labels_left
