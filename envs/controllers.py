@@ -1,7 +1,8 @@
 """Controllers, backend-neutral part: names, action spaces, scales and action validation.
 
-Every backend implements each controller with exactly these meanings and scales (the MuJoCo
-implementation is ``envs/mujoco/controllers.py``). Actions are clipped to the action space before
+Every backend runs the same implementation of these meanings and scales (``envs/arm_controller.py``,
+its ee controllers through the IK core ``envs/ik.py``); a backend only supplies its arm's kinematics
+and drives its servos to the resulting joint targets. Actions are clipped to the action space before
 use (out-of-range values saturate; documented in every env docstring); NaN/inf raise ``ValueError``.
 
 | controller       | action           | meaning per env step (20 Hz)                                  |
