@@ -6,8 +6,6 @@ import numpy as np
 
 from envs.tasks import get_task
 
-EXPERT_CONTROLLERS = ("ee_delta", "ee_delta_yaw")
-
 
 class ScriptedExpert:
     """Policy over batched observations: ``act(obs)`` with ``obs["state"]`` of shape (B, state_dim).
@@ -24,9 +22,11 @@ class ScriptedExpert:
             raise ValueError(f"expert noise must be >= 0, got {noise}")
         self.task = get_task(task)
         self.controller = controller or self.task.default_controller
-        if self.controller not in EXPERT_CONTROLLERS:
-            raise ValueError(f"scripted experts act through {', '.join(EXPERT_CONTROLLERS)}; "
-                             f"got controller={self.controller!r}")
+        if self.controller not in self.task.expert_controllers:
+            drives = " or ".join(self.task.expert_controllers)
+            raise ValueError(
+                f"the scripted {self.task.name} expert drives {drives}; got controller={self.controller!r}"
+            )
         self.noise = noise
         self._rng = np.random.default_rng(seed)
         self._row_rngs: list[np.random.Generator] = []
