@@ -192,7 +192,8 @@ class BCAgent(nn.Module):
             pred = self.backbone.forward_all(feats).view(
                 *feats.shape[:2], self.config.action_horizon, self.action_dim
             )  # (B, To, Ta, A)
-            actions, valid = per_position_targets(batch, self.config.action_horizon)  # (B, To, Ta, A/-)
+            # (B, To, Ta, A) targets, (B, To, Ta) where they count
+            actions, valid = per_position_targets(batch, self.config.action_horizon)
         else:
             pred = self(batch)  # (B, Ta, A)
             actions, valid = batch["action"], ~batch["action_is_pad"]  # (B, Ta, A), (B, Ta)
