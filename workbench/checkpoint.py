@@ -56,7 +56,9 @@ def save_checkpoint(run_dir: Path, step: int, payload: dict[str, Any], keep: int
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     path = ckpt_dir / f"step_{step:08d}.pt"
     with atomic_path(path) as tmp:
-        header = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "step": step, "rng": rng_state()}
+        header = {
+            "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "step": step, "rng": rng_state()
+        }
         torch.save({**header, **payload}, tmp)
     atomic_write_text(ckpt_dir / "latest", path.name + "\n")
     old = sorted(ckpt_dir.glob("step_*.pt"))[:-keep]

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from foundation.normalizer import Normalizer, NormalizerMode, normalizers_from_stats
-from workbench.dataset import SequenceDataset
 from workbench.data import DatasetWriter, Episode
+from workbench.dataset import SequenceDataset
 
 OBS_SPEC = {"state": {"shape": [2], "dtype": "float32"}, "rgb/front": {"shape": [4, 4, 3], "dtype": "uint8"}}
 ACTION_SPEC = {"shape": [1], "dtype": "float32", "low": [-1.0], "high": [1.0]}
