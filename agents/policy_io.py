@@ -17,7 +17,10 @@ import torch
 from agents.base import LearnedPolicy
 
 POLICY_FORMAT = "workbench-policy"
-POLICY_VERSION = 1
+# Version 2: Diffusion Policy's chunk starts at the first observation frame (a[t-To+1], as the paper
+# and LeRobot); a version-1 diffusion policy would act one step early. Other agents' layout is unchanged.
+POLICY_VERSION = 2
+MIGRATABLE = {1: lambda agent: agent != "diffusion"}  # version -> which agents load unchanged
 
 
 def policy_spec(agent: LearnedPolicy) -> dict[str, Any]:
@@ -85,5 +88,7 @@ def load_policy(path: str | Path, device: str | torch.device = "cpu") -> Any:
         raise ValueError(f"{path} is corrupt or not a workbench policy file ({type(exc).__name__})") from exc
     if not isinstance(payload, dict) or payload.get("format") != POLICY_FORMAT:
         raise ValueError(f"{path} is not a workbench policy file")
-    check_version(path, "policy", payload.get("version"), POLICY_VERSION)
+    version = payload.get("version")
+    if not (version in MIGRATABLE and MIGRATABLE[version](payload.get("agent"))):
+        check_version(path, "policy", version, POLICY_VERSION)
     return build_agent(payload, device)

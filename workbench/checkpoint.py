@@ -19,7 +19,9 @@ from workbench.io import atomic_path, atomic_write_text
 
 CHECKPOINT_FORMAT = "workbench-checkpoint"
 # Bumped when the payload layout changes; files of the first wave carry no version and are layout 1.
-CHECKPOINT_VERSION = 1
+# Version 2: Diffusion Policy's chunk starts at the first observation frame (see agents/policy_io.py);
+# version-1 checkpoints of other agents load unchanged.
+CHECKPOINT_VERSION = 2
 
 
 def rng_state() -> dict[str, Any]:
@@ -87,7 +89,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise UserError(f"{path} is not a workbench checkpoint")
     version = payload.get("version", 1)
-    if version != CHECKPOINT_VERSION:
+    if version != CHECKPOINT_VERSION and not (version == 1 and payload.get("agent") != "diffusion"):
         raise UserError(
             f"{path} is a checkpoint of format version {version}; this workbench reads version "
             f"{CHECKPOINT_VERSION}: resume it with the workbench version that wrote it"

@@ -26,7 +26,7 @@ def test_state_diffusion_train_eval_rebuilds_the_ema_policy(tmp_path: Path, reac
                     f"run_dir={run}").stdout  # fmt: skip
     assert "success_rate" in out and (run / "policy.pt").is_file()
     trained = json.loads((run / "eval" / "results.json").read_text())
-    assert trained["videos"] and all(Path(v).stat().st_size > 500 for v in trained["videos"])
+    assert trained["videos"] and all((run / "eval" / v).stat().st_size > 500 for v in trained["videos"])
 
     policy = torch.load(run / "policy.pt", weights_only=True)
     assert policy["agent"] == "diffusion" and int(policy["state_dict"]["ema.updates"]) == 20

@@ -81,5 +81,5 @@ def test_policy_file_of_another_format_version_is_refused(reach_dataset: Path, t
     agent.save(path)
     payload = torch.load(path, weights_only=True)
     torch.save({**payload, "version": 99}, path)
-    with pytest.raises(ValueError, match="format version 99; this workbench reads version 1"):
+    with pytest.raises(ValueError, match="format version 99; this workbench reads version 2"):
         load_policy(path)

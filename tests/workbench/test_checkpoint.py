@@ -103,7 +103,7 @@ def test_warmup_cosine_schedule() -> None:
 def test_checkpoint_of_another_format_version_is_refused(tmp_path: Path) -> None:
     path = save_checkpoint(tmp_path, 5, {"model": {}})
     payload = torch.load(path, weights_only=True)
-    assert payload["version"] == 1
+    assert payload["version"] == 2
     torch.save({**payload, "version": 7}, path)
-    with pytest.raises(UserError, match="format version 7; this workbench reads version 1"):
+    with pytest.raises(UserError, match="format version 7; this workbench reads version 2"):
         load_checkpoint(path)

@@ -2,7 +2,7 @@
 
 The sized recipes themselves are data, the experiment presets (``configs/experiment/
 pusht_diffusion.yaml``, ``push_diffusion_rgb.yaml``, ...), which ``workbench bench imitation`` runs;
-``python -m agents.imitation.diffusion_recipes`` prints the numbers that sized them. No torch import
+``python -m workbench.bench.diffusion_probe`` prints the numbers that sized them. No torch import
 at module level.
 """
 
@@ -73,7 +73,7 @@ def measure_training_throughput(agent: Any, dataset: Any, batch_size: int, steps
 
 
 def main() -> None:
-    """``nice -n 10 python -m agents.imitation.diffusion_recipes``: chunk latency at batch size 1 of the
+    """``nice -n 10 python -m workbench.bench.diffusion_probe``: chunk latency at batch size 1 of the
     default state policy (Push-sized: 16-d state, 4-d action) and its training samples/s."""
     import torch
 
@@ -90,7 +90,9 @@ def main() -> None:
         def sample_batch(self, idx: Any) -> dict[str, Any]:
             b = len(idx)
             return {"obs/state": torch.rand(b, 2, 16), "action": torch.rand(b, 16, 4) * 2 - 1,
-                    "action_is_pad": torch.zeros(b, 16, dtype=torch.bool)}  # fmt: skip
+                    "action_is_pad": torch.zeros(b, 16, dtype=torch.bool),
+                    "past_action": torch.rand(b, 1, 4) * 2 - 1,
+                    "past_action_is_pad": torch.zeros(b, 1, dtype=torch.bool)}  # fmt: skip
 
     for threads in (1, torch.get_num_threads()):
         torch.set_num_threads(threads)
