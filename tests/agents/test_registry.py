@@ -1,4 +1,4 @@
-"""Contract tests over every AgentSpec: a valid spec, builds, trains a few steps, saves, loads, acts the same."""
+"""Contract tests over every AgentSpec: a valid spec; builds, trains, saves, loads, acts the same."""
 
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from tests.conftest import workbench
-from workbench.train.dagger import trim_episode, truncate_dataset
 from workbench.data import DatasetWriter, Episode, episode_path, load_meta
+from workbench.train.dagger import trim_episode, truncate_dataset
 
 OBS_SPEC = {"state": {"shape": [3], "dtype": "float32"}}
 ACTION_SPEC = {"shape": [2], "dtype": "float32", "low": [-1, -1], "high": [1, 1]}

@@ -40,7 +40,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory, reach_dataset: Path) -> Pa
 def test_eval_writes_new_records_and_never_touches_earlier_ones(trained: Path) -> None:
     before = _digest(trained / "eval")
     for _ in range(2):
-        workbench("eval", f"run={trained}", "episodes=2", "video_episodes=1", "video_width=32", "video_height=32")
+        workbench(
+            "eval", f"run={trained}", "episodes=2", "video_episodes=1", "video_width=32", "video_height=32"
+        )
     records = sorted(p.name for p in (trained / "eval").iterdir() if p.name.startswith("step_00000200_test"))
     assert records == ["step_00000200_test_s1000000_n2", "step_00000200_test_s1000000_n2-2"]
     assert (trained / "eval" / "results.json").is_file()
@@ -61,7 +63,8 @@ def test_results_record_provenance_and_per_episode_results(trained: Path) -> Non
     out = trained.parent / "record"
     workbench("eval", f"run={trained}", "episodes=2", "num_envs=2", "video=false", f"out={out}")
     results = json.loads((out / "results.json").read_text())
-    for key in ("commit", "dirty", "config_hash", "num_envs", "checkpoint", "versions", "split", "first_seed"):
+    keys = ("commit", "dirty", "config_hash", "num_envs", "checkpoint", "versions", "split", "first_seed")
+    for key in keys:
         assert key in results, key
     assert results["num_envs"] == 2 and results["split"] == "test"
     assert {"torch", "mujoco", "pybullet", "gymnasium", "stable-baselines3"} <= set(results["versions"])
