@@ -37,7 +37,7 @@ def test_ratio_and_goal_in_the_rendered_section() -> None:
         [m("idle", 60.0, 300.0), m("busy", 66.0, 280.0, 1)], bench, "workbench bench train", "today"
     )
     assert "| idle | 0 | 1 | 0.5 | 92% | 1.00 | 300 |" in text
-    assert "**busy / idle: wall time 1.10x, training steps/s 1.07x slower**" in text
+    assert "**busy / idle: wall time 1.10x, training steps/s 0.93x idle's**" in text
     assert "(goal: <= 1.5x wall time: met)" in text
     assert ">= 90% success (92%: met)" in text and "< 5 minutes idle (1.00: met)" in text
     slow = busy.render([m("idle", 60.0, 300.0), m("busy", 600.0, 10.0, 1)], bench, "c", "t")

@@ -159,14 +159,14 @@ def render(measurements: list[Measurement], bench: TrainBench, command: str, sta
     for m in measurements:
         if m.steps_per_s is not None:
             steps.setdefault(m.condition, []).append(m.steps_per_s)
-    run = " ".join(bench.overrides) or "(defaults)"
+    run = " ".join(["workbench train", *bench.overrides])
     lines = [
         "## Default training run (`workbench train`: BC, state, wb/Push-mujoco-v0, 100 demos)",
         "",
         "```",
         command,
         "```",
-        f"{stamp}. Each training seed runs `workbench train {run}` once per condition, back to back in",
+        f"{stamp}. Each training seed S runs `{run} seed=S` once per condition, back to back in",
         "one process; busy = single-threaded Python processes spinning `while True: pass` beside the run.",
         "Wall time covers demo collection, training, 50 evaluation episodes and the videos; steps/s is the",
         "median training throughput over logging windows; threads = what `threads=auto` chose; load =",
@@ -185,8 +185,8 @@ def render(measurements: list[Measurement], bench: TrainBench, command: str, sta
     for cond in bench.conditions[1:]:
         sps_ratio = ""
         if steps.get(cond.name) and steps.get(baseline):
-            slow = statistics.fmean(steps[baseline]) / statistics.fmean(steps[cond.name])
-            sps_ratio = f", training steps/s {slow:.2f}x slower"
+            rate = statistics.fmean(steps[cond.name]) / statistics.fmean(steps[baseline])
+            sps_ratio = f", training steps/s {rate:.2f}x idle's"
         ok = ratio[cond.name] <= bench.max_busy_ratio
         lines.append(
             f"**{cond.name} / {baseline}: wall time {ratio[cond.name]:.2f}x{sps_ratio}** "
