@@ -1,0 +1,35 @@
+"""One tiny imitation row end to end: the stored entry has provenance, config and every episode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import REPO
+from workbench.bench.goals import check
+from workbench.bench.imitation import run_row
+from workbench.bench.render import render_store
+from workbench.bench.rows import Goals, Row, Suite
+from workbench.bench.store import FORMAT, ResultStore
+
+SMOKE = ("experiment=smoke", "agent.steps=20", "demos.episodes=2", "eval.episodes=2", "eval.video=false")
+
+
+def test_a_tiny_row_is_measured_stored_and_rendered(tmp_path: Path) -> None:
+    row = Row("smoke", "bc (state)", "Push", "2 demos", SMOKE, seeds=1, goals=Goals(max_latency_ms=1000))
+    suite = Suite(rows=(row,), shaped_by=("agents", "workbench/train"))
+    entry = run_row(row, suite, REPO)
+    assert entry["format"] == FORMAT and entry["row"] == "smoke"
+    assert entry["commit"] and len(entry["commit"]) == 40 and isinstance(entry["dirty"], bool)
+    assert entry["overrides"] == list(SMOKE)
+    assert entry["config"]["agent"]["steps"] == 20 and "run_dir" not in entry["config"]
+    (seed,) = entry["seeds"]
+    assert seed["seed"] == 0 and 0.0 <= seed["success_rate"] <= 1.0
+    assert seed["wall_minutes"] > 0 and seed["latency_ms"] > 0 and len(seed["config_sha256"]) == 64
+    episodes = seed["per_episode"]
+    assert len(episodes) == 2 and {"seed", "success", "return", "length"} <= set(episodes[0])
+    assert check(row, entry, {}).status == "met"  # a 1 s latency budget
+    entry.update(date="today", command="test", machine="test machine")
+    store = ResultStore(tmp_path)
+    store.save(entry)
+    text = render_store(suite, store, REPO, "Smoke")
+    assert f"commit {entry['commit'][:7]}" in text and "| bc (state) | Push | 2 demos |" in text
