@@ -56,6 +56,18 @@ def save_policy(agent: Any, path: str | Path) -> None:
             os.remove(tmp)
 
 
+def config_from_dict(factory: Any, data: dict[str, Any]) -> Any:
+    """An agent config from its saved dict: the nested encoder schema rebuilt, first-wave flat encoder
+    keys (``resnet_width``, ...) moved under ``encoder``."""
+    from agents.encoder_config import EncoderConfig, migrate_flat_encoder_keys
+
+    data = migrate_flat_encoder_keys(dict(data))
+    encoder = data.get("encoder")
+    if isinstance(encoder, dict):
+        data["encoder"] = EncoderConfig(**encoder)
+    return factory(**data)
+
+
 def check_version(path: str | Path, what: str, found: Any, expected: int) -> None:
     """Refuse a file of another format version with one line naming both versions."""
     if found != expected:
@@ -72,7 +84,7 @@ def build_agent(payload: dict[str, Any], device: str | torch.device = "cpu") -> 
     name = payload.get("agent")
     if name not in AGENTS:
         raise ValueError(f"unknown agent {name!r} in policy file; valid choices: {sorted(AGENTS)}")
-    config = AGENTS[name].config(**payload["config"])
+    config = config_from_dict(AGENTS[name].config, payload["config"])
     agent = AGENTS[name].load_class()(config, payload["obs_spec"], payload["action_spec"])
     agent.load_state_dict(payload["state_dict"])
     return agent.to(device)

@@ -28,7 +28,7 @@ from agents.imitation.acting import ActionQueue, ObsHistory
 from agents.imitation.bc_config import BCConfig
 from agents.imitation.bc_rnn import LSTMHead
 from agents.imitation.bc_transformer import TransformerHead
-from agents.imitation.obs_encoder import ObsEncoder
+from agents.imitation.obs_encoder import ObsEncoder, encoder_param_groups
 from agents.policy_io import save_policy
 from foundation.mlp import MLP
 from foundation.normalizer import Normalizer
@@ -143,15 +143,7 @@ class BCAgent(nn.Module):
         self.config = config
         self.obs_spec = obs_spec
         self.action_spec = action_spec
-        self.encoder = ObsEncoder(
-            obs_spec,
-            config.obs_keys,
-            config.normalization,
-            config.image_feature_dim,
-            config.num_keypoints,
-            config.resnet_width,
-            config.crop_ratio,
-        )
+        self.encoder = ObsEncoder(obs_spec, config.obs_keys, config.encoder, config.normalization)
         self.action_dim = int(np.prod(action_spec["shape"]))
         self.action_norm = Normalizer.identity((self.action_dim,), config.normalization)  # type: ignore[arg-type]
         if stats is not None:
@@ -203,13 +195,9 @@ class BCAgent(nn.Module):
         return mse, {"loss": float(mse.detach())}
 
     def configure_optimizer(self) -> torch.optim.Optimizer:
-        # No weight decay on biases, norm parameters and position embeddings (nanoGPT's grouping).
-        decay = [p for p in self.parameters() if p.dim() >= 2]
-        no_decay = [p for p in self.parameters() if p.dim() < 2]
-        groups = [
-            {"params": decay, "weight_decay": self.config.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-        ]
+        # No weight decay on biases, norm parameters and position embeddings (nanoGPT's grouping); the
+        # image encoders at agent.encoder.lr_scale times the rate, or not at all when frozen.
+        groups = encoder_param_groups(self, self.encoder, self.config.lr, self.config.weight_decay)
         return torch.optim.AdamW(groups, lr=self.config.lr)
 
     def after_optimizer_step(self) -> None:

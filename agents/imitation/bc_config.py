@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from agents.encoder_config import EncoderConfig
+
 # Config errors are ValueErrors: agents/ must not import workbench/; the CLI turns them into one line.
 ConfigError = ValueError
 
@@ -46,11 +48,8 @@ class BCConfig:
     d_model: int = 128
     n_layers: int = 4
     n_heads: int = 4
-    # Image keys (rgb/<camera>): per-camera ResNet-18 GroupNorm + spatial softmax + linear.
-    image_feature_dim: int = 64
-    num_keypoints: int = 32
-    resnet_width: int = 64  # 64 = standard ResNet-18; 32 is ~4x cheaper on a CPU
-    crop_ratio: float = 0.9  # random crop to this fraction of H and W in training, centre crop in eval
+    # Image keys (rgb/<camera>): one encoder per camera, configured by the shared schema.
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
     # History and action chunking.
     obs_horizon: int = 1
     action_horizon: int = 1
@@ -87,8 +86,7 @@ class BCConfig:
             raise ConfigError(f"agent.dropout={self.dropout} must be in [0, 1)")
         for key in (
             "obs_horizon", "action_horizon", "execute_horizon", "steps", "batch_size", "rnn_hidden_dim",
-            "rnn_layers", "d_model", "n_layers", "n_heads", "image_feature_dim", "num_keypoints",
-            "resnet_width",
+            "rnn_layers", "d_model", "n_layers", "n_heads",
         ):  # fmt: skip
             if getattr(self, key) < 1:
                 raise ConfigError(f"agent.{key}={getattr(self, key)} must be >= 1")
@@ -96,8 +94,6 @@ class BCConfig:
             raise ConfigError(
                 f"agent.d_model={self.d_model} must be divisible by agent.n_heads={self.n_heads}"
             )
-        if not 0.0 < self.crop_ratio <= 1.0:
-            raise ConfigError(f"agent.crop_ratio={self.crop_ratio} must be in (0, 1]; 1 disables cropping")
         if self.execute_horizon > self.action_horizon:
             raise ConfigError(
                 f"agent.execute_horizon={self.execute_horizon} exceeds agent.action_horizon="

@@ -48,7 +48,7 @@ from torch import nn
 
 from agents.imitation.acting import ActionQueue, ObsHistory
 from agents.imitation.diffusion_config import DiffusionConfig
-from agents.imitation.obs_encoder import ObsEncoder
+from agents.imitation.obs_encoder import ObsEncoder, encoder_param_groups
 from agents.policy_io import save_policy
 from foundation.ema import EMA
 from foundation.noise_schedules import NoiseSchedule
@@ -74,15 +74,7 @@ class DiffusionAgent(nn.Module):
         self.action_spec = action_spec
         self.action_dim = int(math.prod(action_spec["shape"]))
         # Min-max to [-1, 1] for inputs and actions (the range the denoiser's clipping assumes).
-        obs_encoder = ObsEncoder(
-            obs_spec,
-            config.obs_keys,
-            normalization="minmax",
-            image_feature_dim=config.image_feature_dim,
-            num_keypoints=config.num_keypoints,
-            resnet_width=config.resnet_width,
-            crop_ratio=config.crop_fraction,
-        )
+        obs_encoder = ObsEncoder(obs_spec, config.obs_keys, config.encoder, normalization="minmax")
         # Identity until `set_stats`; a loaded checkpoint overwrites the buffers.
         self.action_norm = Normalizer.identity((self.action_dim,), "minmax")
         step_feat = obs_encoder.feature_dim
@@ -179,11 +171,9 @@ class DiffusionAgent(nn.Module):
     def configure_optimizer(self) -> torch.optim.Optimizer:
         # Only `model` is optimised (the EMA copy and normalisers are not); no weight decay on biases
         # and norm parameters (nanoGPT's grouping). betas=(0.95, 0.999) as in Diffusion Policy.
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        groups = [
-            {"params": [p for p in params if p.dim() >= 2], "weight_decay": self.config.weight_decay},
-            {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
-        ]
+        encoder = self.model["obs_encoder"]
+        assert isinstance(encoder, ObsEncoder)
+        groups = encoder_param_groups(self.model, encoder, self.config.lr, self.config.weight_decay)
         return torch.optim.AdamW(groups, lr=self.config.lr, betas=(0.95, 0.999))
 
     def after_optimizer_step(self) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from agents.encoder_config import EncoderConfig
+
 # Config errors are ValueErrors: agents/ must not import workbench/; the CLI turns them into one line.
 ConfigError = ValueError
 
@@ -50,10 +52,7 @@ class DiffusionConfig:
     dropout: float = 0.1  # transformer denoiser only
 
     # Image encoders (image keys only).
-    image_feature_dim: int = 64
-    num_keypoints: int = 32
-    resnet_width: int = 64  # 64 = standard ResNet-18; 32 is ~4x cheaper on a CPU
-    crop_fraction: float = 0.9  # random crop in training, centre crop when acting (84 -> 76); 1.0 = off
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)  # image keys: one encoder per camera
 
     # Diffusion.
     num_train_timesteps: int = 100
@@ -87,7 +86,7 @@ class DiffusionConfig:
             raise ConfigError("agent.obs_keys is empty; list at least one observation key, e.g. [state]")
         for key in ("obs_horizon", "action_horizon", "execute_horizon", "steps", "batch_size",
                     "num_train_timesteps", "kernel_size", "n_groups",
-                    "d_model", "n_layers", "n_heads", "image_feature_dim", "num_keypoints", "resnet_width"):
+                    "d_model", "n_layers", "n_heads"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"agent.{key}={getattr(self, key)} must be >= 1")
         if self.obs_horizon - 1 + self.execute_horizon > self.action_horizon:
@@ -112,10 +111,6 @@ class DiffusionConfig:
             )
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"agent.dropout={self.dropout} must be in [0, 1)")
-        if not 0.0 < self.crop_fraction <= 1.0:
-            raise ConfigError(
-                f"agent.crop_fraction={self.crop_fraction} must be in (0, 1]; 1.0 disables cropping"
-            )
         if self.num_inference_steps is not None and not (
             1 <= self.num_inference_steps <= self.num_train_timesteps
         ):

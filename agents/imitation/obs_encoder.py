@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from agents.encoder_config import EncoderConfig
 from foundation.augment import center_crop, random_crop
 from foundation.normalizer import Normalizer
 from foundation.resnet import ResNetImageEncoder
@@ -38,11 +40,8 @@ class ObsEncoder(nn.Module):
         self,
         obs_spec: Mapping[str, Any],
         obs_keys: Sequence[str],
+        encoder: EncoderConfig,
         normalization: str = "gaussian",
-        image_feature_dim: int = 64,
-        num_keypoints: int = 32,
-        resnet_width: int = 64,
-        crop_ratio: float = 0.9,
     ) -> None:
         super().__init__()
         missing = [k for k in obs_keys if k not in obs_spec]
@@ -65,17 +64,26 @@ class ObsEncoder(nn.Module):
         self.norms = nn.ModuleDict(
             {module_key(k): Normalizer.identity((d,), normalization) for k, d in self.low_dims.items()}  # type: ignore[arg-type]
         )
+        self.encoder_config = encoder
         self.cameras = nn.ModuleDict(
             {
-                module_key(k): ResNetImageEncoder(3, image_feature_dim, num_keypoints, resnet_width)
+                module_key(k): ResNetImageEncoder(
+                    3, encoder.feature_dim, encoder.num_keypoints, encoder.width
+                )
                 for k in self.image_keys
             }
         )
         self.crop_shape: dict[str, tuple[int, int]] = {}
         for k in self.image_keys:
             h, w, _ = obs_spec[k]["shape"]
-            self.crop_shape[k] = (max(8, round(h * crop_ratio)), max(8, round(w * crop_ratio)))
-        self.feature_dim = sum(self.low_dims.values()) + image_feature_dim * len(self.image_keys)
+            ratio = encoder.crop_ratio
+            self.crop_shape[k] = (max(8, round(h * ratio)), max(8, round(w * ratio)))
+        self.feature_dim = sum(self.low_dims.values()) + encoder.feature_dim * len(self.image_keys)
+        if encoder.checkpoint is not None:
+            for camera in self.cameras.values():
+                load_encoder(camera, encoder)
+        if encoder.freeze:
+            self.cameras.requires_grad_(False)
 
     def set_stats(self, stats: Mapping[str, Any]) -> None:
         """``stats`` as :attr:`SequenceDataset.stats` gives them, keyed ``obs/<key>``."""
@@ -100,3 +108,75 @@ class ObsEncoder(nn.Module):
                     images = center_crop(images, h, w)
             feats.append(self.cameras[module_key(key)](images))  # (B, To, F_img)
         return torch.cat(feats, dim=-1)  # (B, To, F)
+
+
+ENCODER_FORMAT = "workbench-encoder"
+ENCODER_VERSION = 1
+
+
+def encoder_param_groups(
+    model: nn.Module, encoder: ObsEncoder, lr: float, weight_decay: float
+) -> list[dict[str, Any]]:
+    """Optimizer groups: image-encoder weights at ``lr * encoder.lr_scale`` (none when frozen), the
+    rest at ``lr``; no weight decay on biases and norm parameters (nanoGPT's grouping)."""
+    image = {id(p) for p in encoder.cameras.parameters()}
+    scale = encoder.encoder_config.lr_scale
+    groups = []
+    for is_image, group_lr in ((False, lr), (True, lr * scale)):
+        params = [p for p in model.parameters() if p.requires_grad and (id(p) in image) == is_image]
+        groups += [
+            {"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay, "lr": group_lr},
+            {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0, "lr": group_lr},
+        ]
+    return [g for g in groups if g["params"]]
+
+
+def save_encoder(camera_encoder: nn.Module, config: EncoderConfig, path: str | Path) -> None:
+    """Write one camera's image encoder as a workbench encoder file (what agent.encoder.checkpoint reads)."""
+    import os
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": ENCODER_FORMAT,
+        "version": ENCODER_VERSION,
+        "name": config.name,
+        "width": config.width,
+        "feature_dim": config.feature_dim,
+        "num_keypoints": config.num_keypoints,
+        "state_dict": camera_encoder.state_dict(),
+    }
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def load_encoder(camera_encoder: nn.Module, config: EncoderConfig) -> None:
+    """Load ``config.checkpoint`` into one camera's encoder, refusing a file of another architecture."""
+    assert config.checkpoint is not None
+    path = Path(config.checkpoint)
+    if not path.is_file():
+        raise FileNotFoundError(f"agent.encoder.checkpoint={path} not found")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated zip, bad pickle, ...: several exception types
+        raise ValueError(f"agent.encoder.checkpoint={path} is corrupt ({type(exc).__name__})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != ENCODER_FORMAT:
+        raise ValueError(f"agent.encoder.checkpoint={path} is not a workbench encoder file")
+    if payload.get("version") != ENCODER_VERSION:
+        raise ValueError(
+            f"{path} is an encoder file of format version {payload.get('version')}; this workbench reads "
+            f"version {ENCODER_VERSION}"
+        )
+    keys = ("name", "width", "feature_dim", "num_keypoints")
+    mismatch = [k for k in keys if payload[k] != getattr(config, k)]
+    if mismatch:
+        found = ", ".join(f"{k}={payload[k]}" for k in mismatch)
+        raise ValueError(f"{path} holds an encoder with {found}; set agent.encoder.* to match it")
+    camera_encoder.load_state_dict(payload["state_dict"])

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from agents.encoder_config import EncoderConfig
 from agents.imitation.bc import BCAgent, TemporalEnsembler, per_position_targets
 from agents.imitation.bc_config import BCConfig
 from agents.policy_io import load_policy
@@ -127,7 +128,7 @@ def test_config_errors_name_the_key() -> None:
     with pytest.raises(ValueError, match=r"agent\.backbone"):
         BCConfig(backbone="gru")
     with pytest.raises(ValueError, match="crop_ratio"):
-        BCConfig(crop_ratio=0.0)
+        BCConfig(encoder=EncoderConfig(crop_ratio=0.0))
 
 
 # ------------------------------------------------------------------- transformer: every position counts
@@ -213,7 +214,7 @@ IMAGE_SPEC = {
     "proprio": {"shape": [5], "dtype": "float32"},
 }
 TINY = {"hidden_dims": [16], "rnn_hidden_dim": 16, "d_model": 16, "n_layers": 1, "n_heads": 2}
-IMAGE = {"image_feature_dim": 8, "num_keypoints": 4, "resnet_width": 8, "crop_ratio": 0.8}
+IMAGE = {"encoder": EncoderConfig(feature_dim=8, num_keypoints=4, width=8, crop_ratio=0.8)}
 
 
 def _image_batch(b: int, to: int, ta: int, seed: int = 0) -> dict[str, torch.Tensor]:

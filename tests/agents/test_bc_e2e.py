@@ -63,7 +63,8 @@ def test_bc_rgb_collect_train_eval(tmp_path: Path) -> None:
               "env.height=64", "episodes=2", "num_envs=2", f"out={data}")  # fmt: skip
     run = tmp_path / "run"
     results = _train_then_eval(
-        run, f"dataset={data}", "agent=bc_rgb", *image_env, "agent.resnet_width=8", "agent.num_keypoints=4",
-        "agent.image_feature_dim=8", "agent.hidden_dims=[32]", "agent.steps=10", "agent.batch_size=8",
+        run, f"dataset={data}", "agent=bc_rgb", *image_env, "agent.encoder.width=8",
+        "agent.encoder.num_keypoints=4", "agent.encoder.feature_dim=8", "agent.hidden_dims=[32]",
+        "agent.steps=10", "agent.batch_size=8",
     )  # fmt: skip
     assert results["episodes"] == 2

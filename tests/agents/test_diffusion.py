@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from agents.encoder_config import EncoderConfig
 from agents.imitation.diffusion import DiffusionAgent
 from agents.imitation.diffusion_config import DiffusionConfig
 from agents.policy_io import load_policy
@@ -177,8 +178,8 @@ def test_odd_horizons_train_and_act(denoiser: str) -> None:
 def test_image_variant_crops_in_training_only() -> None:
     obs_spec = {"rgb/front": {"shape": [64, 72, 3], "dtype": "uint8"}, "proprio": {"shape": [2]}}
     stats = {"obs/proprio": {"min": [0, 0], "max": [1, 1]}, "action": STATS["action"]}
-    config = DiffusionConfig(obs_keys=["rgb/front", "proprio"], resnet_width=8, image_feature_dim=8,
-                             num_keypoints=4, crop_fraction=0.8, **TINY)  # type: ignore[arg-type]
+    encoder = EncoderConfig(width=8, feature_dim=8, num_keypoints=4, crop_ratio=0.8)
+    config = DiffusionConfig(obs_keys=["rgb/front", "proprio"], encoder=encoder, **TINY)  # type: ignore[arg-type]
     torch.manual_seed(0)
     agent = DiffusionAgent(config, obs_spec, ACTION_SPEC, stats)
     encoder = agent.model["obs_encoder"]
@@ -208,7 +209,6 @@ def test_image_variant_crops_in_training_only() -> None:
         ({"denoiser": "mlp"}, "denoiser"),
         ({"kernel_size": 4}, "kernel_size"),
         ({"num_inference_steps": 200}, "num_inference_steps"),
-        ({"crop_fraction": 0.0}, "crop_fraction"),
         ({"obs_keys": []}, "obs_keys"),
     ],
 )

@@ -50,7 +50,8 @@ def test_image_diffusion_collect_train_eval(tmp_path: Path) -> None:
     out = workbench(
         "train", *COMMON, "agent=diffusion_image", "env.obs_mode=rgb+proprio", "env.width=64",
         "env.height=64", f"dataset={data}", f"run_dir={run}", *TINY, "agent.steps=6", "agent.batch_size=4",
-        "agent.resnet_width=8", "agent.num_keypoints=4", "agent.image_feature_dim=8", "eval.video=false",
+        "agent.encoder.width=8", "agent.encoder.num_keypoints=4", "agent.encoder.feature_dim=8",
+        "eval.video=false",
     ).stdout  # fmt: skip
     assert "success_rate" in out
     config = (run / "config.yaml").read_text()

@@ -145,6 +145,10 @@ def load_train_config(path: Path) -> TrainConfig:
     agent_name = raw.agent.get("name") if isinstance(raw, DictConfig) and "agent" in raw else None
     if agent_name not in AGENTS:
         raise ConfigError(f"{path}: unknown agent {agent_name!r}; valid choices: {sorted(AGENTS)}")
+    from agents.encoder_config import migrate_flat_encoder_keys
+
+    # First-wave runs kept the image-encoder keys flat on the agent: move them under agent.encoder.
+    raw.agent = OmegaConf.create(migrate_flat_encoder_keys(OmegaConf.to_container(raw.agent)))  # type: ignore[arg-type]
     schema = OmegaConf.structured(TrainConfig)
     schema.agent = OmegaConf.structured(AGENTS[agent_name].config())
     try:
