@@ -16,21 +16,39 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULT_LIBRARIES = ("torch", "numpy", "mujoco", "pybullet", "gymnasium", "stable-baselines3", "diffusers")
 
 
-def git_commit(root: Path = REPO_ROOT) -> dict[str, Any]:
-    """``{"commit": sha or None, "dirty": bool or None}`` (None outside a git checkout)."""
+def git(repo: Path, *args: str) -> str | None:
+    """stdout of ``git args`` in ``repo``, or None where git or the repository is missing."""
     try:
-        sha = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
+        proc = subprocess.run(
+            ["git", *args], cwd=repo, capture_output=True, text=True, timeout=60, check=False
         )
-        if sha.returncode != 0:
-            return {"commit": None, "dirty": None}
-        status = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=30,
-        )  # fmt: skip
-        return {"commit": sha.stdout.strip(), "dirty": bool(status.stdout.strip())}
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def head_commit(repo: Path) -> str | None:
+    out = git(repo, "rev-parse", "HEAD")
+    return out.strip() if out else None
+
+
+def dirty_paths(repo: Path, paths: list[str] | None = None) -> list[str] | None:
+    """Tracked or untracked files with uncommitted changes (under ``paths`` if given); None: no git."""
+    out = git(repo, "status", "--porcelain", "--", *(paths or []))
+    if out is None:
+        return None
+    # Porcelain lines are "XY path" or "XY old -> new"; the new name is the one that matters.
+    return sorted(line[3:].split(" -> ")[-1] for line in out.splitlines() if line.strip())
+
+
+def git_commit(root: Path = REPO_ROOT) -> dict[str, Any]:
+    """``{"commit": sha or None, "dirty": bool or None}`` (None outside a git checkout); untracked
+    files do not make a tree dirty."""
+    commit = head_commit(root)
+    if commit is None:
         return {"commit": None, "dirty": None}
+    status = git(root, "status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": None if status is None else bool(status.strip())}
 
 
 def library_versions() -> dict[str, str | None]:

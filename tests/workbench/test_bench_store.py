@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from workbench.bench.imitation import per_episode
-from workbench.bench.provenance import Staleness, dirty_paths, head_commit, staleness
+from workbench.bench.provenance import Staleness, staleness
 from workbench.bench.render import render, render_store
 from workbench.bench.rows import parse_suite
 from workbench.bench.store import FORMAT, ResultStore, migrate_legacy
+from workbench.provenance import dirty_paths, head_commit
 
 
 def git(repo: Path, *args: str) -> str:

@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from workbench.bench.provenance import dirty_paths, head_commit
 from workbench.bench.render import render_store
 from workbench.bench.rows import Row, Suite, load_suite
 from workbench.bench.store import FORMAT, ResultStore, migrate_legacy
+from workbench.provenance import dirty_paths, head_commit
 
 REPO = Path(__file__).resolve().parents[2]
 ROWS_FILE = REPO / "configs" / "bench" / "imitation.yaml"

@@ -9,43 +9,19 @@ of its paths were dirty, and the table says so.
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from workbench.provenance import git
+
 STATUSES = ("current", "stale", "unknown")
-
-
-def _git(repo: Path, *args: str) -> str | None:
-    """stdout of ``git args`` in ``repo``, or None where git or the repository is missing."""
-    try:
-        proc = subprocess.run(
-            ["git", *args], cwd=repo, capture_output=True, text=True, timeout=60, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return proc.stdout if proc.returncode == 0 else None
-
-
-def head_commit(repo: Path) -> str | None:
-    out = _git(repo, "rev-parse", "HEAD")
-    return out.strip() if out else None
-
-
-def dirty_paths(repo: Path, paths: list[str] | None = None) -> list[str] | None:
-    """Tracked or untracked files with uncommitted changes (under ``paths`` if given); None: no git."""
-    out = _git(repo, "status", "--porcelain", "--", *(paths or []))
-    if out is None:
-        return None
-    # Porcelain lines are "XY path" or "XY old -> new"; the new name is the one that matters.
-    return sorted(line[3:].split(" -> ")[-1] for line in out.splitlines() if line.strip())
 
 
 def commit_before(repo: Path, when: datetime) -> str | None:
     """The last commit (on HEAD's history) made before ``when`` (naive datetimes are taken as UTC)."""
     stamp = when.strftime("%Y-%m-%d %H:%M:%S") + ("" if when.tzinfo else " +0000")
-    out = _git(repo, "rev-list", "-1", f"--before={stamp}", "HEAD")
+    out = git(repo, "rev-list", "-1", f"--before={stamp}", "HEAD")
     return (out.strip() or None) if out else None
 
 
@@ -72,9 +48,9 @@ class Staleness:
 
 
 def staleness(repo: Path, commit: str | None, paths: list[str]) -> Staleness:
-    if not commit or _git(repo, "cat-file", "-e", f"{commit}^{{commit}}") is None:
+    if not commit or git(repo, "cat-file", "-e", f"{commit}^{{commit}}") is None:
         return Staleness("unknown", commit)
-    out = _git(repo, "diff", "--name-only", commit, "HEAD", "--", *paths)
+    out = git(repo, "diff", "--name-only", commit, "HEAD", "--", *paths)
     if out is None:
         return Staleness("unknown", commit)
     changed = tuple(sorted(line for line in out.splitlines() if line.strip()))

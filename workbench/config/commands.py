@@ -130,7 +130,7 @@ class BenchConfig:
     expert_episodes: int = 100
     seeds: int = 1  # training seeds for `bench train`
     rows: list[str] = field(default_factory=list)  # `bench imitation` rows to run; empty: all
-    store: str = "docs/bench/imitation.json"  # `bench imitation` results, accumulated across runs
+    store: str = "docs/bench/imitation"  # `bench imitation` results: one JSON file per row
     out: str = "docs/benchmarks.md"
     write: bool = True
     debug: bool = False
