@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,7 @@ POLICIES = ("expert", "random")
 
 
 @dataclass
-class EvalConfig:
+class EvalConfig(EvalSettings):
     """``workbench eval run=DIR`` or ``workbench eval env=ID policy=expert|random``.
 
     Seeds come from the seed plan: ``split=test`` (default) or ``split=validation``, starting at the
@@ -28,23 +29,15 @@ class EvalConfig:
     checkpoint: str | None = None
     policy: str | None = None
     agent: dict[str, Any] = field(default_factory=dict)  # acting overrides for run=
-    episodes: int = 50
-    split: str = "test"
-    seed: int | None = None
+    # episodes, split, seed, num_envs, backend and the video keys: EvalSettings'.
     seeds: SeedPlan = field(default_factory=SeedPlan)  # for run=, the run's own plan is used
     allow_train_seeds: bool = False
-    num_envs: int = 4
-    backend: str = "local"
-    video: bool = True
-    video_episodes: int = 4
-    camera: str = "front"
-    video_width: int = 256
-    video_height: int = 256
     out: str | None = None
     device: str = "auto"
     debug: bool = False
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_device(self.device)
         if self.run is None and self.policy is None:
             raise ConfigError("say what to evaluate: run=RUN_DIR (a trained run) or policy=expert|random")
@@ -59,18 +52,8 @@ class EvalConfig:
 
     def settings(self, plan: SeedPlan) -> EvalSettings:
         """The evaluation settings with the seed resolved from ``plan`` (the run's, for run=)."""
-        return EvalSettings(
-            episodes=self.episodes,
-            split=self.split,
-            seed=self.seed,
-            num_envs=self.num_envs,
-            backend=self.backend,
-            video=self.video,
-            video_episodes=self.video_episodes,
-            camera=self.camera,
-            video_width=self.video_width,
-            video_height=self.video_height,
-        ).resolved(plan, key="seed", strict=False)
+        shared = {f.name: getattr(self, f.name) for f in dataclasses.fields(EvalSettings)}
+        return EvalSettings(**shared).resolved(plan, key="seed", strict=False)
 
 
 @dataclass
