@@ -43,3 +43,11 @@ def test_which_names_the_range_of_a_seed() -> None:
     assert [plan.which(s) for s in (0, 500_000, 1_000_000, 1_500_000, 2_000_000)] == [
         "demos", "rollouts", "test", "validation", None,
     ]  # fmt: skip
+
+
+def test_eval_split_picks_the_range_and_an_explicit_seed_names_its_range() -> None:
+    plan = SeedPlan()
+    assert compose("eval", ["policy=expert", "split=validation"]).settings(plan).seed == plan.validation.start
+    assert compose("eval", ["policy=expert"]).settings(plan).seed == plan.test.start
+    explicit = compose("eval", ["policy=expert", "seed=12"]).settings(plan)
+    assert (explicit.seed, explicit.split) == (12, "demos")

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from workbench.bench.render import render_store
-from workbench.bench.rows import Row, Suite, load_suite
+from workbench.bench.rows import Choice, Row, Suite, load_suite
 from workbench.bench.store import FORMAT, ResultStore, migrate_legacy
 from workbench.provenance import dirty_paths, head_commit
 
@@ -112,7 +112,42 @@ def resolve_overrides(row: Row) -> list[str]:
     return overrides
 
 
-def run_seed(overrides: list[str], seed: int) -> tuple[dict[str, Any], dict[str, Any], Any]:
+def choose_on_validation(run_dir: Path, choice: Choice) -> dict[str, Any]:
+    """Evaluate ``agent.<key>=v`` for every value on validation seeds; the best is scored on test
+    once by the caller. Returns the record of the choice (values, validation results, chosen)."""
+    from workbench.commands.eval import run as evaluate
+    from workbench.config import compose
+
+    scores = []
+    for value in choice.values:
+        cfg = compose("eval", [f"run={run_dir}", "split=validation", f"episodes={choice.episodes}",
+                               "video=false", f"agent.{choice.key}={value}",
+                               f"out={run_dir / 'eval' / f'choose_{choice.key}_{value}'}"])  # fmt: skip
+        res = evaluate(cfg)
+        scores.append({"value": value, "success_rate": res["success_rate"],
+                       "mean_max_coverage": res.get("mean_max_coverage")})  # fmt: skip
+    best = max(range(len(scores)), key=lambda i: (scores[i]["success_rate"],
+                                                  scores[i]["mean_max_coverage"] or 0.0, -i))  # fmt: skip
+    return {"key": choice.key, "split": "validation", "episodes": choice.episodes,
+            "scores": scores, "chosen": scores[best]["value"]}  # fmt: skip
+
+
+def score_choice_on_test(run_dir: Path, choice: dict[str, Any]) -> dict[str, Any]:
+    """The chosen acting setting's one evaluation on the test seeds (results.json of a new record)."""
+    from workbench.commands.eval import run as evaluate
+    from workbench.config import compose, load_train_config
+
+    first = load_train_config(run_dir / "config.yaml").eval.seed  # the row's test seeds
+    out = run_dir / "eval" / f"chosen_{choice['key']}_{choice['chosen']}_test"
+    cfg = compose("eval", [f"run={run_dir}", f"seed={first}", "video=false", f"out={out}",
+                           f"agent.{choice['key']}={choice['chosen']}"])  # fmt: skip
+    evaluate(cfg)
+    return dict(json.loads((out / "results.json").read_text()))
+
+
+def run_seed(
+    overrides: list[str], seed: int, choice: Choice | None = None
+) -> tuple[dict[str, Any], dict[str, Any], Any]:
     """Train and evaluate one training seed: (its stored record, its resolved config, the library
     versions its results.json names, if any)."""
     from workbench.commands.train import run as train
@@ -126,9 +161,17 @@ def run_seed(overrides: list[str], seed: int) -> tuple[dict[str, Any], dict[str,
         wall = time.perf_counter() - tic
         results_file = run_dir / "eval" / "results.json"
         results = json.loads(results_file.read_text()) if results_file.is_file() else result
+        chosen = None
+        if choice is not None:
+            # The acting setting is chosen on validation seeds; the test seeds score the choice once
+            # (the training run's own final evaluation used the preset's value and is not reported).
+            chosen = choose_on_validation(run_dir, choice)
+            results = score_choice_on_test(run_dir, chosen)
+            result = results
         config = _resolved_config(run_dir)
         record = {
             "seed": seed,
+            "choice": chosen,
             "success_rate": result["success_rate"],
             "mean_max_coverage": result.get("mean_max_coverage"),
             "expert_labels": result.get("expert_labels"),
@@ -148,7 +191,7 @@ def run_row(row: Row, suite: Suite, repo: Path = REPO) -> dict[str, Any]:
     dirty_row = dirty_paths(repo, suite.paths_for(row))
     seeds, config, versions = [], None, None
     for seed in range(row.seeds):
-        record, seed_config, seed_versions = run_seed(overrides, seed)
+        record, seed_config, seed_versions = run_seed(overrides, seed, row.choose)
         seeds.append(record)
         config = config if config is not None else seed_config
         versions = versions if versions is not None else seed_versions

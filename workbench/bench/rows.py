@@ -37,6 +37,24 @@ class RelativeGoal:
 
 
 @dataclass(frozen=True)
+class Choice:
+    """An acting setting chosen on validation seeds after training, then scored once on the test
+    seeds: e.g. ``{key: execute_horizon, values: [2, 4, 8]}`` evaluates ``agent.execute_horizon=v``
+    for every v on ``episodes`` validation episodes and keeps the best success (ties: mean max
+    coverage, then the first value listed)."""
+
+    key: str
+    values: tuple[Any, ...]
+    episodes: int = 50
+
+    def __post_init__(self) -> None:
+        if not self.key or not self.values:
+            raise RowError("choose needs key (an acting key such as execute_horizon) and a list of values")
+        if self.episodes < 1:
+            raise RowError(f"choose.episodes={self.episodes} must be >= 1")
+
+
+@dataclass(frozen=True)
 class Goals:
     """Thresholds checked against the mean over training seeds. None: no goal on that metric."""
 
@@ -85,6 +103,7 @@ class Row:
     goal_note: str = ""  # shown in the goal column beside (or instead of) the goals, e.g. "baseline"
     shaped_by: tuple[str, ...] = ()  # paths (files or folders) whose changes make a result stale
     notes: str = ""  # what was tried on the way to the recipe: shown under the table
+    choose: Choice | None = None  # an acting setting chosen on validation seeds (see Choice)
 
     def __post_init__(self) -> None:
         if not self.key or not self.key.replace("_", "").isalnum():
@@ -193,7 +212,20 @@ def parse_row(data: dict[str, Any]) -> Row:
         goal_note=str(data.get("goal_note", "")),
         shaped_by=_strings(data.get("shaped_by"), f"{where}.shaped_by"),
         notes=" ".join(str(data.get("notes", "")).split()),
+        choose=parse_choice(data.get("choose"), where),
     )
+
+
+def parse_choice(data: Any, where: str) -> Choice | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise RowError(f"{where}.choose must be a mapping like {{key: execute_horizon, values: [2, 4, 8]}}")
+    _only(data, {"key", "values", "episodes"}, f"{where}.choose")
+    values = data.get("values")
+    if not isinstance(values, list):
+        raise RowError(f"{where}.choose.values must be a list")
+    return Choice(key=str(data.get("key", "")), values=tuple(values), episodes=int(data.get("episodes", 50)))
 
 
 def parse_suite(data: dict[str, Any], source: str = "<data>") -> Suite:
