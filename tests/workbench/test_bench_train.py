@@ -31,6 +31,17 @@ def test_bad_row_files_say_what_to_change(tmp_path: Path) -> None:
         busy.load_train_bench(path)
 
 
+def test_probe_conditions_report_throughput_only() -> None:
+    probe = Condition("busy_torch_threads", 1, ("threads=2", "agent.steps=1000"))
+    bench = TrainBench(conditions=(Condition("idle"), probe))
+    measured = [m("idle", 60.0, 300.0), m("busy_torch_threads", 600.0, 15.0, 1)]
+    text = busy.render(measured, bench, "c", "t")
+    assert "**busy_torch_threads** (`threads=2 agent.steps=1000`, busy=1): training steps/s 0.05x idle's" in text
+    assert "wall time 10.00x" not in text
+    with pytest.raises(ValueError, match="no overrides"):
+        TrainBench(conditions=(Condition("idle", 0, ("threads=2",)),))
+
+
 def test_ratio_and_goal_in_the_rendered_section() -> None:
     bench = TrainBench(min_success=0.9, max_wall_minutes=5)
     text = busy.render(

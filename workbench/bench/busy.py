@@ -26,8 +26,13 @@ ROWS_FILE = Path(__file__).resolve().parents[2] / "configs" / "bench" / "train.y
 
 @dataclass(frozen=True)
 class Condition:
+    """How one measurement runs: ``busy`` spinning processes beside it, and ``overrides`` on top of
+    the bench's run. A condition with overrides is a probe (e.g. ``threads=2``, torch's own choice on
+    2 cores, with fewer steps): it is compared by training steps/s only, not by wall time."""
+
     name: str
     busy: int = 0  # spinning single-threaded processes beside the run
+    overrides: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.busy < 0:
@@ -45,8 +50,10 @@ class TrainBench:
     max_wall_minutes: float | None = None  # idle
 
     def __post_init__(self) -> None:
-        if not self.conditions or self.conditions[0].busy != 0:
-            raise ValueError("the first condition must be idle (busy: 0): ratios are taken against it")
+        if not self.conditions or self.conditions[0].busy != 0 or self.conditions[0].overrides:
+            raise ValueError(
+                "the first condition must be idle (busy: 0, no overrides): ratios are taken against it"
+            )
         if self.max_busy_ratio < 1:
             raise ValueError(f"max_busy_ratio={self.max_busy_ratio} must be >= 1")
 
@@ -59,7 +66,9 @@ def load_train_bench(path: Path = ROWS_FILE) -> TrainBench:
     if unknown:
         raise ValueError(f"{path}: unknown keys {unknown}; valid: overrides, conditions, goals")
     goals = data.get("goals") or {}
-    conditions = tuple(Condition(**c) for c in data.get("conditions") or [])
+    conditions = tuple(
+        Condition(**{**c, "overrides": tuple(c.get("overrides") or ())}) for c in data.get("conditions") or []
+    )
     return TrainBench(
         overrides=tuple(data.get("overrides") or ()),
         conditions=conditions or TrainBench.conditions,
@@ -139,7 +148,7 @@ def run(seeds: int, bench: TrainBench | None = None) -> list[Measurement]:
     for seed in range(seeds):
         for condition in bench.conditions:
             print(f"bench train: seed {seed}, {condition.name} ...", flush=True)
-            out.append(measure(list(bench.overrides), condition, seed))
+            out.append(measure([*bench.overrides, *condition.overrides], condition, seed))
     return out
 
 
@@ -187,6 +196,10 @@ def render(measurements: list[Measurement], bench: TrainBench, command: str, sta
         if steps.get(cond.name) and steps.get(baseline):
             rate = statistics.fmean(steps[cond.name]) / statistics.fmean(steps[baseline])
             sps_ratio = f", training steps/s {rate:.2f}x idle's"
+        if cond.overrides:  # a probe with another run: throughput only
+            probe = f"**{cond.name}** (`{' '.join(cond.overrides)}`, busy={cond.busy})"
+            lines.append(f"{probe}{sps_ratio.replace(',', ':', 1)}.")
+            continue
         ok = ratio[cond.name] <= bench.max_busy_ratio
         lines.append(
             f"**{cond.name} / {baseline}: wall time {ratio[cond.name]:.2f}x{sps_ratio}** "
@@ -210,3 +223,31 @@ def render(measurements: list[Measurement], bench: TrainBench, command: str, sta
 
 def _met(ok: bool) -> str:
     return "met" if ok else "missed"
+
+
+STORE = Path(__file__).resolve().parents[2] / "docs" / "bench" / "train.json"
+FORMAT = "workbench-bench-train"
+
+
+def store(measurements: list[Measurement], bench: TrainBench, command: str, machine: str, path: Path) -> None:
+    """The measurements behind the rendered section, with the commit and settings that produced them."""
+    import dataclasses
+    from datetime import datetime
+
+    from workbench.io import atomic_write_json
+    from workbench.provenance import provenance
+
+    atomic_write_json(
+        path,
+        {
+            "format": FORMAT,
+            "version": 1,
+            "date": f"{datetime.now():%Y-%m-%d %H:%M}",
+            "machine": machine,
+            "command": command,
+            **provenance(),
+            "overrides": list(bench.overrides),
+            "conditions": [dataclasses.asdict(c) for c in bench.conditions],
+            "measurements": [dataclasses.asdict(m) for m in measurements],
+        },
+    )

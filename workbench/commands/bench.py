@@ -179,6 +179,8 @@ def bench_train(cfg: BenchConfig) -> str:
 
     bench = busy.load_train_bench()
     measurements = busy.run(cfg.seeds, bench)
+    if cfg.write:
+        busy.store(measurements, bench, _command(), machine(), busy.STORE)
     return busy.render(measurements, bench, _command(), f"{datetime.now():%Y-%m-%d %H:%M}, {machine()}")
 
 
