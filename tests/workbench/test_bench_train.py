@@ -36,7 +36,8 @@ def test_probe_conditions_report_throughput_only() -> None:
     bench = TrainBench(conditions=(Condition("idle"), probe))
     measured = [m("idle", 60.0, 300.0), m("busy_torch_threads", 600.0, 15.0, 1)]
     text = busy.render(measured, bench, "c", "t")
-    assert "**busy_torch_threads** (`threads=2 agent.steps=1000`, busy=1): training steps/s 0.05x idle's" in text
+    expected = "**busy_torch_threads** (`threads=2 agent.steps=1000`, busy=1): training steps/s 0.05x idle's"
+    assert expected in text
     assert "wall time 10.00x" not in text
     with pytest.raises(ValueError, match="no overrides"):
         TrainBench(conditions=(Condition("idle", 0, ("threads=2",)),))
