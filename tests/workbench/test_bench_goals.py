@@ -96,7 +96,7 @@ def test_the_imitation_row_file_parses() -> None:
     assert pusht.goals.max_wall_minutes == 30 and pusht.goals.max_latency_ms == 25
     dagger = suite.row("dagger_pickplace_20")
     assert dagger.goals.relative == (RelativeGoal("bc_pickplace_20", 0.15, "success"),)
-    assert suite.row("bc_state_push").notes.startswith("The default agent=bc")  # notes are data too
+    assert suite.row("bc_state_push").notes.startswith("The 512x3 MLP")  # notes are data too
     paths = suite.paths_for(suite.row("bc_state_push"))
     assert "configs/experiment/push_bc.yaml" in paths and "agents/imitation" in paths
 
