@@ -69,8 +69,10 @@ def _fails(*args: str) -> str:
         (("bench",), "suite"),
     ],
 )
-def test_bad_input_one_line_exit_2(args: tuple[str, ...], expect: str) -> None:
-    assert expect in _fails(*args)
+def test_bad_input_one_line_exit_2(args: tuple[str, ...], expect: str, tmp_path: Path) -> None:
+    # runs_root in tmp: a train that fails after opening its run directory must not litter the repo.
+    extra = (f"runs_root={tmp_path}",) if args[0] == "train" else ()
+    assert expect in _fails(*args, *extra)
 
 
 def test_corrupt_checkpoint_is_reported(tmp_path: Path, reach_dataset: Path) -> None:
