@@ -92,24 +92,20 @@ def evaluate(
     episodes_dir: Path | None = None,
     progress: bool = True,
     extra: dict[str, Any] | None = None,
-    sampler: EpisodeSampler | None = None,
 ) -> dict[str, Any]:
     """Roll out ``settings.episodes`` seeded episodes; write ``out_dir/results.json`` and videos.
 
     ``out_dir`` belongs to this evaluation (a new record directory, or the training run's own
-    ``eval/``); nothing outside ``out_dir`` and ``episodes_dir`` is touched. Video paths in the
-    results are relative to ``out_dir``."""
+    ``eval/``); nothing outside ``out_dir`` and ``episodes_dir`` is touched. Video paths (and
+    ``episodes_dir`` when it lies inside ``out_dir``) are relative to ``out_dir``."""
     factory = env_factory(env)
     out_dir.mkdir(parents=True, exist_ok=True)
     seeds = range(settings.first_seed, settings.first_seed + settings.episodes)
-    own = sampler is None
-    sampler = sampler or EpisodeSampler(factory, min(settings.num_envs, settings.episodes), settings.backend)
-    try:
-        with ProgressBar("eval", settings.episodes, enabled=progress) as bar:
-            episodes = sampler.run(policy, seeds, progress=lambda done, total: bar.update(done))
-    finally:
-        if own:
-            sampler.close()
+    with (
+        EpisodeSampler(factory, min(settings.num_envs, settings.episodes), settings.backend) as sampler,
+        ProgressBar("eval", settings.episodes, enabled=progress) as bar,
+    ):
+        episodes = sampler.run(policy, seeds, progress=lambda done, total: bar.update(done))
     results: dict[str, Any] = {"format": RESULTS_FORMAT, "version": RESULTS_VERSION, **summarize(episodes)}
     videos: list[str] = []
     # One env re-renders the videos and describes the saved episodes.
@@ -136,7 +132,9 @@ def evaluate(
     )
     results.update(extra or {})
     if episodes_dir is not None:
-        results["episodes_dir"] = str(episodes_dir)
+        # Relative when inside out_dir (as the videos): a staged record is renamed after this write.
+        inside = episodes_dir.is_relative_to(out_dir)
+        results["episodes_dir"] = str(episodes_dir.relative_to(out_dir) if inside else episodes_dir)
     results.update({k: v for k, v in provenance().items() if k not in results})
     atomic_write_json(out_dir / "results.json", results)
     return results

@@ -54,9 +54,8 @@ def make_vector_env(factory: EnvFactory, num_envs: int, backend: str = "local") 
 class _Recorder:
     """Per-sub-env buffers of one running episode."""
 
-    def __init__(self, seed: int, index: int) -> None:
+    def __init__(self, seed: int) -> None:
         self.seed = seed
-        self.index = index
         self.obs: dict[str, list[np.ndarray]] = {}
         self.actions: list[np.ndarray] = []
         self.labels: list[np.ndarray] = []
@@ -130,8 +129,8 @@ def _row(info: dict[str, Any], key: str, row: int, default: Any) -> Any:
 class EpisodeSampler:
     """The episode API: requested seeds in, one record per seed out (in the order requested).
 
-    Built once and reused (its vector env persists across calls: DAgger's rounds, periodic
-    evaluations); close it, or use it as a context manager. Episode ``seeds[k]`` always starts from
+    Built once and reused (its vector env persists across calls, e.g. DAgger's rounds); close it,
+    or use it as a context manager. Episode ``seeds[k]`` always starts from
     ``reset(seed=seeds[k])`` whatever ``num_envs`` is, and policies are told each row's episode seed
     (``reset_envs(mask, seeds)``), so a stochastic policy that draws from per-episode generators gives
     the same episodes for any ``num_envs`` (up to float summation order in batched networks).
@@ -183,7 +182,7 @@ class EpisodeSampler:
         queue = list(seeds)
         row_seeds: list[int | None] = [queue.pop(0) if queue else None for _ in range(n)]
         recorders: list[_Recorder | None] = [
-            None if s is None else _Recorder(s, k) for k, s in enumerate(row_seeds)
+            None if s is None else _Recorder(s) for s in row_seeds
         ]
         finished: dict[int, Episode] = {}
         action_dtype = venv.single_action_space.dtype
@@ -219,7 +218,7 @@ class EpisodeSampler:
                 if queue:
                     next_seed = queue.pop(0)
                     reset_seeds[row] = next_seed
-                    recorders[row] = _Recorder(next_seed, len(finished))
+                    recorders[row] = _Recorder(next_seed)
             # Finished rows without a new episode are reset anyway (the vector env refuses to step a
             # done env) and their transitions ignored.
             obs, _ = venv.reset(seed=reset_seeds, options={"reset_mask": done})
@@ -250,16 +249,14 @@ def rollout(
     on_episode: Callable[[Episode], object] | None = None,
     max_attempts: int | None = None,
     progress: Callable[[int, int], None] | None = None,
-    sampler: EpisodeSampler | None = None,
 ) -> list[Episode]:
-    """``episodes`` kept episodes from consecutive seeds ``seed, seed + 1, ...`` (a one-shot sampler
-    unless ``sampler`` is given). With a ``keep`` filter (e.g. success only) the seeds are asked for
+    """``episodes`` kept episodes from consecutive seeds ``seed, seed + 1, ...`` (on a one-shot
+    sampler). With a ``keep`` filter (e.g. success only) the seeds are asked for
     in batches of the number still missing, so the result is the first ``episodes`` seeds that pass,
     in seed order, whatever ``num_envs``. Stops with an error after ``max_attempts`` seeds (default
     10x ``episodes``)."""
     max_attempts = max_attempts if max_attempts is not None else 10 * episodes
-    own = sampler is None
-    sampler = sampler or EpisodeSampler(factory, max(1, min(num_envs, episodes)), backend)
+    sampler = EpisodeSampler(factory, max(1, min(num_envs, episodes)), backend)
     kept: list[Episode] = []
     next_seed = seed
 
@@ -277,8 +274,7 @@ def rollout(
             sampler.run(policy, range(next_seed, next_seed + count), label_policy, on_episode=take)
             next_seed += count
     finally:
-        if own:
-            sampler.close()
+        sampler.close()
     if len(kept) < episodes:
         raise RuntimeError(
             f"only {len(kept)} of {episodes} episodes passed the filter after {max_attempts} attempts"

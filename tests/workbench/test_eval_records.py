@@ -67,6 +67,8 @@ def test_results_record_provenance_and_per_episode_results(trained: Path) -> Non
     for key in keys:
         assert key in results, key
     assert results["num_envs"] == 2 and results["split"] == "test"
+    # The record is staged and renamed: its paths are relative to the record directory.
+    assert results["episodes_dir"] == "episodes" and (out / "episodes" / "meta.json").is_file()
     assert {"torch", "mujoco", "pybullet", "gymnasium", "stable-baselines3"} <= set(results["versions"])
     assert [e["seed"] for e in results["per_episode"]] == results["seeds"]
     assert set(results["per_episode"][0]) >= {"seed", "success", "return", "length"}

@@ -166,12 +166,20 @@ class OfflineRoundTrainer:
         self.obs_spec, self.action_spec = dict(meta["obs_spec"]), meta["action_spec"]
         self.logger: Logger | None = None
         self._round_payload: dict[str, Any] | None = None
+        self._completed: tuple[dict[str, Any], LearnedPolicy | None] | None = None
         self._last_state: dict[str, Any] = {}
+        self._offset_after = 0
 
     def _round_dir(self, r: int) -> Path:
         return self.run_dir / "dagger" / f"round_{r:02d}"
 
     def completed(self) -> tuple[dict[str, Any], LearnedPolicy | None]:
+        """Read once per run: the entry point (for the metrics' resume step) and the loop both ask."""
+        if self._completed is None:
+            self._completed = self._load_completed()
+        return self._completed
+
+    def _load_completed(self) -> tuple[dict[str, Any], LearnedPolicy | None]:
         from agents.registry import agent_class
         from workbench.checkpoint import latest_checkpoint, load_checkpoint
 

@@ -56,9 +56,10 @@ def check_training_seeds(cfg: TrainConfig, dataset_dir: Path) -> None:
     from workbench.config.seeds import format_seeds
     from workbench.data import episode_seeds
 
+    seeds = episode_seeds(dataset_dir)
     for split in ("validation", "test"):
         r = cfg.seeds.get(split)
-        clash = sorted(s for s in episode_seeds(dataset_dir) if s in r)
+        clash = sorted(s for s in seeds if s in r)
         if clash:
             raise UserError(
                 f"dataset {dataset_dir} has episodes with seeds {format_seeds(clash)} from seeds.{split} "
