@@ -7,14 +7,13 @@ opening a file from elsewhere cannot execute code.
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from agents.base import LearnedPolicy
+from foundation.files import save_torch, verify_checksum
 
 POLICY_FORMAT = "workbench-policy"
 # Version 2: Diffusion Policy's chunk starts at the first observation frame (a[t-To+1], as the paper
@@ -43,17 +42,8 @@ def policy_payload(agent: LearnedPolicy) -> dict[str, Any]:
 
 
 def save_policy(agent: Any, path: str | Path) -> None:
-    """Write atomically: a temporary file in the same directory, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(policy_payload(agent), tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    """Write atomically (a temporary file in the same directory, then rename) with a ``.sha256``."""
+    save_torch(policy_payload(agent), path)
 
 
 def config_from_dict(factory: Any, data: dict[str, Any]) -> Any:
@@ -94,6 +84,7 @@ def load_policy(path: str | Path, device: str | torch.device = "cpu") -> Any:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"policy file {path} not found")
+    verify_checksum(path)  # a flipped byte in a tensor would otherwise load "fine"
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for truncated/garbled zip files

@@ -17,7 +17,15 @@ import numpy as np
 from envs import controllers, scene_spec
 from envs.arm_controller import ArmController
 from envs.ik import ee_yaw
-from envs.scene_spec import CAMERA_NAMES, CAMERAS, IMAGE_MODES, back_project, fuse, parse_obs_mode
+from envs.scene_spec import (
+    CAMERA_NAMES,
+    CAMERAS,
+    IMAGE_MODES,
+    back_project,
+    check_render_size,
+    fuse,
+    parse_obs_mode,
+)
 from envs.tasks import Layout, Scene, get_task
 
 
@@ -112,6 +120,8 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
             raise ValueError(
                 "width, height, render_width, render_height, substeps and num_points must be positive"
             )
+        check_render_size(width, height, "observation image")
+        check_render_size(render_width, render_height, "render")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r} unsupported; use None or 'rgb_array'")
         self.controller_name = controllers.check_controller(controller or self.task.default_controller)
@@ -203,11 +213,13 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
     def render_camera(self, camera: str, width: int, height: int) -> np.ndarray:
         """(height, width, 3) uint8 frame with the pretty settings (shadows), any camera."""
         _check_camera(camera)
+        check_render_size(width, height)
         return self._render_pretty(camera, width, height)
 
     def render_obs(self, mode: str, camera: str, width: int, height: int) -> np.ndarray:
         """One observation image (``rgb``, ``depth`` or ``seg``) of any camera at any size."""
         _check_camera(camera)
+        check_render_size(width, height)
         if mode not in IMAGE_MODES:
             raise ValueError(f"render_obs mode must be rgb, depth or seg, got {mode!r}")
         out: np.ndarray = self._render_images(camera, width, height, (mode,))[mode]

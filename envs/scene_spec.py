@@ -50,6 +50,19 @@ CAMERAS: dict[str, CameraSpec] = {
 }
 CAMERA_NAMES: tuple[str, ...] = tuple(CAMERAS)
 
+# The largest image a camera renders: MuJoCo allocates its offscreen framebuffer at this size
+# (visual.global.offwidth/offheight), and PyBullet's CPU renderer is held to the same limit so that
+# one config works in both simulators.
+MAX_RENDER_SIZE = 1024
+
+
+def check_render_size(width: int, height: int, what: str = "image") -> None:
+    if not (1 <= width <= MAX_RENDER_SIZE and 1 <= height <= MAX_RENDER_SIZE):
+        raise ValueError(
+            f"{what} size {width}x{height} is beyond the renderer's limit of {MAX_RENDER_SIZE}x"
+            f"{MAX_RENDER_SIZE} pixels; choose a size within it"
+        )
+
 
 def look_at(pos: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarray:
     """(3, 3) rotation whose columns are the camera's x (right), y (up) and z (backwards) axes."""

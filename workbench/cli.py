@@ -7,6 +7,7 @@ Bad input ends with one line on stderr and exit code 2; ``debug=true`` shows the
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import sys
 import traceback
@@ -130,16 +131,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(command_help(command))
         return 0
     debug = any(a.lower() in ("debug=true", "debug=1", "debug=yes") for a in rest)
+    from workbench.signals import Terminated, sigterm_raises
+
     try:
-        return _dispatch(command, rest)
-    except KeyboardInterrupt:
-        print("workbench: interrupted", file=sys.stderr)
-        return 130
-    except (UserError, FileNotFoundError, FileExistsError, ValueError) as exc:
+        with sigterm_raises():
+            return _dispatch(command, rest)
+    except (KeyboardInterrupt, Terminated) as exc:
         if debug:
             traceback.print_exc()
-        print(f"workbench {command}: error: {one_line(exc)}", file=sys.stderr)
+        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        detail = f": {one_line(exc)}" if str(exc) else ""
+        print(f"workbench {command}: {what}{detail}", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
+    except (UserError, OSError, ValueError) as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"workbench {command}: error: {error_line(exc)}", file=sys.stderr)
         return 2
+
+
+# What to do about an operating-system fault, by errno: the message names the path, this says the fix.
+OS_HINTS = {
+    errno.ENOSPC: "the disk is full: free some space or write elsewhere (run_dir=, runs_root=, out=)",
+    errno.EDQUOT: "the disk quota is exhausted: free some space or write elsewhere",
+    errno.EROFS: "the file system is read-only: write elsewhere (run_dir=, runs_root=, out=)",
+    errno.EACCES: "no permission: write to a directory you own (run_dir=, runs_root=, out=)",
+    errno.EPERM: "no permission: write to a directory you own (run_dir=, runs_root=, out=)",
+    errno.ENOTDIR: "a part of this path is a file, not a directory: choose another path",
+    errno.EISDIR: "this is a directory: name a file",
+    errno.ENAMETOOLONG: "the path is too long: choose a shorter one",
+}
+
+
+def error_line(exc: BaseException) -> str:
+    """One line for the user. OS errors carrying a path get the path and what to do; our own
+    messages (which name their culprit) pass through."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        hint = OS_HINTS.get(exc.errno or 0, "")
+        return f"{exc.filename}: {exc.strerror or type(exc).__name__}" + (f" ({hint})" if hint else "")
+    if isinstance(exc, OSError) and exc.errno in OS_HINTS:
+        return f"{exc.strerror or one_line(exc)} ({OS_HINTS[exc.errno or 0]})"
+    return one_line(exc)
 
 
 def _dispatch(command: str, rest: list[str]) -> int:
@@ -189,8 +221,10 @@ def expand_sweeps(overrides: list[str]) -> list[list[str]]:
     from hydra.core.override_parser.types import ValueType
     from hydra.errors import HydraException
 
+    from workbench.config.compose import quote_values
+
     try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
+        parsed = OverridesParser.create().parse_overrides(quote_values(overrides))
     except HydraException as exc:
         raise UserError(f"cannot parse the overrides: {one_line(exc)}") from exc
     choices: list[list[str]] = []

@@ -90,6 +90,7 @@ class SequenceDataset(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
         obs_parts: dict[str, list[np.ndarray]] = {k: [] for k in self.obs_keys}
         act_parts: list[np.ndarray] = []
         lengths: list[int] = []
+        loaded: list[int] = []  # the episodes with steps, in the order of the parts
         for e in self.episode_indices:
             ep = load_episode(self.root, e, obs_keys=self.obs_keys, meta=self.meta)
             if ep.length == 0:
@@ -99,11 +100,21 @@ class SequenceDataset(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
             clean = ep.expert_actions if action_key != "actions" else None  # None: not recorded/wanted
             act_parts.append(ep.actions if clean is None else clean)
             lengths.append(ep.length)
+            loaded.append(e)
         if not lengths:
             raise ValueError(f"the selected episodes of {self.root} have no steps")
 
         self.obs = {k: np.concatenate(v) for k, v in obs_parts.items()}  # key -> (sum(T_e + 1), *shape)
         self.actions = np.concatenate(act_parts)  # (sum(T_e), A) float32
+        # A NaN in the data becomes a NaN loss hundreds of steps later: name the culprit now.
+        for name, parts in [("actions", act_parts), *((f"obs/{k}", v) for k, v in obs_parts.items())]:
+            bad = [e for e, part in zip(loaded, parts, strict=True)
+                   if part.dtype.kind == "f" and not np.isfinite(part).all()]
+            if bad:
+                raise ValueError(
+                    f"dataset {self.root}: {name} of episodes {bad[:5]} hold NaN or inf; re-collect them "
+                    "or train on the other episodes"
+                )
 
         # Per-sample index arrays: sample i is step t[i] of an episode of length T[i] whose
         # observations start at obs_start[i] and actions at act_start[i] in the flat arrays.

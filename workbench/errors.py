@@ -18,3 +18,11 @@ def one_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return " ".join(lines)
+
+
+def warn(message: str) -> None:
+    """A one-line notice on stderr for something the user should know but that does not stop the
+    command (e.g. resuming from an older checkpoint because the newest is damaged)."""
+    import sys
+
+    print(f"workbench: warning: {message}", file=sys.stderr, flush=True)

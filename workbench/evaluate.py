@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from agents.base import Policy
+from foundation.files import clean_stale_temp, temp_name
 from workbench.config import EnvConfig, EvalSettings
 from workbench.data import DatasetWriter, Episode, observation_spec, spec_from_space
 from workbench.errors import UserError
@@ -162,8 +162,8 @@ def staged_dir(final: Path) -> Iterator[Path]:
     """Write a whole record into a hidden sibling, then rename it to ``final``: an interrupted
     command leaves no half-written record, and an existing directory is never replaced."""
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
+    clean_stale_temp(final.parent, recursive=False)  # records a killed evaluation left half-written
+    staging = temp_name(final, tag="stage")
     staging.mkdir()
     try:
         yield staging
@@ -202,8 +202,7 @@ def save_episodes(
     env: Any, factory: EnvFactory, cameras: list[str], episodes: list[Episode], root: Path
 ) -> None:
     """Write the evaluation episodes as a dataset, replacing an earlier evaluation's atomically."""
-    staging = root.with_name(f".{root.name}.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = temp_name(root, tag="stage")
     writer = dataset_writer(env, factory, cameras, staging)
     for ep in episodes:
         writer.add(ep)

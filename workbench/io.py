@@ -1,10 +1,10 @@
 """Atomic file writing and checked loading.
 
-Every file the workbench writes goes through here: data lands in a temporary file in the same
-directory, is flushed and fsync'ed, and is then moved over the target with ``os.replace`` (atomic on
-POSIX and Windows when source and target share a filesystem, which is why the temporary file lives
-next to the target rather than in ``/tmp``). A killed process therefore leaves either the old file or
-the new one, never half of one.
+Every file the workbench writes goes through here (or through :mod:`foundation.files`, which holds
+the primitives): data lands in a temporary file in the same directory, is flushed and fsync'ed, and
+is then moved over the target with ``os.replace`` (atomic on POSIX and Windows when source and target
+share a filesystem, which is why the temporary file lives next to the target rather than in ``/tmp``).
+A killed process therefore leaves either the old file or the new one, never half of one.
 
 Loading is the mirror image: a missing file is a ``FileNotFoundError`` naming the path, and a file
 that cannot be parsed is a ``CorruptFileError`` naming the path, so the CLI can print one actionable
@@ -13,17 +13,17 @@ line instead of a zipfile traceback.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from foundation.files import CorruptFileError, atomic_path
 
 __all__ = [
     "CorruptFileError",
@@ -37,53 +37,6 @@ __all__ = [
 ]
 
 PathLike = str | os.PathLike[str]
-
-
-class CorruptFileError(ValueError):
-    """A file exists but cannot be parsed (truncated write, bad zip, invalid JSON)."""
-
-
-def _fsync_dir(directory: Path) -> None:
-    # The rename itself lives in the directory entry; fsync the directory so it survives a power cut.
-    # Not every platform lets you open a directory (Windows), and it is only a durability nicety.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def atomic_path(path: PathLike, suffix: str | None = None) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it onto ``path`` on success, remove it on error.
-
-    For writers that want a filename rather than a file object (``torch.save``, imageio). The
-    temporary name keeps the target's suffix (or ``suffix``) because some writers pick their format
-    from the extension, e.g. imageio choosing ffmpeg for ``.mp4``.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=(target.suffix if suffix is None else suffix)
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        # The writer closed its own handle; fsync by reopening so the bytes are on disk before rename.
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    _fsync_dir(target.parent)
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:

@@ -133,11 +133,8 @@ def encoder_param_groups(
 
 def save_encoder(camera_encoder: nn.Module, config: EncoderConfig, path: str | Path) -> None:
     """Write one camera's image encoder as a workbench encoder file (what agent.encoder.checkpoint reads)."""
-    import os
-    import tempfile
+    from foundation.files import save_torch
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": ENCODER_FORMAT,
         "version": ENCODER_VERSION,
@@ -147,14 +144,7 @@ def save_encoder(camera_encoder: nn.Module, config: EncoderConfig, path: str | P
         "num_keypoints": config.num_keypoints,
         "state_dict": camera_encoder.state_dict(),
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    save_torch(payload, path)
 
 
 def load_encoder(camera_encoder: nn.Module, config: EncoderConfig) -> None:
@@ -163,6 +153,9 @@ def load_encoder(camera_encoder: nn.Module, config: EncoderConfig) -> None:
     path = Path(config.checkpoint)
     if not path.is_file():
         raise FileNotFoundError(f"agent.encoder.checkpoint={path} not found")
+    from foundation.files import verify_checksum
+
+    verify_checksum(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated zip, bad pickle, ...: several exception types

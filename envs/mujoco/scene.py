@@ -19,7 +19,7 @@ import mujoco
 import numpy as np
 
 from envs import robot
-from envs.scene_spec import CAMERAS, TABLE_CENTER_X, TABLE_HALF, look_at, park_position
+from envs.scene_spec import CAMERAS, MAX_RENDER_SIZE, TABLE_CENTER_X, TABLE_HALF, look_at, park_position
 from envs.tasks import Task, get_task
 from envs.tasks.base import SHAPES, tee_boxes
 
@@ -192,8 +192,8 @@ def build_model(task: str) -> mujoco.MjModel:
     spec.option.cone = mujoco.mjtCone.mjCONE_ELLIPTIC
     spec.option.impratio = IMPRATIO
     spec.option.noslip_iterations = NOSLIP_ITERATIONS
-    spec.visual.global_.offwidth = 1024
-    spec.visual.global_.offheight = 1024
+    spec.visual.global_.offwidth = MAX_RENDER_SIZE
+    spec.visual.global_.offheight = MAX_RENDER_SIZE
     spec.visual.quality.shadowsize = 2048
     spec.stat.center = [0.45, 0.0, 0.2]
     spec.stat.extent = 1.0

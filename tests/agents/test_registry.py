@@ -12,6 +12,7 @@ import torch
 from agents.base import OfflineAgent, Policy
 from agents.policy_io import load_policy
 from agents.registry import AGENTS, FAMILIES, agent_class
+from foundation.files import checksum_path
 from workbench.dataset import SequenceDataset
 
 TRAINERS = ("offline",)  # the trainers workbench/train builds today (online, perception: coming issues)
@@ -81,5 +82,8 @@ def test_policy_file_of_another_format_version_is_refused(reach_dataset: Path, t
     agent.save(path)
     payload = torch.load(path, weights_only=True)
     torch.save({**payload, "version": 99}, path)
+    with pytest.raises(ValueError, match="sha256 does not match"):  # rewritten after its checksum
+        load_policy(path)
+    checksum_path(path).unlink()  # as a file of another workbench version, without our sidecar
     with pytest.raises(ValueError, match="format version 99; this workbench reads version 2"):
         load_policy(path)

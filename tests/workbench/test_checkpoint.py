@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from foundation.files import checksum_path
 from workbench.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, set_rng_state
 from workbench.errors import UserError
 from workbench.logger import JsonlSink
@@ -105,5 +106,8 @@ def test_checkpoint_of_another_format_version_is_refused(tmp_path: Path) -> None
     payload = torch.load(path, weights_only=True)
     assert payload["version"] == 2
     torch.save({**payload, "version": 7}, path)
+    with pytest.raises(UserError, match="sha256 does not match"):  # rewritten after its checksum
+        load_checkpoint(path)
+    checksum_path(path).unlink()  # as a file of another workbench version without our sidecar
     with pytest.raises(UserError, match="format version 7; this workbench reads version 2"):
         load_checkpoint(path)

@@ -116,6 +116,7 @@ def test_dagger_aggregates_counts_labels_and_resumes(tmp_path: Path, reach_datas
     _point_latest(run / "checkpoints", "step_00000100.pt")
     _point_latest(run / "dagger" / "round_02" / "checkpoints", "step_00000020.pt")
     (run / "policy.pt").unlink()
+    (run / "eval" / "results.json").unlink()
     assert "resuming DAgger round 2 from step 20" in workbench("train", f"resume={run}").stdout
     _assert_same_weights(reference, _weights(run / "policy.pt"))
 
@@ -124,6 +125,7 @@ def test_dagger_aggregates_counts_labels_and_resumes(tmp_path: Path, reach_datas
     for path in (run / "dagger" / "round_02").rglob("*.pt"):
         path.unlink()
     (run / "dagger" / "round_02" / "checkpoints" / "latest").unlink()
+    (run / "eval" / "results.json").unlink()
     workbench("train", f"resume={run}")
     _assert_same_weights(reference, _weights(run / "policy.pt"))
     assert load_meta(run / "dagger_data")["num_steps"] == data["num_steps"]

@@ -109,7 +109,7 @@ def test_resume_without_a_checkpoint_logs_no_step_twice(tmp_path: Path, reach_da
         f"run_dir={run}", "eval.video=false", "eval.episodes=1",
     )  # fmt: skip
     # As if killed before its first checkpoint: metrics were logged, no checkpoint or policy exists.
-    for path in [*(run / "checkpoints").iterdir(), run / "policy.pt"]:
+    for path in [*(run / "checkpoints").iterdir(), run / "policy.pt", run / "eval" / "results.json"]:
         path.unlink()
     workbench("train", f"resume={run}")
     lines = [json.loads(ln) for ln in (run / "metrics.jsonl").read_text().splitlines()]

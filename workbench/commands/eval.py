@@ -55,6 +55,7 @@ def _trained_policy(cfg: EvalConfig) -> tuple[Any, Any, Any, Path, dict[str, Any
     if ckpt is None:
         raise UserError(f"run {run_dir} has no checkpoint yet (checkpoints/latest missing)")
     payload = load_checkpoint(ckpt)
+    check_fits_env(payload, ckpt, train_cfg.env)
     overrides = acting_overrides(payload["agent"], cfg.agent)
     payload = {**payload, "config": {**payload["config"], **overrides}, "state_dict": payload["model"]}
     try:
@@ -92,6 +93,42 @@ def _scripted_policy(cfg: EvalConfig) -> tuple[Any, Any, Any, Path, dict[str, An
     task = env.id.split("/")[-1]
     name = f"{task}_{cfg.policy}_{settings.split}_s{settings.first_seed}_n{settings.episodes}"
     return policy, env, settings, record_dir(Path("eval"), name), {"policy": cfg.policy}
+
+
+def check_fits_env(payload: dict[str, Any], ckpt: Path, env: Any) -> None:
+    """A checkpoint reads the observations and writes the actions of the env it was trained on: one
+    from another env (``checkpoint=`` of another run) is refused naming both envs and the mismatch."""
+    from workbench.data import observation_spec, spec_from_space
+    from workbench.evaluate import env_factory
+
+    probe = env_factory(env)()
+    try:
+        obs_spec, action_spec = observation_spec(probe.observation_space), spec_from_space(probe.action_space)
+    finally:
+        probe.close()
+    keys = payload.get("config", {}).get("obs_keys") or list(payload.get("obs_spec", {}))
+    mismatch = [
+        f"{k} {payload['obs_spec'].get(k, {}).get('shape')} vs {obs_spec.get(k, {}).get('shape')}"
+        for k in keys
+        if payload["obs_spec"].get(k, {}).get("shape") != obs_spec.get(k, {}).get("shape")
+    ]
+    if payload.get("action_spec", {}).get("shape") != action_spec.get("shape"):
+        mismatch.append(f"action {payload['action_spec'].get('shape')} vs {action_spec.get('shape')}")
+    if mismatch:
+        trained_on = payload.get("env_id") or _dataset_env(payload) or "another env"
+        raise UserError(
+            f"checkpoint {ckpt} was trained on {trained_on} but this run's env is {env.id}: "
+            f"{'; '.join(mismatch)} (checkpoint vs env); evaluate it with its own run"
+        )
+
+
+def _dataset_env(payload: dict[str, Any]) -> str | None:
+    from workbench.data import load_meta
+
+    try:
+        return str(load_meta(payload["dataset"])["env_id"])
+    except (KeyError, OSError, ValueError):
+        return None
 
 
 def acting_overrides(agent_name: str, overrides: dict[str, Any]) -> dict[str, Any]:

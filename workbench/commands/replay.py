@@ -17,6 +17,17 @@ def dataset_root(episode: Path) -> Path:
     return root
 
 
+def check_output(out: Path, given: bool) -> None:
+    """Replay writes one new video: never over a directory or another file. (Its own default output,
+    ``<episode>_<camera>.mp4`` beside the episode, is re-rendered in place.)"""
+    if out.is_dir():
+        raise UserError(
+            f"out={out} is a directory; name the .mp4 file to write, e.g. out={out / 'replay.mp4'}"
+        )
+    if given and out.exists():
+        raise UserError(f"out={out} already exists; choose a new file name (replay never overwrites a file)")
+
+
 def run(cfg: ReplayConfig) -> dict[str, Any]:
     from workbench.data import load_episode, load_meta
     from workbench.replay import render_states, verify_actions
@@ -27,6 +38,8 @@ def run(cfg: ReplayConfig) -> dict[str, Any]:
     path = Path(cfg.episode)
     if not path.is_file():
         raise UserError(f"episode {path} not found")
+    out = Path(cfg.out) if cfg.out else path.with_name(f"{path.stem}_{cfg.camera}.mp4")
+    check_output(out, given=cfg.out is not None)
     root = dataset_root(path)
     meta = load_meta(root)
     files = [entry["file"] for entry in meta["episodes"]]
@@ -53,7 +66,6 @@ def run(cfg: ReplayConfig) -> dict[str, Any]:
         frames = render_states(env, episode.sim_states, cfg.camera, cfg.width, cfg.height)
     finally:
         env.close()
-    out = Path(cfg.out) if cfg.out else path.with_name(f"{path.stem}_{cfg.camera}.mp4")
     write_video(out, frames, fps=cfg.fps or int(meta.get("fps", 20)))
     print(f"video: {out}")
     result["video"] = str(out)

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.config.env import EnvConfig
+from workbench.config.env import EnvConfig, check_camera, check_size
 from workbench.config.seeds import SeedPlan
 from workbench.config.train import BACKENDS, EvalSettings, check_device, check_split
 from workbench.errors import ConfigError
@@ -63,7 +63,7 @@ class CollectConfig:
     env: EnvConfig = field(default_factory=EnvConfig)
     policy: str = "expert"
     episodes: int = 100
-    seed: int = 0
+    seed: int | None = None  # null: 0 for a new dataset, after the last recorded seed with append=true
     noise: float = 0.0
     success_only: bool = False
     num_envs: int = 4
@@ -81,6 +81,8 @@ class CollectConfig:
             raise ConfigError("episodes and num_envs must be >= 1")
         if self.noise < 0:
             raise ConfigError(f"noise={self.noise} must be >= 0")
+        if self.seed is not None and self.seed < 0:
+            raise ConfigError(f"seed={self.seed} must be >= 0")
         if self.backend not in BACKENDS:
             raise ConfigError(f"backend={self.backend!r} is not one of {list(BACKENDS)}")
 
@@ -104,6 +106,14 @@ class ReplayConfig:
             raise ConfigError("replay needs episode=PATH (an episode_XXXXXX.npz inside a dataset or run)")
         if self.width < 8 or self.height < 8:
             raise ConfigError(f"width/height = {self.width}x{self.height}; use at least 8x8")
+        check_size(self.width, self.height, "width/height")
+        check_camera(self.camera, "camera")
+        if not self.atol >= 0:  # also refuses NaN
+            raise ConfigError(f"atol={self.atol} must be >= 0 (the largest state difference verify accepts)")
+        if self.fps is not None and self.fps < 1:
+            raise ConfigError(f"fps={self.fps} must be >= 1")
+        if self.out is not None and not self.out.endswith(".mp4"):
+            raise ConfigError(f"out={self.out} must name an .mp4 file (the video to write)")
 
 
 @dataclass
@@ -139,6 +149,8 @@ class ReportConfig:
             raise ConfigError("report needs run=RUN_DIR (a finished training run)")
         if self.frames < 1 or self.size < 8:
             raise ConfigError("frames must be >= 1 and size >= 8")
+        check_size(self.size, self.size, "size")
+        check_camera(self.camera, "camera")
 
 
 EXPORT_FORMATS = ("lerobot",)

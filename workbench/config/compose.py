@@ -65,10 +65,35 @@ def _check_group_choices(overrides: list[str]) -> None:
                 raise ConfigError(f"unknown {key} {value!r}; valid choices: {', '.join(options)}")
 
 
+def quote_values(overrides: list[str]) -> list[str]:
+    """Quote values Hydra's override grammar cannot read bare (non-ASCII letters, ``=``), so paths
+    such as ``out=données/run`` or ``out=a=b`` mean what they say. Quoted, bracketed and plain
+    values pass through unchanged."""
+    out = []
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        awkward = "=" in value or any(ord(c) > 127 for c in value)
+        if sep and value and awkward and value[0] not in "'\"[{":
+            escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+            item = f"{key}='{escaped}'"
+        out.append(item)
+    return out
+
+
+QUOTING_HINT = (
+    "quote the value for Hydra inside the shell's quotes, e.g. \"out='my,path'\"; "
+    "see https://hydra.cc/docs/advanced/override_grammar/basic"
+)
+
+
 def _translate(exc: Exception, overrides: list[str]) -> ConfigError:
     """Turn Hydra/OmegaConf errors into one line that names the key and what to do."""
     message = one_line(exc)
     cause = exc.__cause__
+    if "LexerNoViableAltException" in message or "mismatched input" in message:
+        culprit = next((o for o in overrides if o.split("=", 1)[0] in message or o in message), None)
+        where = f" in {culprit!r}" if culprit else ""
+        return ConfigError(f"cannot parse the override{where}: {QUOTING_HINT}")
     if "Could not override" in message or ("Key '" in message and "not in struct" in message):
         key = message.split("'")[1] if "'" in message else "?"
         return ConfigError(
@@ -94,6 +119,7 @@ def compose_raw(command: str, overrides: list[str]) -> Any:
     from omegaconf.errors import OmegaConfBaseException
 
     _check_group_choices(overrides)
+    overrides = quote_values(overrides)
     if command == "eval":
         # `agent.<key>=` adds an acting override to eval's open `agent` dict (Hydra needs `+` for a new key).
         overrides = [f"+{o}" if o.startswith("agent.") else o for o in overrides]

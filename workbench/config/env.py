@@ -29,10 +29,13 @@ class EnvConfig:
             raise ConfigError(f"unknown env {self.id!r}; valid choices: {', '.join(envs.ENV_IDS)}")
         if self.width < 8 or self.height < 8:
             raise ConfigError(f"env.width/env.height = {self.width}x{self.height}; use at least 8x8")
+        check_size(self.width, self.height, "env.width/env.height")
         if self.max_episode_steps is not None and self.max_episode_steps < 1:
             raise ConfigError(f"env.max_episode_steps={self.max_episode_steps} must be >= 1 (or null)")
         if not self.cameras:
             raise ConfigError("env.cameras is empty; name at least one camera, e.g. [front]")
+        for camera in self.cameras:
+            check_camera(camera, "env.cameras")
         if self.controller is not None:
             from envs.controllers import CONTROLLERS
 
@@ -61,6 +64,24 @@ class EnvConfig:
         if self.max_episode_steps is not None:
             kwargs["max_episode_steps"] = self.max_episode_steps
         return kwargs
+
+
+def check_camera(camera: str, key: str) -> None:
+    """A camera name every task env renders (checked before any env is built)."""
+    from envs.scene_spec import CAMERA_NAMES
+
+    if camera not in CAMERA_NAMES:
+        raise ConfigError(f"{key}: unknown camera {camera!r}; valid choices: {', '.join(CAMERA_NAMES)}")
+
+
+def check_size(width: int, height: int, key: str) -> None:
+    """An image size the renderers can produce (MuJoCo's offscreen framebuffer is finite)."""
+    from envs.scene_spec import check_render_size
+
+    try:
+        check_render_size(width, height)
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {exc}") from exc
 
 
 def expand_camera_keys(keys: list[str], cameras: tuple[str, ...] | list[str]) -> list[str]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents.imitation.dagger_config import DaggerConfig
-from workbench.config.env import EnvConfig, check_obs_keys, expand_camera_keys
+from workbench.config.env import EnvConfig, check_camera, check_obs_keys, check_size, expand_camera_keys
 from workbench.config.seeds import SeedPlan
 from workbench.errors import ConfigError
 
@@ -79,6 +79,8 @@ class EvalSettings:
             raise ConfigError(f"backend={self.backend!r} is not one of {list(BACKENDS)}")
         if self.video_episodes < 0 or self.video_width < 8 or self.video_height < 8:
             raise ConfigError("video_episodes must be >= 0 and the video size at least 8x8")
+        check_size(self.video_width, self.video_height, "video_width/video_height")
+        check_camera(self.camera, "camera")
 
     def resolved(self, plan: SeedPlan, key: str = "eval.seed", strict: bool = True) -> EvalSettings:
         """A copy with ``seed`` set from the plan. ``strict``: an explicit seed must lie in the split's
@@ -151,7 +153,13 @@ class TrainConfig:
         self.eval = self.eval.resolved(self.seeds)
         import envs
 
-        if self.env.id in envs.TASK_ENV_IDS and (self.dataset is None or self.dagger.rounds > 0):
+        needs_expert = self.dataset is None or self.dagger.rounds > 0
+        if needs_expert and self.env.id not in envs.TASK_ENV_IDS:
+            raise ConfigError(
+                f"{self.env.id} has no scripted expert for demonstrations or DAgger labels; "
+                "train on a recorded dataset=DIR"
+            )
+        if self.env.id in envs.TASK_ENV_IDS and needs_expert:
             # Demos and DAgger labels come from the scripted expert, which drives only some
             # controllers: refuse now, not after building envs.
             try:

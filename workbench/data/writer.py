@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from foundation.files import clean_stale_temp, sha256_file
 from workbench.data.episode import FORMAT, VERSION, Episode, PathLike, low_dim_keys
 from workbench.data.reader import iter_episodes, load_meta
 from workbench.data.stats import RunningStats
 from workbench.io import atomic_save_npz, atomic_write_json
+from workbench.lock import LOCK_NAME, DirectoryLock
 from workbench.video import write_video
 
 
@@ -66,8 +69,27 @@ class DatasetWriter:
         self.meta = json.loads(json.dumps(self.meta))
         self._stats = RunningStats()
         self._closed = False
+        self._added = 0
+        self._was_complete = False
+        if self.root.exists() and not self.root.is_dir():
+            raise FileExistsError(f"{self.root} is a file, not a dataset directory; choose a new directory")
+        self._created_root = not self.root.exists()
+        self.root.mkdir(parents=True, exist_ok=True)
+        # One writer at a time; taken before looking at the contents, which another writer may change.
+        self._lock: DirectoryLock | None = DirectoryLock(self.root, "dataset")
+        try:
+            self._open(append)
+        except BaseException:
+            self._release()
+            if self._created_root:  # leave nothing behind that would block a retry
+                with contextlib.suppress(OSError):
+                    (self.root / LOCK_NAME).unlink(missing_ok=True)
+                    self.root.rmdir()
+            raise
 
-        if self.root.exists() and any(self.root.iterdir()):
+    def _open(self, append: bool) -> None:
+        clean_stale_temp(self.root)  # orphans of a killed writer
+        if _holds_data(self.root):
             if not (self.root / "meta.json").is_file():
                 raise FileExistsError(
                     f"{self.root} is not empty and is not a workbench dataset (no meta.json); "
@@ -88,8 +110,15 @@ class DatasetWriter:
             for ep in iter_episodes(self.root, obs_keys=low_dim_keys(existing["obs_spec"])):
                 self._stats.add_episode(ep)
             self.meta["stats"] = self._stats.to_json()
+            self._was_complete = bool(existing.get("complete"))
+            return  # meta.json is rewritten by the first add: a refused or empty append changes nothing
         (self.root / "episodes").mkdir(parents=True, exist_ok=True)
         self._write_meta()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def _check_compatible(self, existing: Mapping[str, Any]) -> None:
         for key in ("env_id", "obs_spec", "action_spec", "fps", "store_images"):
@@ -122,6 +151,11 @@ class DatasetWriter:
     def num_episodes(self) -> int:
         return int(self.meta["num_episodes"])
 
+    @property
+    def seeds(self) -> list[int]:
+        """The env seeds of the episodes already in the dataset (appending continues after them)."""
+        return [int(e["seed"]) for e in self.meta["episodes"] if e.get("seed") is not None]
+
     def add(self, episode: Episode) -> int:
         """Write one episode (videos, then arrays, then meta); returns its index."""
         if self._closed:
@@ -141,6 +175,7 @@ class DatasetWriter:
             arrays = {k: v for k, v in arrays.items() if not (k.startswith("obs/rgb/") and k[8:] in videos)}
         npz = episode_path(self.root, index)
         atomic_save_npz(npz, **arrays)
+        digest = sha256_file(npz)  # meta.json records it: a flipped byte is caught when the episode is read
         self._stats.add_episode(episode)
         self.meta["episodes"].append(
             {
@@ -155,8 +190,10 @@ class DatasetWriter:
                 "seed": episode.seed,
                 "has_expert_actions": episode.expert_actions is not None,
                 "has_sim_states": episode.sim_states is not None,
+                "sha256": digest,
             }
         )
+        self._added += 1
         self.meta["num_episodes"] = index + 1
         self.meta["num_steps"] += episode.length
         # Stats are cheap to keep current (running merge), so a killed collection still has them.
@@ -168,15 +205,61 @@ class DatasetWriter:
         """Write final statistics and ``complete: true`` into meta.json. Idempotent."""
         if self._closed:
             return
-        self.meta["stats"] = self._stats.to_json()
-        self.meta["complete"] = True
-        self._write_meta()
+        if self._added or not self._was_complete:  # an append that added nothing leaves meta as it was
+            self.meta["stats"] = self._stats.to_json()
+            self.meta["complete"] = True
+            self._write_meta()
         self._closed = True
+        self._release()
+
+    def abort(self) -> None:
+        """Stop after a failure: the episodes written so far stay (``complete`` stays false); a
+        dataset this writer started that has no episode is removed, so a retry is not refused."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self.num_episodes == 0 and not _holds_episodes(self.root):
+                (self.root / "meta.json").unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    (self.root / "episodes").rmdir()
+                    if self._created_root:
+                        (self.root / LOCK_NAME).unlink(missing_ok=True)
+                        self.root.rmdir()
+        finally:
+            self._release()
 
     def __enter__(self) -> DatasetWriter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
 
 
+def _holds_data(root: Path) -> bool:
+    """Anything but the lock file and an empty episodes/ folder (a collection that wrote nothing)."""
+    for entry in root.iterdir():
+        if entry.name == LOCK_NAME or (
+            entry.name == "episodes" and entry.is_dir() and not any(entry.iterdir())
+        ):
+            continue
+        if entry.name == "meta.json" and _empty_unfinished(root):
+            continue
+        return True
+    return False
+
+
+def _empty_unfinished(root: Path) -> bool:
+    try:
+        meta = load_meta(root)
+    except (ValueError, FileNotFoundError):
+        return False
+    return not meta["episodes"] and not meta.get("complete") and not _holds_episodes(root)
+
+
+def _holds_episodes(root: Path) -> bool:
+    folder = root / "episodes"
+    return folder.is_dir() and any(folder.iterdir())

@@ -9,6 +9,7 @@ the offline trainer does.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,10 +20,24 @@ import torch
 from agents.base import LearnedPolicy
 from workbench.checkpoint import save_checkpoint, set_rng_state
 from workbench.config import TrainerConfig
+from workbench.errors import UserError
 from workbench.logger import Logger
 from workbench.progress import ProgressBar
+from workbench.signals import deferred_stop
 
 Evaluator = Callable[[int], dict[str, float]]
+
+
+class TrainingDiverged(UserError):
+    """A loss or metric became NaN/inf: the run stops at once (exit 2), keeping its last checkpoint."""
+
+
+def read_latest_name(run_dir: Path) -> str | None:
+    pointer = run_dir / "checkpoints" / "latest"
+    try:
+        return pointer.read_text(encoding="ascii").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 class Trainer:
@@ -74,15 +89,28 @@ class Trainer:
         """Train from ``self.step`` to ``total_steps``; ``extra`` goes into every checkpoint.
 
         The throughput window counts only the time spent in ``train_step``: evaluation and
-        checkpoint writing are excluded, so steps/s measures training alone."""
+        checkpoint writing are excluded, so steps/s measures training alone.
+
+        SIGINT/SIGTERM stop at the next step boundary with a checkpoint there (then raise); a
+        non-finite loss or metric stops at once, before anything of that step is saved."""
         self.set_mode(True)
         window: dict[str, float] = {}
         count, busy = 0, 0.0
-        with ProgressBar("train", self.total_steps, self.step, self.config.progress) as bar:
+        with (
+            ProgressBar("train", self.total_steps, self.step, self.config.progress) as bar,
+            deferred_stop() as stop,
+        ):
             while self.step < self.total_steps:
+                if stop.requested:
+                    self.save(extra)
+                    raise stop.exception(
+                        f"stopped at step {self.step} of {self.total_steps}; checkpoint written: "
+                        f"continue with `workbench train resume={self.run_dir}`"
+                    )
                 tic = time.perf_counter()
                 metrics = self.train_step()
                 busy += time.perf_counter() - tic
+                self.check_finite(metrics)
                 self.step += 1
                 count += 1
                 for key, value in metrics.items():
@@ -101,7 +129,24 @@ class Trainer:
                     self.periodic_eval()
                 if self.step % self.config.checkpoint_every == 0 or self.step == self.total_steps:
                     self.save(extra)
+            if stop.requested:  # during the last step: its checkpoint is written, stop before evaluating
+                raise stop.exception(
+                    f"stopped after the last step ({self.step}); checkpoint written: finish with "
+                    f"`workbench train resume={self.run_dir}`"
+                )
         self.set_mode(False)
+
+    def check_finite(self, metrics: dict[str, float]) -> None:
+        """Stop the run when training diverges, naming the metric and the checkpoint that is kept."""
+        bad = [k for k, v in metrics.items() if not math.isfinite(v)]
+        if not bad:
+            return
+        kept = read_latest_name(self.run_dir)
+        where = f"the last good checkpoint {kept} is kept" if kept else "no checkpoint was written yet"
+        raise TrainingDiverged(
+            f"train/{bad[0]} is {metrics[bad[0]]} at step {self.step + 1}: training diverged ({where}); "
+            "lower agent.lr or check the data"
+        )
 
     def log_extras(self) -> dict[str, float]:
         """Scalars logged with every training window (e.g. the learning rate)."""

@@ -24,9 +24,10 @@ import numpy as np
 
 from agents.base import LearnedPolicy
 from agents.imitation.dagger_loop import RoundRecord, run_dagger, step_offset
+from foundation.files import temp_name
 from workbench.config import TrainConfig
 from workbench.data import Episode, episode_path, load_meta
-from workbench.errors import UserError
+from workbench.errors import UserError, warn
 from workbench.io import atomic_write_json
 from workbench.logger import Logger
 
@@ -181,22 +182,22 @@ class OfflineRoundTrainer:
 
     def _load_completed(self) -> tuple[dict[str, Any], LearnedPolicy | None]:
         from agents.registry import agent_class
-        from workbench.checkpoint import latest_checkpoint, load_checkpoint
+        from workbench.checkpoint import resume_checkpoint
 
-        top = latest_checkpoint(self.run_dir)
-        if top is None:
+        found = resume_checkpoint(self.run_dir / "checkpoints", warn)
+        if found is None:
             return {"round": -1, "history": []}, None
-        payload = load_checkpoint(top)
+        payload = found[1]
         # The last completed round's policy collects the next round's data (statistics included).
         agent = agent_class(self.cfg.agent.name)(self.cfg.agent, self.obs_spec, self.action_spec)
         agent.load_state_dict(payload["model"])
         return dict(payload["dagger"]), agent.to(self.device)
 
     def in_progress(self, round_index: int) -> RoundRecord | None:
-        from workbench.checkpoint import latest_checkpoint, load_checkpoint
+        from workbench.checkpoint import resume_checkpoint
 
-        ckpt = latest_checkpoint(self._round_dir(round_index))
-        self._round_payload = load_checkpoint(ckpt) if ckpt is not None else None
+        found = resume_checkpoint(self._round_dir(round_index) / "checkpoints", warn)
+        self._round_payload = found[1] if found is not None else None
         return None if self._round_payload is None else dict(self._round_payload["dagger"])
 
     def resume_step(self, done_round: int) -> int | None:
@@ -277,8 +278,7 @@ def train_dagger(
     data_dir = run_dir / "dagger_data"
     if not (data_dir / "meta.json").is_file():
         # Copy, then rename: the demos (possibly a user's dataset=) are never appended to.
-        staging = run_dir / ".dagger_data.tmp"
-        shutil.rmtree(staging, ignore_errors=True)
+        staging = temp_name(data_dir, tag="stage")
         shutil.copytree(demos_dir, staging)
         staging.rename(data_dir)
     trainer = OfflineRoundTrainer(cfg, run_dir, data_dir, device)

@@ -6,75 +6,133 @@ lives in ``agents/``, the loop in the family's trainer. Families with no trainer
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from workbench.config import TrainConfig, load_train_config, to_yaml
-from workbench.errors import UserError
+from workbench.config import TrainConfig, to_yaml
+from workbench.errors import UserError, one_line, warn
 from workbench.io import atomic_write_text
-
-
-def new_run_dir(cfg: TrainConfig) -> Path:
-    if cfg.run_dir is not None:
-        path = Path(cfg.run_dir)
-        if path.exists() and any(path.iterdir()):
-            raise UserError(
-                f"run_dir {path} already exists and is not empty; choose another, or resume={path}"
-            )
-    else:
-        now = datetime.now()
-        env_name = cfg.env.id.split("/")[-1]
-        agent_name = f"{cfg.agent.name}_dagger" if cfg.dagger.rounds > 0 else cfg.agent.name
-        path = Path(cfg.runs_root) / now.strftime("%Y-%m-%d") / (
-            f"{now.strftime('%H-%M-%S')}_{env_name}_{agent_name}"
-        )
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def open_run(cfg: TrainConfig) -> tuple[TrainConfig, Path]:
-    """A new run directory with its config.yaml, or the run to resume and its recorded config."""
-    if cfg.resume is None:
-        run_dir = new_run_dir(cfg)
-        atomic_write_text(run_dir / "config.yaml", to_yaml(cfg))
-        return cfg, run_dir
-    run_dir = Path(cfg.resume)
-    if not run_dir.is_dir():
-        raise UserError(f"resume={run_dir}: no such run directory")
-    return load_train_config(run_dir / "config.yaml"), run_dir
+from workbench.lock import LOCK_NAME
 
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
     from agents.registry import get_spec
-    from workbench.data import load_meta
     from workbench.threads import configure_threads
-    from workbench.train.demos import check_training_seeds, ensure_demos
+    from workbench.train.demos import ensure_demos
     from workbench.train.device import pick_device
+    from workbench.train.resume import open_resumed
 
     resuming = cfg.resume is not None
-    cfg, run_dir = open_run(cfg)
-    print(f"run directory: {run_dir}")
+    plan = open_resumed(cfg) if resuming else None
+    if plan is not None:
+        cfg = plan.cfg
+    # Everything that can be checked is checked before a directory is made or a demo collected.
     spec = get_spec(cfg.agent.name)
     if spec.trainer != "offline":
         raise UserError(f"agent {cfg.agent.name!r} needs the {spec.trainer} trainer, which is not built yet")
     device = pick_device(cfg.device)
     configure_threads(cfg.threads, cfg.agent, device.type)
-    dataset_dir = Path(cfg.dataset) if cfg.dataset else run_dir / "demos"
-    if cfg.dataset is None:
-        ensure_demos(cfg, dataset_dir)
+    if cfg.dataset is not None:
+        check_dataset(cfg, Path(cfg.dataset))
+    with run_directory(cfg, plan.run_dir if plan is not None else None) as run_dir:
+        if plan is not None:
+            plan.commit()
+        print(f"run directory: {run_dir}")
+        dataset_dir = Path(cfg.dataset) if cfg.dataset else run_dir / "demos"
+        if cfg.dataset is None:
+            ensure_demos(cfg, dataset_dir)
+            check_dataset(cfg, dataset_dir)
+        if cfg.dagger.rounds > 0:
+            from workbench.train.dagger import train_dagger
+
+            return {"run_dir": str(run_dir), **train_dagger(cfg, run_dir, dataset_dir, device, resuming)}
+        return {"run_dir": str(run_dir), **train_offline(cfg, run_dir, dataset_dir, device, resuming)}
+
+
+def check_dataset(cfg: TrainConfig, dataset_dir: Path) -> None:
+    """The dataset must exist, be of the run's env, hold the observations the agent reads, and keep its
+    seeds clear of validation and test."""
+    from workbench.data import load_meta
+    from workbench.train.demos import check_training_seeds
+
     meta = load_meta(dataset_dir)
     if meta["env_id"] != cfg.env.id:
         raise UserError(
             f"dataset {dataset_dir} was recorded on {meta['env_id']} but env is {cfg.env.id}; "
             f"pass env={meta['env_id']}"
         )
+    missing = [k for k in cfg.agent.obs_keys if k not in meta["obs_spec"]]
+    if missing:
+        raise UserError(
+            f"dataset {dataset_dir} has no observations {missing} (agent.obs_keys); it records "
+            f"{sorted(meta['obs_spec'])}: re-collect it with env.obs_mode=... or change agent.obs_keys"
+        )
     check_training_seeds(cfg, dataset_dir)
-    if cfg.dagger.rounds > 0:
-        from workbench.train.dagger import train_dagger
 
-        return {"run_dir": str(run_dir), **train_dagger(cfg, run_dir, dataset_dir, device, resuming)}
-    return {"run_dir": str(run_dir), **train_offline(cfg, run_dir, dataset_dir, device, resuming)}
+
+RUN_FILES_BEFORE_START = {"config.yaml", LOCK_NAME}
+
+
+def new_run_dir(cfg: TrainConfig) -> Path:
+    """The directory of a new run: ``run_dir`` (new, empty, or a run that never started: only its
+    config.yaml), or a timestamped one under ``runs_root``."""
+    if cfg.run_dir is not None:
+        path = Path(cfg.run_dir)
+        if path.exists() and not path.is_dir():
+            raise UserError(f"run_dir={path} is a file; choose a directory path")
+        if path.exists() and {p.name for p in path.iterdir()} - RUN_FILES_BEFORE_START:
+            raise UserError(
+                f"run_dir {path} already exists and is not empty; choose another, or resume={path}"
+            )
+        return path
+    now = datetime.now()
+    env_name = cfg.env.id.split("/")[-1]
+    agent_name = f"{cfg.agent.name}_dagger" if cfg.dagger.rounds > 0 else cfg.agent.name
+    return (
+        Path(cfg.runs_root) / now.strftime("%Y-%m-%d") / f"{now.strftime('%H-%M-%S')}_{env_name}_{agent_name}"
+    )
+
+
+@contextmanager
+def run_directory(cfg: TrainConfig, existing: Path | None) -> Iterator[Path]:
+    """The run's directory, locked for this process: a new one with its config.yaml, or ``existing``
+    (a resumed run). A new run that fails before its first checkpoint is removed again, so a retry is
+    not refused; an interrupted or checkpointed run stays for ``resume=``."""
+    from foundation.files import clean_stale_temp
+    from workbench.lock import DirectoryLock
+
+    path = existing if existing is not None else new_run_dir(cfg)
+    created = not path.exists()
+    path.mkdir(parents=True, exist_ok=True)
+    lock = DirectoryLock(path, "run")
+    try:
+        clean_stale_temp(path)  # orphans of a killed process (checkpoints, videos, staged records)
+        if existing is None:
+            atomic_write_text(path / "config.yaml", to_yaml(cfg))
+        yield path
+    except Exception:
+        if existing is None and not any((path / "checkpoints").glob("step_*.pt")):
+            _remove_new_run(path, created)
+        raise
+    finally:
+        lock.release()
+
+
+def _remove_new_run(path: Path, created: bool) -> None:
+    """Undo a new run that failed before it had anything worth resuming (all of it is this run's)."""
+    import shutil
+
+    if created:
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    for entry in path.iterdir():  # the user's (empty) run_dir stays, emptied again
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def train_offline(
@@ -84,15 +142,15 @@ def train_offline(
 
     from agents.policy_io import policy_spec
     from agents.registry import agent_class
-    from workbench.checkpoint import latest_checkpoint, load_checkpoint
+    from workbench.checkpoint import resume_checkpoint
     from workbench.data import load_meta
     from workbench.dataset import SequenceDataset
     from workbench.logger import run_logger
     from workbench.train.evaluation import final_eval, validation_evaluator
     from workbench.train.offline import OfflineTrainer, Recipe
 
-    ckpt = latest_checkpoint(run_dir) if resuming else None
-    payload = load_checkpoint(ckpt) if ckpt is not None else None
+    found = resume_checkpoint(run_dir / "checkpoints", warn) if resuming else None
+    ckpt, payload = found if found is not None else (None, None)
     if resuming:
         where = f"{ckpt.name} (step {payload['step']})" if ckpt and payload else "step 0 (no checkpoint yet)"
         print(f"resuming {run_dir} from {where}")
@@ -115,16 +173,30 @@ def train_offline(
         agent, data, Recipe.of(cfg.agent), cfg.trainer, run_dir, logger, device, cfg.seed, evaluator
     )
     if payload is not None:
-        trainer.load_state(payload)
+        load_trainer_state(trainer, payload, cfg, ckpt)
     try:
         # The policy's spec travels in every checkpoint, so `workbench eval` can rebuild it from one.
-        trainer.fit(extra={**policy_spec(agent), "dataset": str(dataset_dir)})
+        trainer.fit(extra={**policy_spec(agent), "dataset": str(dataset_dir), "env_id": cfg.env.id})
         agent.save(run_dir / "policy.pt")
         results = final_eval(agent, cfg, run_dir, {"policy": str(run_dir / "policy.pt")})
         logger.log(trainer.step, results, prefix="eval/")
     finally:
         logger.close()
     return results
+
+
+def load_trainer_state(trainer: Any, payload: dict[str, Any], cfg: TrainConfig, ckpt: Any) -> None:
+    """Restore a checkpoint into the trainer; one of another env or agent (copied in by hand) is
+    refused naming both, not a wall of tensor-size mismatches."""
+    try:
+        trainer.load_state(payload)
+    except (RuntimeError, KeyError, ValueError) as exc:
+        raise UserError(
+            f"checkpoint {ckpt} does not fit this run ({payload.get('agent')} on "
+            f"{payload.get('env_id', 'an unrecorded env')}; the run trains {cfg.agent.name} on "
+            f"{cfg.env.id}): "
+            f"{one_line(exc)[:160]}"
+        ) from exc
 
 
 def summary_lines(run_dir: Path, results: dict[str, Any]) -> list[str]:
