@@ -152,11 +152,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # What to do about an operating-system fault, by errno: the message names the path, this says the fix.
 OS_HINTS = {
-    errno.ENOSPC: "the disk is full: free some space or write elsewhere (run_dir=, runs_root=, out=)",
+    errno.ENOSPC: "the disk is full: free some space or write elsewhere with run_dir=, runs_root= or out=",
     errno.EDQUOT: "the disk quota is exhausted: free some space or write elsewhere",
-    errno.EROFS: "the file system is read-only: write elsewhere (run_dir=, runs_root=, out=)",
-    errno.EACCES: "no permission: write to a directory you own (run_dir=, runs_root=, out=)",
-    errno.EPERM: "no permission: write to a directory you own (run_dir=, runs_root=, out=)",
+    errno.EROFS: "the file system is read-only: write elsewhere with run_dir=, runs_root= or out=",
+    errno.EACCES: "no permission: write to a directory you own with run_dir=, runs_root= or out=",
+    errno.EPERM: "no permission: write to a directory you own with run_dir=, runs_root= or out=",
     errno.ENOTDIR: "a part of this path is a file, not a directory: choose another path",
     errno.EISDIR: "this is a directory: name a file",
     errno.ENAMETOOLONG: "the path is too long: choose a shorter one",

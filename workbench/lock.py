@@ -24,12 +24,14 @@ class DirectoryLock:
 
     def __init__(self, directory: Path, what: str) -> None:
         self.path = Path(directory) / LOCK_NAME
+        self.fd = -1
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, file_mode())
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(self.fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
             os.close(self.fd)
+            self.fd = -1
             raise UserError(
                 f"{what} {directory} is being written by another workbench process (pid {holder}); "
                 "wait for it to finish or stop it first"

@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 from typing import Any, Protocol
 
+from workbench.io import atomic_write_text
+
 
 class Sink(Protocol):
     def write(self, step: int, metrics: dict[str, float]) -> None: ...
@@ -31,7 +33,8 @@ class JsonlSink:
                         kept.append(line)
                 except json.JSONDecodeError:
                     continue  # a line cut short by the kill
-            path.write_text("".join(f"{ln}\n" for ln in kept))
+            # Atomically: a kill during the rewrite must not cost the metrics logged so far.
+            atomic_write_text(path, "".join(f"{ln}\n" for ln in kept))
         self._file = path.open("a")
 
     def write(self, step: int, metrics: dict[str, float]) -> None:

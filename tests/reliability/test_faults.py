@@ -192,6 +192,32 @@ CASES = [
          lambda f: [*TRAIN, f"dataset={f.data}", "env.obs_mode=rgb+proprio", "agent=bc_rgb",
                     f"run_dir={f.tmp}/x"],
          ("no observations", "rgb/front")),
+    # Bad input the first wave already handled.
+    *(Case(f"first wave: {' '.join(args)}", lambda f, a=args: [*a, f"runs_root={f.tmp}/r"]
+           if a[0] == "train" else list(a), (expect,))
+      for args, expect in [
+          (("train", "env=wb/Nope-v0"), "valid choices"),
+          (("train", "agent=nope"), "valid choices: bc"),
+          (("train", "agent.lr=abc"), "agent.lr"),
+          (("train", "agent.lr=-1"), "agent.lr"),
+          (("train", "agent.nope=1"), "agent.nope"),
+          (("train", "seed=x"), "seed"),
+          (("train", "eval.episodes=0"), "episodes"),
+          (("train", "device=tpu"), "device"),
+          (("train", "notakeyvalue"), "key=value"),
+          (("frobnicate",), "unknown command"),
+          (("eval",), "run=RUN_DIR"),
+          (("eval", "run=/nonexistent/run"), "/nonexistent/run"),
+          (("eval", "env=wb/Push-mujoco-v0", "policy=genius"), "policy"),
+          (("collect", "env=wb/Push-mujoco-v0"), "out=DIR"),
+          (("replay", "episode=/nonexistent/ep.npz"), "/nonexistent/ep.npz"),
+          (("train", "resume=/nonexistent/run"), "/nonexistent/run"),
+          (("train", "dataset=/nonexistent/data", "experiment=smoke"), "/nonexistent/data"),
+          (("bench",), "suite"),
+      ]),
+    Case("truncated checkpoint (eval)",
+         lambda f: (_latest(f.run).write_bytes(_latest(f.run).read_bytes()[:100]),
+                    ["eval", f"run={f.run}", "episodes=1"])[1], ("step_00000020.pt", "corrupt")),
 ]  # fmt: skip
 
 

@@ -295,12 +295,12 @@ def train_dagger(
         except ValueError as exc:  # the loop's own checks (label budget below the demos')
             raise UserError(str(exc)) from exc
         agent.save(run_dir / "policy.pt")
+        end = step_offset(cfg.dagger, cfg.agent.steps, int(done["round"]) + 1)
         results = final_eval(
             agent, cfg, run_dir,
             {"policy": str(run_dir / "policy.pt"), "expert_labels": int(done["labels"]),
-             "dagger_rounds": int(done["round"])},
+             "dagger_rounds": int(done["round"]), "step": end},
         )  # fmt: skip
-        end = step_offset(cfg.dagger, cfg.agent.steps, int(done["round"]) + 1)
         trainer.logger.log(end, results, prefix="eval/")
     finally:
         collector.close()

@@ -178,7 +178,8 @@ def train_offline(
         # The policy's spec travels in every checkpoint, so `workbench eval` can rebuild it from one.
         trainer.fit(extra={**policy_spec(agent), "dataset": str(dataset_dir), "env_id": cfg.env.id})
         agent.save(run_dir / "policy.pt")
-        results = final_eval(agent, cfg, run_dir, {"policy": str(run_dir / "policy.pt")})
+        final = {"policy": str(run_dir / "policy.pt"), "step": trainer.step}
+        results = final_eval(agent, cfg, run_dir, final)
         logger.log(trainer.step, results, prefix="eval/")
     finally:
         logger.close()
