@@ -124,7 +124,7 @@ def test_killed_writer_leaves_valid_dataset_and_append_continues(tmp_path: Path)
     assert len(list(iter_episodes(root))) == 2
     assert dataset_stats(root)["actions"]["count"] == 7
 
-    with pytest.raises(FileExistsError, match="append=True"):
+    with pytest.raises(FileExistsError, match="append=true"):
         make_writer(root)
     with make_writer(root, append=True) as w2:
         assert w2.add(make_episode(2, 2)) == 2

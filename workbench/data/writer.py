@@ -99,7 +99,7 @@ class DatasetWriter:
             if not append:
                 raise FileExistsError(
                     f"{self.root} already holds a dataset with {existing['num_episodes']} episodes; "
-                    "pass append=True to add episodes to it, or choose a new directory"
+                    "pass append=true to add episodes to it, or choose a new directory"
                 )
             self._check_compatible(existing)
             self.meta["episodes"] = existing["episodes"]

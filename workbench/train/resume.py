@@ -112,7 +112,8 @@ def open_resumed(cfg: TrainConfig) -> ResumePlan:
             f"run {run_dir} already finished ({old_steps} steps, eval/results.json): pass agent.steps=N "
             f"above {old_steps} to train it longer, or score it again with `workbench eval run={run_dir}`"
         )
-    done = last_step(run_dir)
+    # DAgger's checkpoints count steps over all rounds; its agent.steps is per round (and fixed).
+    done = last_step(run_dir) if recorded.dagger.rounds == 0 else 0
     if new_steps < done:
         raise UserError(f"agent.steps={new_steps} is below the step its checkpoint reached ({done})")
     if finished:
