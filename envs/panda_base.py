@@ -204,7 +204,7 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
         terminated = success and self.terminate_on_success
         return self._get_obs(scene), float(sum(terms.values())), terminated, unstable, info
 
-    def render(self) -> np.ndarray | None:
+    def render(self) -> np.ndarray | None:  # type: ignore[override]
         if self.render_mode != "rgb_array":
             return None
         return self.render_camera("front", self.render_width, self.render_height)

@@ -22,7 +22,7 @@ def make_policy(
     name: str, env_id: str, action_space: Any, seed: int, noise: float = 0.0, controller: str | None = None
 ) -> Any:
     """The non-learned policies: the task's scripted expert (optionally noisy) or uniform random."""
-    from workbench.rollout import RandomPolicy
+    from workbench.sampler import RandomPolicy
 
     if name == "expert":
         import envs
@@ -46,7 +46,7 @@ def collect_dataset(
     noise: float,
     success_only: bool,
     num_envs: int,
-    backend: str,
+    backend: Any,
     out: Path,
     append: bool = False,
     progress: bool = True,
@@ -60,7 +60,7 @@ def collect_dataset(
     import envs
     from workbench.evaluate import dataset_writer, env_factory
     from workbench.progress import ProgressBar
-    from workbench.rollout import rollout
+    from workbench.sampler import rollout
 
     factory = env_factory(env)
     if policy_name == "expert":  # before the dataset directory exists: a refusal leaves nothing

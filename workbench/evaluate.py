@@ -13,14 +13,14 @@ import numpy as np
 
 from agents.base import Policy
 from foundation.files import clean_stale_temp, temp_name
-from workbench.config import EnvConfig, EvalSettings
+from workbench.config import BackendConfig, EnvConfig, EvalSettings
 from workbench.data import DatasetWriter, Episode, observation_spec, spec_from_space
 from workbench.errors import UserError
 from workbench.io import atomic_write_json
 from workbench.progress import ProgressBar
 from workbench.provenance import provenance
 from workbench.replay import render_states
-from workbench.rollout import EnvFactory, EpisodeSampler
+from workbench.sampler import EnvFactory, Sampler
 from workbench.video import write_video
 
 
@@ -92,6 +92,7 @@ def evaluate(
     episodes_dir: Path | None = None,
     progress: bool = True,
     extra: dict[str, Any] | None = None,
+    backend: BackendConfig | None = None,
 ) -> dict[str, Any]:
     """Roll out ``settings.episodes`` seeded episodes; write ``out_dir/results.json`` and videos.
 
@@ -99,13 +100,15 @@ def evaluate(
     ``eval/``); nothing outside ``out_dir`` and ``episodes_dir`` is touched. Video paths (and
     ``episodes_dir`` when it lies inside ``out_dir``) are relative to ``out_dir``."""
     factory = env_factory(env)
+    backend = backend or BackendConfig()
     out_dir.mkdir(parents=True, exist_ok=True)
     seeds = range(settings.first_seed, settings.first_seed + settings.episodes)
     with (
-        EpisodeSampler(factory, min(settings.num_envs, settings.episodes), settings.backend) as sampler,
+        Sampler.from_config(factory, min(settings.num_envs, settings.episodes), backend) as sampler,
         ProgressBar("eval", settings.episodes, enabled=progress) as bar,
     ):
         episodes = sampler.run(policy, seeds, progress=lambda done, total: bar.update(done))
+        restarts = sampler.restarts
     results: dict[str, Any] = {"format": RESULTS_FORMAT, "version": RESULTS_VERSION, **summarize(episodes)}
     videos: list[str] = []
     # One env re-renders the videos and describes the saved episodes.
@@ -128,8 +131,9 @@ def evaluate(
         replay_env.close()
     results["videos"] = [str(Path(v).relative_to(out_dir)) for v in videos]
     results.update(
-        env_id=env.id, split=settings.split, first_seed=settings.first_seed, num_envs=settings.num_envs
-    )
+        env_id=env.id, split=settings.split, first_seed=settings.first_seed, num_envs=settings.num_envs,
+        backend=backend.name, restarts=restarts,
+    )  # fmt: skip
     results.update(extra or {})
     if episodes_dir is not None:
         # Relative when inside out_dir (as the videos): a staged record is renamed after this write.

@@ -64,7 +64,7 @@ def frame_strip(run_dir: Path, out: Path, camera: str = "front", frames: int = 6
 
     from workbench.data import iter_episodes, load_meta
     from workbench.replay import render_states
-    from workbench.rollout import EnvFactory
+    from workbench.sampler import EnvFactory
 
     root = run_dir / "episodes"
     meta = load_meta(root)

@@ -11,7 +11,7 @@ import torch
 from agents.imitation.diffusion import DiffusionAgent
 from agents.registry import AGENTS
 from workbench.dataset import SequenceDataset
-from workbench.rollout import EnvFactory, EpisodeSampler
+from workbench.sampler import EnvFactory, Sampler
 
 FACTORY = EnvFactory("wb/Reach-mujoco-v0", {"obs_mode": "state", "max_episode_steps": 12})
 
@@ -19,7 +19,7 @@ FACTORY = EnvFactory("wb/Reach-mujoco-v0", {"obs_mode": "state", "max_episode_st
 def test_one_record_per_requested_seed_in_request_order() -> None:
     import envs
 
-    with EpisodeSampler(FACTORY, num_envs=2) as sampler:
+    with Sampler(FACTORY, num_envs=2) as sampler:
         episodes = sampler.run(envs.make_expert("wb/Reach-mujoco-v0"), [7, 3, 11])
         again = sampler.run(envs.make_expert("wb/Reach-mujoco-v0"), [3])  # the sampler is reused
     assert [ep.seed for ep in episodes] == [7, 3, 11]
@@ -40,7 +40,7 @@ def test_diffusion_episodes_do_not_depend_on_num_envs(reach_dataset: Path) -> No
     seeds = [1_000_000, 1_000_001, 1_000_002]
     runs = []
     for num_envs in (1, 3):
-        with EpisodeSampler(FACTORY, num_envs=num_envs) as sampler:
+        with Sampler(FACTORY, num_envs=num_envs) as sampler:
             runs.append(sampler.run(agent, seeds))
     for one, three in zip(*runs, strict=True):
         assert one.seed == three.seed and one.length == three.length

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import envs
-from workbench.rollout import EnvFactory, RandomPolicy, rollout
+from workbench.sampler import EnvFactory, RandomPolicy, rollout
 
 FACTORY = EnvFactory("wb/Reach-mujoco-v0", {"obs_mode": "state"})
 

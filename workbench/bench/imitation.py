@@ -67,7 +67,7 @@ def _latency_ms(run_dir: Path, env_cfg: Any) -> float:
 def demo_labels(env_id: str, episodes: int, seed: int = 0) -> int:
     """Expert labels (steps) in the first ``episodes`` demos: the DAgger row's label budget."""
     import envs
-    from workbench.rollout import EnvFactory, rollout
+    from workbench.sampler import EnvFactory, rollout
 
     demos = rollout(EnvFactory(env_id, {"obs_mode": "state"}), envs.make_expert(env_id), episodes, seed)
     return int(sum(ep.length for ep in demos))

@@ -26,7 +26,9 @@ def run(cfg: EvalConfig) -> dict[str, Any]:
         policy, env, settings, default_out, extra = _scripted_policy(cfg)
     final = Path(cfg.out) if cfg.out is not None else default_out
     with staged_dir(final) as stage:
-        results = evaluate(policy, env, settings, stage, episodes_dir=stage / "episodes", extra=extra)
+        results = evaluate(
+            policy, env, settings, stage, episodes_dir=stage / "episodes", extra=extra, backend=cfg.backend
+        )
     print(f"results: {final / 'results.json'}")
     print(
         f"success_rate: {results['success_rate']:.3f}  mean_return: {results['mean_return']:.3f}  "

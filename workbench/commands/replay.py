@@ -31,7 +31,7 @@ def check_output(out: Path, given: bool) -> None:
 def run(cfg: ReplayConfig) -> dict[str, Any]:
     from workbench.data import load_episode, load_meta
     from workbench.replay import render_states, verify_actions
-    from workbench.rollout import EnvFactory
+    from workbench.sampler import EnvFactory
     from workbench.video import write_video
 
     assert cfg.episode is not None

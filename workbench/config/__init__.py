@@ -7,6 +7,7 @@ itself in ``__post_init__`` with a message that names the key and says what to d
 """
 
 from agents.imitation.dagger_config import DaggerConfig
+from workbench.config.backend import BACKEND_NAMES, BackendConfig
 from workbench.config.commands import (
     EXPORT_FORMATS,
     POLICIES,
@@ -31,7 +32,6 @@ from workbench.config.compose import (
 from workbench.config.env import EnvConfig, check_obs_keys, expand_camera_keys
 from workbench.config.seeds import SeedPlan, SeedRange
 from workbench.config.train import (
-    BACKENDS,
     DEVICES,
     DemoConfig,
     EvalSettings,
@@ -41,13 +41,14 @@ from workbench.config.train import (
 )
 
 __all__ = [
-    "BACKENDS",
+    "BACKEND_NAMES",
     "CONFIG_DIR",
     "DEVICES",
     "EXPORT_FORMATS",
     "GROUPS",
     "POLICIES",
     "SCHEMAS",
+    "BackendConfig",
     "BenchConfig",
     "CollectConfig",
     "DaggerConfig",

@@ -6,9 +6,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.config.backend import BackendConfig
 from workbench.config.env import EnvConfig, check_camera, check_size
 from workbench.config.seeds import SeedPlan
-from workbench.config.train import BACKENDS, EvalSettings, check_device, check_split
+from workbench.config.train import EvalSettings, check_device, check_split
 from workbench.errors import ConfigError
 
 POLICIES = ("expert", "random")
@@ -29,7 +30,8 @@ class EvalConfig(EvalSettings):
     checkpoint: str | None = None
     policy: str | None = None
     agent: dict[str, Any] = field(default_factory=dict)  # acting overrides for run=
-    # episodes, split, seed, num_envs, backend and the video keys: EvalSettings'.
+    # episodes, split, seed, num_envs and the video keys: EvalSettings'.
+    backend: BackendConfig = field(default_factory=BackendConfig)
     seeds: SeedPlan = field(default_factory=SeedPlan)  # for run=, the run's own plan is used
     allow_train_seeds: bool = False
     out: str | None = None
@@ -67,7 +69,7 @@ class CollectConfig:
     noise: float = 0.0
     success_only: bool = False
     num_envs: int = 4
-    backend: str = "local"
+    backend: BackendConfig = field(default_factory=BackendConfig)
     out: str | None = None
     append: bool = False
     debug: bool = False
@@ -83,8 +85,6 @@ class CollectConfig:
             raise ConfigError(f"noise={self.noise} must be >= 0")
         if self.seed is not None and self.seed < 0:
             raise ConfigError(f"seed={self.seed} must be >= 0")
-        if self.backend not in BACKENDS:
-            raise ConfigError(f"backend={self.backend!r} is not one of {list(BACKENDS)}")
 
 
 @dataclass

@@ -19,7 +19,7 @@ from workbench.config.train import TrainConfig
 from workbench.errors import ConfigError, one_line
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent.parent / "configs"
-GROUPS = ("env", "agent", "experiment")
+GROUPS = ("env", "agent", "experiment", "backend")
 
 
 SCHEMAS: dict[str, type] = {
@@ -173,6 +173,9 @@ def load_train_config(path: Path) -> TrainConfig:
         raise ConfigError(f"{path}: unknown agent {agent_name!r}; valid choices: {sorted(AGENTS)}")
     from agents.encoder_config import migrate_flat_encoder_keys
 
+    # Runs before the sampler kept `eval.backend: local` (one in-process vector env): now `backend`.
+    if "eval" in raw and "backend" in raw.eval:
+        del raw.eval["backend"]
     # First-wave runs kept the image-encoder keys flat on the agent: move them under agent.encoder.
     raw.agent = OmegaConf.create(migrate_flat_encoder_keys(OmegaConf.to_container(raw.agent)))  # type: ignore[arg-type]
     schema = OmegaConf.structured(TrainConfig)

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents.imitation.dagger_config import DaggerConfig
+from workbench.config.backend import BackendConfig
 from workbench.config.env import EnvConfig, check_camera, check_obs_keys, check_size, expand_camera_keys
 from workbench.config.seeds import SeedPlan
 from workbench.errors import ConfigError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
-BACKENDS = ("local",)
 SPLITS = ("test", "validation")
 
 
@@ -63,7 +63,6 @@ class EvalSettings:
     split: str = "test"
     seed: int | None = None
     num_envs: int = 4
-    backend: str = "local"
     video: bool = True
     video_episodes: int = 4
     camera: str = "front"
@@ -75,8 +74,6 @@ class EvalSettings:
             raise ConfigError(f"episodes={self.episodes} must be >= 1")
         if self.num_envs < 1:
             raise ConfigError(f"num_envs={self.num_envs} must be >= 1")
-        if self.backend not in BACKENDS:
-            raise ConfigError(f"backend={self.backend!r} is not one of {list(BACKENDS)}")
         if self.video_episodes < 0 or self.video_width < 8 or self.video_height < 8:
             raise ConfigError("video_episodes must be >= 0 and the video size at least 8x8")
         check_size(self.video_width, self.video_height, "video_width/video_height")
@@ -123,6 +120,7 @@ class TrainConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     eval: EvalSettings = field(default_factory=EvalSettings)
     dagger: DaggerConfig = field(default_factory=DaggerConfig)  # dagger.rounds > 0: DAgger around the agent
+    backend: BackendConfig = field(default_factory=BackendConfig)  # where demos, DAgger and eval run
     seeds: SeedPlan = field(default_factory=SeedPlan)
     seed: int = 0  # the training seed: initialisation, batch order, and which demos / rollouts
     run_dir: str | None = None

@@ -86,7 +86,7 @@ class DatasetCollector:
 
     def __init__(self, cfg: TrainConfig, data_dir: Path, progress: bool) -> None:
         from workbench.evaluate import env_factory
-        from workbench.rollout import EpisodeSampler
+        from workbench.sampler import Sampler
         from workbench.train.demos import with_state
 
         self.cfg, self.data_dir, self.progress = cfg, data_dir, progress
@@ -98,7 +98,7 @@ class DatasetCollector:
         )
         self.factory = env_factory(self.env)
         num_envs = min(cfg.eval.num_envs, cfg.dagger.episodes_per_round)
-        self.sampler = EpisodeSampler(self.factory, num_envs, cfg.eval.backend)
+        self.sampler = Sampler.from_config(self.factory, num_envs, cfg.backend)
 
     def size(self) -> tuple[int, int]:
         meta = load_meta(self.data_dir)

@@ -43,7 +43,7 @@ def ensure_demos(cfg: TrainConfig, root: Path) -> None:
         noise=cfg.demos.noise,
         success_only=cfg.demos.success_only,
         num_envs=cfg.eval.num_envs,
-        backend=cfg.eval.backend,
+        backend=cfg.backend,
         out=root,
         progress=cfg.trainer.progress,
         max_seed=cfg.seeds.demos.stop,

@@ -18,7 +18,9 @@ def validation_evaluator(policy: Policy, cfg: TrainConfig, out_root: Path) -> Ev
     settings = cfg.eval.for_validation(cfg.seeds)
 
     def evaluator(step: int) -> dict[str, float]:
-        res = evaluate(policy, cfg.env, settings, out_root / f"step_{step:08d}", progress=False)
+        res = evaluate(
+            policy, cfg.env, settings, out_root / f"step_{step:08d}", progress=False, backend=cfg.backend
+        )
         return {k: res[k] for k in ("success_rate", "mean_return", "mean_length")}
 
     return evaluator
@@ -37,4 +39,5 @@ def final_eval(policy: Policy, cfg: TrainConfig, run_dir: Path, extra: dict[str,
         episodes_dir=run_dir / "episodes",
         progress=cfg.trainer.progress,
         extra={"config_hash": config_hash((run_dir / "config.yaml").read_text()), **extra},
+        backend=cfg.backend,
     )
