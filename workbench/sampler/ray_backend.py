@@ -65,7 +65,11 @@ class RayPool:
         ray = import_ray()
         self.ray = ray
         if not ray.is_initialized():
+            # Actors import what the driver imports: its working directory first on the path (a
+            # local Ray; a cluster brings its own runtime environment).
+            path = os.pathsep.join(p for p in (os.getcwd(), os.environ.get("PYTHONPATH", "")) if p)
             env_vars = {
+                "PYTHONPATH": path,
                 "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
                 "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl"),
                 "PYOPENGL_PLATFORM": os.environ.get("PYOPENGL_PLATFORM", "egl"),
