@@ -102,9 +102,12 @@ def atomic_path(path: PathLike, suffix: str | None = None, checksum: bool = Fals
             os.fsync(f.fileno())
         digest = sha256_file(tmp) if checksum else None
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
+            # Writes through a file object (numpy, json) fail without a path: name the target.
+            raise OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(target)) from exc
         raise
     _fsync_dir(target.parent)
     if digest is not None:
