@@ -43,11 +43,14 @@ class TrainerConfig:
     eval_every: int = 0  # 0: evaluate only at the end
     keep_checkpoints: int = 3
     progress: bool = True
+    world_size: int = 1  # > 1: data-parallel training in that many processes (DDP), same global batch
 
     def __post_init__(self) -> None:
         for key in ("log_every", "checkpoint_every"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"trainer.{key}={getattr(self, key)} must be >= 1")
+        if self.world_size < 1:
+            raise ConfigError(f"trainer.world_size={self.world_size} must be >= 1")
         if self.eval_every < 0 or self.keep_checkpoints < 1:
             raise ConfigError("trainer.eval_every must be >= 0 and trainer.keep_checkpoints >= 1")
 

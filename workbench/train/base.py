@@ -18,12 +18,13 @@ from typing import Any
 import torch
 
 from agents.base import LearnedPolicy
-from workbench.checkpoint import save_checkpoint, set_rng_state
+from workbench.checkpoint import rng_state, save_checkpoint, set_rng_state
 from workbench.config import TrainerConfig
 from workbench.errors import UserError
 from workbench.logger import Logger
 from workbench.progress import ProgressBar
 from workbench.signals import deferred_stop
+from workbench.train.distributed import DistInfo
 
 Evaluator = Callable[[int], dict[str, float]]
 
@@ -53,6 +54,7 @@ class Trainer:
         total_steps: int,
         samples_per_step: int = 1,
         evaluator: Evaluator | None = None,
+        dist: DistInfo | None = None,
     ) -> None:
         self.agent = agent
         self.config = config
@@ -61,6 +63,7 @@ class Trainer:
         self.total_steps = total_steps
         self.samples_per_step = samples_per_step
         self.evaluator = evaluator
+        self.dist = dist or DistInfo()
         self.step = 0
         self.best_success = -1.0
 
@@ -79,11 +82,20 @@ class Trainer:
         self.agent.load_state_dict(payload["model"])
         self.best_success = float(payload.get("best_success", -1.0))
         self.step = int(payload["step"])
-        set_rng_state(payload["rng"])
+        ranks = payload.get("rng_ranks")
+        # Every rank restores its own generators; a run resumed at another world size restores rank
+        # 0's everywhere (the batches stay exact: they come from the shared data generator).
+        mine = ranks[self.dist.rank] if ranks and len(ranks) == self.dist.world else payload["rng"]
+        set_rng_state(mine)
 
     # ---------------------------------------------------------------------------------- shared loop
     def save(self, extra: dict[str, Any]) -> None:
-        save_checkpoint(self.run_dir, self.step, {**self.state(), **extra}, keep=self.config.keep_checkpoints)
+        """Rank 0 writes the checkpoint; under DDP it carries every rank's RNG state."""
+        ranks = self.dist.gather(rng_state()) if self.dist.world > 1 else None
+        if not self.dist.main:
+            return
+        payload = {**self.state(), **extra, **({"rng_ranks": ranks} if ranks else {})}
+        save_checkpoint(self.run_dir, self.step, payload, keep=self.config.keep_checkpoints)
 
     def fit(self, extra: dict[str, Any]) -> None:
         """Train from ``self.step`` to ``total_steps``; ``extra`` goes into every checkpoint.
@@ -97,20 +109,18 @@ class Trainer:
         window: dict[str, float] = {}
         count, busy = 0, 0.0
         with (
-            ProgressBar("train", self.total_steps, self.step, self.config.progress) as bar,
+            ProgressBar("train", self.total_steps, self.step, self.config.progress and self.dist.main) as bar,
             deferred_stop() as stop,
         ):
             while self.step < self.total_steps:
-                if stop.requested:
-                    self.save(extra)
-                    raise stop.exception(
-                        f"stopped at step {self.step} of {self.total_steps}; checkpoint written: "
-                        f"continue with `workbench train resume={self.run_dir}`"
-                    )
                 tic = time.perf_counter()
                 metrics = self.train_step()
                 busy += time.perf_counter() - tic
-                self.check_finite(metrics)
+                # One agreement per step: a signal or a non-finite value on any rank stops every rank.
+                finite = all(map(math.isfinite, metrics.values()))
+                stopping, diverged = self.dist.any(stop.requested, not finite)
+                if diverged:
+                    self.diverged(metrics)
                 self.step += 1
                 count += 1
                 for key, value in metrics.items():
@@ -127,25 +137,24 @@ class Trainer:
                     self.step % self.config.eval_every == 0
                 ):
                     self.periodic_eval()
-                if self.step % self.config.checkpoint_every == 0 or self.step == self.total_steps:
+                saved = self.step % self.config.checkpoint_every == 0 or self.step == self.total_steps
+                if saved or stopping:
                     self.save(extra)
-            if stop.requested:  # during the last step: its checkpoint is written, stop before evaluating
-                raise stop.exception(
-                    f"stopped after the last step ({self.step}); checkpoint written: finish with "
-                    f"`workbench train resume={self.run_dir}`"
-                )
+                if stopping:
+                    raise stop.exception(
+                        f"stopped at step {self.step} of {self.total_steps}; checkpoint written: "
+                        f"continue with `workbench train resume={self.run_dir}`"
+                    )
         self.set_mode(False)
 
-    def check_finite(self, metrics: dict[str, float]) -> None:
+    def diverged(self, metrics: dict[str, float]) -> None:
         """Stop the run when training diverges, naming the metric and the checkpoint that is kept."""
-        bad = [k for k, v in metrics.items() if not math.isfinite(v)]
-        if not bad:
-            return
+        bad = [k for k, v in metrics.items() if not math.isfinite(v)] or ["loss"]  # another rank's
         kept = read_latest_name(self.run_dir)
         where = f"the last good checkpoint {kept} is kept" if kept else "no checkpoint was written yet"
         raise TrainingDiverged(
-            f"train/{bad[0]} is {metrics[bad[0]]} at step {self.step + 1}: training diverged ({where}); "
-            "lower agent.lr or check the data"
+            f"train/{bad[0]} is {metrics.get(bad[0], 'nan')} at step {self.step + 1}: training diverged "
+            f"({where}); lower agent.lr or check the data"
         )
 
     def log_extras(self) -> dict[str, float]:

@@ -22,6 +22,7 @@ from agents.base import OfflineAgent
 from workbench.config import TrainerConfig
 from workbench.logger import Logger
 from workbench.train.base import Evaluator, Trainer
+from workbench.train.distributed import DistInfo
 
 
 @dataclass
@@ -51,6 +52,17 @@ class BatchSource(Protocol):
     def sample_batch(self, indices: np.ndarray) -> dict[str, torch.Tensor]: ...
 
 
+class LossModule(torch.nn.Module):
+    """``agent.compute_loss`` as a module's forward, so DDP can wrap it."""
+
+    def __init__(self, agent: OfflineAgent) -> None:
+        super().__init__()
+        self.agent = agent
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        return self.agent.compute_loss(batch)
+
+
 def warmup_cosine(warmup: int, total: int) -> Callable[[int], float]:
     """Linear warm-up then cosine decay to 10% (the schedule of nanoGPT and Diffusion Policy)."""
 
@@ -75,11 +87,20 @@ class OfflineTrainer(Trainer):
         device: torch.device,
         seed: int,
         evaluator: Evaluator | None = None,
+        dist: DistInfo | None = None,
     ) -> None:
         super().__init__(
-            agent.to(device), config, run_dir, logger, recipe.steps, recipe.batch_size, evaluator
+            agent.to(device), config, run_dir, logger, recipe.steps, recipe.batch_size, evaluator, dist
         )
         self.model: OfflineAgent = agent
+        # The loss goes through one module, DDP-wrapped under world_size > 1 (DDP syncs gradients of
+        # what its forward computed); the rank's share of each global batch is batch_size / world.
+        self.loss_module: torch.nn.Module = LossModule(agent)
+        if self.dist.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [device.index] if device.type == "cuda" else None
+            self.loss_module = DistributedDataParallel(self.loss_module, device_ids=ids)
         self.dataset = dataset
         self.recipe = recipe
         self.device = device
@@ -112,11 +133,13 @@ class OfflineTrainer(Trainer):
         return {"lr": float(self.scheduler.get_last_lr()[0])}
 
     def train_step(self) -> dict[str, float]:
+        # Every rank draws the same global batch (a shared generator) and trains on its share.
         idx = torch.randint(len(self.dataset), (self.recipe.batch_size,), generator=self.generator)
+        idx = idx[self.dist.rank :: self.dist.world]
         batch = self.dataset.sample_batch(idx.numpy())
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
-            loss, metrics = self.model.compute_loss(batch)
+            loss, metrics = self.loss_module(batch)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.recipe.grad_clip > 0:

@@ -32,6 +32,7 @@ SAFE_ON_RESUME = (
     "trainer.eval_every",
     "trainer.keep_checkpoints",
     "trainer.progress",
+    "trainer.world_size",
     "threads",
     "device",
     "debug",

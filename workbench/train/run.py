@@ -23,6 +23,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     from workbench.threads import configure_threads
     from workbench.train.demos import ensure_demos
     from workbench.train.device import pick_device
+    from workbench.train.distributed import check_world
     from workbench.train.resume import open_resumed
 
     resuming = cfg.resume is not None
@@ -35,6 +36,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         raise UserError(f"agent {cfg.agent.name!r} needs the {spec.trainer} trainer, which is not built yet")
     device = pick_device(cfg.device)
     configure_threads(cfg.threads, cfg.agent, device.type)
+    check_world(cfg)
     if cfg.dataset is not None:
         check_dataset(cfg, Path(cfg.dataset))
     with run_directory(cfg, plan.run_dir if plan is not None else None) as run_dir:
@@ -49,6 +51,10 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             from workbench.train.dagger import train_dagger
 
             return {"run_dir": str(run_dir), **train_dagger(cfg, run_dir, dataset_dir, device, resuming)}
+        if cfg.trainer.world_size > 1:
+            from workbench.train.distributed import launch
+
+            return {"run_dir": str(run_dir), **launch(cfg, run_dir, dataset_dir, resuming)}
         return {"run_dir": str(run_dir), **train_offline(cfg, run_dir, dataset_dir, device, resuming)}
 
 
@@ -136,8 +142,10 @@ def _remove_new_run(path: Path, created: bool) -> None:
 
 
 def train_offline(
-    cfg: TrainConfig, run_dir: Path, dataset_dir: Path, device: Any, resuming: bool
+    cfg: TrainConfig, run_dir: Path, dataset_dir: Path, device: Any, resuming: bool, dist: Any = None
 ) -> dict[str, Any]:
+    """Train an offline agent in this process; under ``trainer.world_size > 1`` this is one rank of
+    :mod:`workbench.train.distributed` (``dist``), and rank 0 alone logs, evaluates and saves."""
     import torch
 
     from agents.policy_io import policy_spec
@@ -145,13 +153,16 @@ def train_offline(
     from workbench.checkpoint import resume_checkpoint
     from workbench.data import load_meta
     from workbench.dataset import SequenceDataset
-    from workbench.logger import run_logger
+    from workbench.logger import Logger, run_logger
+    from workbench.train.distributed import DistInfo
     from workbench.train.evaluation import final_eval, validation_evaluator
     from workbench.train.offline import OfflineTrainer, Recipe
 
-    found = resume_checkpoint(run_dir / "checkpoints", warn) if resuming else None
+    dist = dist or DistInfo()
+    quiet: Any = lambda message: None  # noqa: E731  (ranks other than 0 say nothing)
+    found = resume_checkpoint(run_dir / "checkpoints", warn if dist.main else quiet) if resuming else None
     ckpt, payload = found if found is not None else (None, None)
-    if resuming:
+    if resuming and dist.main:
         where = f"{ckpt.name} (step {payload['step']})" if ckpt and payload else "step 0 (no checkpoint yet)"
         print(f"resuming {run_dir} from {where}")
     meta = load_meta(dataset_dir)
@@ -164,19 +175,23 @@ def train_offline(
     )
     torch.manual_seed(cfg.seed)
     agent = agent_class(cfg.agent.name)(cfg.agent, dict(meta["obs_spec"]), meta["action_spec"], data.stats)
+    if dist.rank > 0:  # the same initial weights everywhere, then each rank its own noise and dropout
+        torch.manual_seed(cfg.seed + 100_003 * dist.rank)
     # A resumed run logs from its checkpoint's step: lines a killed run wrote after it are dropped
     # (step 0 when it was killed before its first checkpoint), so no step appears twice.
     resume_step = None if not resuming else (int(payload["step"]) if payload else 0)
-    logger = run_logger(run_dir, resume_step=resume_step)
-    evaluator = validation_evaluator(agent, cfg, run_dir / "eval")
+    logger = run_logger(run_dir, resume_step=resume_step) if dist.main else Logger([])
+    evaluator = validation_evaluator(agent, cfg, run_dir / "eval") if dist.main else None
     trainer = OfflineTrainer(
-        agent, data, Recipe.of(cfg.agent), cfg.trainer, run_dir, logger, device, cfg.seed, evaluator
+        agent, data, Recipe.of(cfg.agent), cfg.trainer, run_dir, logger, device, cfg.seed, evaluator, dist
     )
     if payload is not None:
         load_trainer_state(trainer, payload, cfg, ckpt)
     try:
         # The policy's spec travels in every checkpoint, so `workbench eval` can rebuild it from one.
         trainer.fit(extra={**policy_spec(agent), "dataset": str(dataset_dir), "env_id": cfg.env.id})
+        if not dist.main:
+            return {}
         agent.save(run_dir / "policy.pt")
         final = {"policy": str(run_dir / "policy.pt"), "step": trainer.step}
         results = final_eval(agent, cfg, run_dir, final)
