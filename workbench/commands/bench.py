@@ -190,7 +190,21 @@ def bench_imitation(cfg: BenchConfig) -> str:
     return imitation.run(cfg.rows or None, Path(cfg.store), _command(), machine())
 
 
-SUITES = {"envs": bench_envs, "train": bench_train, "imitation": bench_imitation}
+def bench_sampler(cfg: BenchConfig) -> str:
+    """The sampler's backends side by side (``workbench/bench/sampler.py``); stored, then rendered."""
+    from workbench.bench import sampler
+    from workbench.bench.provenance import staleness
+
+    result = sampler.run()
+    if cfg.write:
+        sampler.store(result, _command(), machine())
+        result = sampler.load()
+    repo = Path(__file__).resolve().parents[2]
+    status = staleness(repo, result.get("commit"), ["workbench/sampler", "envs"]).text()
+    return sampler.render(result, _command(), f"{datetime.now():%Y-%m-%d %H:%M}, {machine()}", status)
+
+
+SUITES = {"envs": bench_envs, "train": bench_train, "imitation": bench_imitation, "sampler": bench_sampler}
 
 
 def run(cfg: BenchConfig, suite: str = "envs") -> str:
