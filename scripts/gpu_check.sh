@@ -12,6 +12,7 @@ BIN=${BIN:-.venv/bin}
 DEVICES=${DEVICES:-"cuda cpu"}
 STEPS=${STEPS:-2000}
 OUT=${OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
 export MUJOCO_GL=${MUJOCO_GL:-egl} PYOPENGL_PLATFORM=${PYOPENGL_PLATFORM:-egl}
 
 "$BIN/python" -c "import torch; print('torch', torch.__version__, '| cuda available:', torch.cuda.is_available(),

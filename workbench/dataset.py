@@ -131,6 +131,36 @@ class SequenceDataset(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
         self._past_delta = np.arange(-obs_horizon + 1, 0)  # (To-1,)
         self.episode_ranges = np.stack([act_offsets[:-1], act_offsets[1:]], axis=1)  # (E, 2) [start, end)
         self._stats: dict[str, dict[str, Any]] | None = None
+        # What sample_batch gathers from, as tensors: views of the arrays above on the CPU (no copy),
+        # moved whole to a GPU by `to` so that batches are gathered where the model trains.
+        self._tensors: dict[str, torch.Tensor] = {
+            name: torch.from_numpy(np.ascontiguousarray(array))
+            for name, array in {
+                **{f"obs/{k}": v for k, v in self.obs.items()}, "actions": self.actions, "t": self._t,
+                "len": self._len, "obs_start": self._obs_start, "act_start": self._act_start,
+                "obs_delta": self._obs_delta, "act_delta": self._act_delta, "past_delta": self._past_delta,
+            }.items()
+        }  # fmt: skip
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in self._tensors.values())
+
+    def to(self, device: torch.device | str) -> SequenceDataset:
+        """Hold the training tensors on ``device`` (a GPU: batches are then gathered there)."""
+        self._tensors = {k: v.to(device) for k, v in self._tensors.items()}
+        return self
+
+    def to_device_if_fits(self, device: torch.device, fraction: float = 0.5) -> bool:
+        """Move to ``device`` when it is a GPU with room for the data (at most ``fraction`` of its free
+        memory, leaving the rest to the model and activations); returns whether it moved."""
+        if device.type != "cuda":
+            return False
+        free, _ = torch.cuda.mem_get_info(device)
+        if self.nbytes > fraction * free:
+            return False
+        self.to(device)
+        return True
 
     def __len__(self) -> int:
         return len(self._t)
@@ -141,20 +171,21 @@ class SequenceDataset(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
 
     def sample_batch(self, indices: np.ndarray | Sequence[int]) -> dict[str, torch.Tensor]:
         """Gather samples ``indices`` (B,) into a batch with vectorised indexing."""
-        idx = np.asarray(indices, dtype=np.int64).reshape(-1)  # (B,)
-        t = self._t[idx, None]  # (B, 1)
+        T = self._tensors
+        idx = torch.as_tensor(np.asarray(indices, dtype=np.int64).reshape(-1), device=T["t"].device)  # (B,)
+        t = T["t"][idx, None]  # (B, 1)
         # Clamp into the episode: index 0 repeats before the start, T-1 repeats after the end.
-        obs_idx = self._obs_start[idx, None] + np.maximum(t + self._obs_delta, 0)  # (B, To)
-        act_t = t + self._act_delta  # (B, Ta)
-        last = self._len[idx, None] - 1  # (B, 1)
-        act_idx = self._act_start[idx, None] + np.minimum(act_t, last)  # (B, Ta)
-        batch = {f"obs/{k}": torch.from_numpy(v[obs_idx]) for k, v in self.obs.items()}  # (B, To, *shape)
-        batch["action"] = torch.from_numpy(self.actions[act_idx])  # (B, Ta, A)
-        batch["action_is_pad"] = torch.from_numpy(act_t > last)  # (B, Ta)
-        past_t = t + self._past_delta  # (B, To-1)
-        past_idx = self._act_start[idx, None] + np.maximum(past_t, 0)  # (B, To-1)
-        batch["past_action"] = torch.from_numpy(self.actions[past_idx])  # (B, To-1, A)
-        batch["past_action_is_pad"] = torch.from_numpy(past_t < 0)  # (B, To-1)
+        obs_idx = T["obs_start"][idx, None] + torch.clamp(t + T["obs_delta"], min=0)  # (B, To)
+        act_t = t + T["act_delta"]  # (B, Ta)
+        last = T["len"][idx, None] - 1  # (B, 1)
+        act_idx = T["act_start"][idx, None] + torch.minimum(act_t, last)  # (B, Ta)
+        batch = {f"obs/{k}": T[f"obs/{k}"][obs_idx] for k in self.obs}  # (B, To, *shape)
+        batch["action"] = T["actions"][act_idx]  # (B, Ta, A)
+        batch["action_is_pad"] = act_t > last  # (B, Ta)
+        past_t = t + T["past_delta"]  # (B, To-1)
+        past_idx = T["act_start"][idx, None] + torch.clamp(past_t, min=0)  # (B, To-1)
+        batch["past_action"] = T["actions"][past_idx]  # (B, To-1, A)
+        batch["past_action_is_pad"] = past_t < 0  # (B, To-1)
         return batch
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:

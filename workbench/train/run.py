@@ -173,6 +173,8 @@ def train_offline(
         action_horizon=cfg.agent.action_horizon,
         action_key=cfg.agent.label,
     )
+    if data.to_device_if_fits(device) and dist.main:
+        print(f"training data on {device} ({data.nbytes / 2**20:.0f} MiB)")
     torch.manual_seed(cfg.seed)
     agent = agent_class(cfg.agent.name)(cfg.agent, dict(meta["obs_spec"]), meta["action_spec"], data.stats)
     if dist.rank > 0:  # the same initial weights everywhere, then each rank its own noise and dropout
