@@ -187,7 +187,10 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
         self._step_index = 0
         self._initial_state = self.get_state()
         scene = self._scene()
-        return self._get_obs(scene), {"is_success": self.task.is_success(scene), **self.task.metrics(scene)}
+        info = {"is_success": self.task.is_success(scene), **self.task.metrics(scene)}
+        # The exact simulator state rides in the info: a vector env in other processes then returns
+        # it with the step, instead of a second round trip per step to ask for it.
+        return self._get_obs(scene), {**info, "sim_state": self._initial_state}
 
     def step(self, action: Any) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         a = controllers.validate_action(self.controller_name, action, self._name(), self._step_index)
@@ -201,6 +204,7 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
         success = not unstable and task.is_success(scene)
         info: dict[str, Any] = {"is_success": success, "sim_unstable": unstable, **terms}
         info.update(task.metrics(scene))
+        info["sim_state"] = self.get_state()
         terminated = success and self.terminate_on_success
         return self._get_obs(scene), float(sum(terms.values())), terminated, unstable, info
 

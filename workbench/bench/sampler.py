@@ -5,7 +5,8 @@ of the development machine): ``sync`` (2 envs in one process), ``async`` (2 work
 ``ray`` with 1 worker (2 envs) and 2 workers (1 env each). Observations: ``state`` (physics-bound)
 and ``rgb`` 84x84 (render-bound). Policy: uniform random actions (costs nothing, so the rates are the
 sampler's and the envs'). Each rate is the median of ``repeats`` timed runs after a warm-up run on the
-same sampler (start-up, Ray's included, is not counted; it is reported apart).
+same sampler (start-up, Ray's included, is not counted; it is reported apart); the backends are
+timed in turn within each repeat, so drift in the machine's speed hits them alike.
 
 Goals (checked here, stored with the result): on rgb, the better of async and ray at 2 workers
 reaches >= 1.6x sync; ray at 1 worker costs <= 1.3x sync (its rate >= sync / 1.3), on each obs mode.
@@ -66,13 +67,43 @@ def measure(env_id: str, kwargs: dict[str, Any], backend: str, workers: int, env
     return Rate(statistics.median(runs), startup, runs)
 
 
-def run(env_id: str = "wb/Push-mujoco-v0", episodes: int = 8, repeats: int = 3) -> dict[str, Any]:
+def measure_side_by_side(
+    env_id: str, kwargs: dict[str, Any], episodes: int, repeats: int
+) -> dict[str, Rate]:
+    """Every config of :data:`CONFIGS` on live samplers, timed in turn within each repeat, so that a
+    machine whose speed drifts (a shared VM) slows every backend alike and the ratios stay fair."""
+    from contextlib import ExitStack
+
+    from workbench.sampler import EnvFactory, RandomPolicy, Sampler
+
+    factory = EnvFactory(env_id, kwargs)
+    probe = factory()
+    policy = RandomPolicy(probe.action_space, seed=0)
+    probe.close()
+    runs: dict[str, list[float]] = {label: [] for label, _, _ in CONFIGS}
+    startup: dict[str, float] = {}
+    with ExitStack() as stack:
+        samplers = {}
+        for label, backend, workers in CONFIGS:
+            tic = time.perf_counter()
+            samplers[label] = stack.enter_context(Sampler(factory, TOTAL_ENVS, backend, workers=workers))
+            samplers[label].run(policy, range(episodes))  # warm-up: envs (and actors) built
+            startup[label] = time.perf_counter() - tic
+        for r in range(repeats):
+            seeds = range((r + 1) * 1000, (r + 1) * 1000 + episodes)
+            for label, sampler in samplers.items():
+                tic = time.perf_counter()
+                done = sampler.run(policy, seeds)
+                runs[label].append(sum(ep.length for ep in done) / (time.perf_counter() - tic))
+    return {label: Rate(statistics.median(runs[label]), startup[label], runs[label]) for label in runs}
+
+
+def run(env_id: str = "wb/Push-mujoco-v0", episodes: int = 8, repeats: int = 5) -> dict[str, Any]:
     table: dict[str, dict[str, Any]] = {}
     for obs_name, kwargs in OBS.items():
-        for label, backend, workers in CONFIGS:
-            print(f"sampler bench: {obs_name} {label} ...", flush=True)
-            rate = measure(env_id, kwargs, backend, workers, TOTAL_ENVS, episodes, repeats)
-            table.setdefault(obs_name, {})[label] = rate.__dict__
+        print(f"sampler bench: {obs_name}, {', '.join(c[0] for c in CONFIGS)} side by side ...", flush=True)
+        rates = measure_side_by_side(env_id, kwargs, episodes, repeats)
+        table[obs_name] = {label: rate.__dict__ for label, rate in rates.items()}
     scaling = {}
     for workers in SCALING_WORKERS:
         print(f"sampler bench: sleep env, ray x{workers} ...", flush=True)
@@ -110,7 +141,7 @@ def render(result: dict[str, Any], command: str, stamp: str, status: str) -> str
         "",
         f"Env steps/s through the episode API on {result['env_id']}, {result['total_envs']} envs in total, "
         f"random actions, median of {result['repeats']} runs of {result['episodes']} episodes after a "
-        "warm-up run (start-up not counted; shown apart).",
+        "warm-up run (start-up not counted; shown apart), the backends timed in turn in each repeat.",
         "",
         "| obs | "
         + " | ".join(label for label, _, _ in CONFIGS)

@@ -139,17 +139,19 @@ def run_episodes(
     row_seeds: list[int | None] = [queue.pop(0) if queue else None for _ in range(n)]
     recorders: list[Recorder | None] = [None if s is None else Recorder(s) for s in row_seeds]
     action_dtype = venv.single_action_space.dtype
-    obs, _ = _env(venv.reset, seed=row_seeds)
-    has_state = sim_states(venv) is not None
+    obs, info = _env(venv.reset, seed=row_seeds)
+    # Envs that put their exact state in the info (the wb/ tasks) cost no extra call per step.
+    in_info = "sim_state" in info
+    has_state = in_info or sim_states(venv) is not None
     everything = np.ones(n, dtype=bool)
     for p in policies:
         p.reset_envs(everything, row_seeds)
-    _record_start(venv, obs, recorders, everything, has_state)
+    _record_start(venv, obs, info, recorders, everything, has_state)
     while any(r is not None for r in recorders):
         actions = _act(policy, obs, action_dtype, "policy")
         labels = _act(label_policy, obs, action_dtype, "label policy") if label_policy else None
         obs, rewards, terminated, truncated, info = _env(venv.step, actions)
-        states = _env(sim_states, venv) if has_state else None
+        states = _states(venv, info, has_state)
         for row, rec in enumerate(recorders):
             if rec is not None:
                 rec.add_step(obs, row, actions[row], None if labels is None else labels[row],
@@ -171,16 +173,26 @@ def run_episodes(
                 recorders[row] = Recorder(reset_seeds[row])  # type: ignore[arg-type]
         # Finished rows without a new episode are reset anyway (the vector env refuses to step a
         # done env) and their transitions ignored.
-        obs, _ = _env(venv.reset, seed=reset_seeds, options={"reset_mask": done})
+        obs, info = _env(venv.reset, seed=reset_seeds, options={"reset_mask": done})
         for p in policies:
             p.reset_envs(done, reset_seeds)
-        _record_start(venv, obs, recorders, done, has_state)
+        _record_start(venv, obs, info, recorders, done, has_state)
+
+
+def _states(venv: Any, info: dict[str, Any], has_state: bool) -> Any:
+    """Every row's simulator state: from the info when the env puts it there, else asked for."""
+    if not has_state:
+        return None
+    if "sim_state" in info:
+        return info["sim_state"]
+    return _env(sim_states, venv)
 
 
 def _record_start(
-    venv: Any, obs: Any, recorders: list[Recorder | None], mask: np.ndarray, has_state: bool
-) -> None:
-    states = _env(sim_states, venv) if has_state else None
+    venv: Any, obs: Any, info: dict[str, Any], recorders: list[Recorder | None], mask: np.ndarray,
+    has_state: bool,
+) -> None:  # fmt: skip
+    states = _states(venv, info, has_state)
     for row in map(int, np.flatnonzero(mask)):
         rec = recorders[row]
         if rec is not None:

@@ -30,7 +30,7 @@ def make_vector_env(factory: EnvFactory, num_envs: int, backend: str = "sync") -
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         os.environ.setdefault("MUJOCO_GL", "egl")
         return gym.vector.AsyncVectorEnv(
-            [factory] * num_envs, autoreset_mode=mode, context="spawn", shared_memory=False
+            [factory] * num_envs, autoreset_mode=mode, context="spawn", shared_memory=True
         )
     raise ValueError(f"backend={backend!r} is not a local backend; one of {list(LOCAL_BACKENDS)}")
 
