@@ -67,3 +67,33 @@ def test_resume_under_ddp_is_exact(tmp_path: Path, reach_dataset: Path) -> None:
 def test_a_batch_that_does_not_split_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*COMMON, "trainer.world_size=3", f"runs_root={tmp_path}"]) == 2
     assert "does not split over trainer.world_size=3" in capsys.readouterr().err
+
+
+def test_sigterm_to_the_parent_stops_every_rank_with_a_checkpoint(
+    tmp_path: Path, reach_dataset: Path
+) -> None:
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO
+
+    run = tmp_path / "run"
+    args = [*COMMON, "agent.steps=100000", "trainer.log_every=10", f"dataset={reach_dataset}",
+            f"run_dir={run}", "trainer.world_size=2"]  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "workbench.cli", *args], cwd=REPO, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    metrics = run / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (metrics.exists() and metrics.read_text().count("\n") >= 2):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=180)
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert proc.returncode == 143, err
+    assert len(lines) == 1 and "terminated" in lines[0] and f"resume={run}" in lines[0], err
+    step = int(lines[0].split("stopped at step ")[1].split()[0])
+    assert (run / "checkpoints" / "latest").read_text().strip() == f"step_{step:08d}.pt"
+    assert json.loads(metrics.read_text().splitlines()[-1])["step"] <= step

@@ -162,7 +162,8 @@ def test_cli_eval_and_collect_on_every_backend(tmp_path: Path, capsys: pytest.Ca
     capsys.readouterr()
 
 
-def test_dagger_runs_on_the_async_backend(tmp_path: Path, reach_dataset: Path) -> None:
+@pytest.mark.parametrize("backend", ["async", "ray"])
+def test_dagger_runs_on_every_backend(backend: str, tmp_path: Path, reach_dataset: Path) -> None:
     from workbench.cli import main
     from workbench.data import load_meta
 
@@ -170,6 +171,7 @@ def test_dagger_runs_on_the_async_backend(tmp_path: Path, reach_dataset: Path) -
     assert main([
         "train", "env=wb/Reach-mujoco-v0", f"dataset={reach_dataset}", "agent=dagger", "dagger.rounds=1",
         "dagger.episodes_per_round=2", "agent.steps=30", "dagger.steps_per_round=20", "eval.episodes=2",
-        "eval.video=false", "eval.num_envs=2", "backend=async", f"run_dir={run}", "trainer.progress=false",
+        "eval.video=false", "eval.num_envs=2", f"backend={backend}", f"run_dir={run}",
+        "trainer.progress=false",
     ]) == 0  # fmt: skip
     assert load_meta(run / "dagger_data")["num_episodes"] == load_meta(reach_dataset)["num_episodes"] + 2

@@ -108,6 +108,7 @@ def launch(cfg: TrainConfig, run_dir: Path, dataset_dir: Path, resuming: bool) -
     ]
     for p in procs:
         p.start()
+    interrupted: BaseException | None = None
     try:
         _join(procs)
     except BaseException as exc:
@@ -121,10 +122,12 @@ def launch(cfg: TrainConfig, run_dir: Path, dataset_dir: Path, resuming: bool) -
                 if p.is_alive() and p.pid is not None:
                     os.kill(p.pid, signal.SIGTERM)
         _join(procs, grace=120.0)
-        raise
+        interrupted = exc
     failures = []
     while not errors.empty():
         failures.append(errors.get())
+    if interrupted is not None and not failures:
+        raise interrupted
     if failures:
         rank, kind, message = sorted(failures)[0]
         if kind in ("Terminated", "Interrupted"):
