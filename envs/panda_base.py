@@ -9,6 +9,7 @@ abstract methods and the attributes listed on the class; everything a user sees 
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -95,6 +96,7 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
     _ee_pos: np.ndarray  # (3,) m, measured end effector
     _ee_rot: np.ndarray  # (3, 3) its rotation, columns = ee axes in world
     _state_dim: int  # length of get_state()
+    compute_reward: Callable[[np.ndarray, np.ndarray, Any], np.ndarray]  # set in obs_mode=goal only
 
     def __init__(
         self,
@@ -110,9 +112,20 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
         render_height: int = 256,
         terminate_on_success: bool = True,
         substeps: int | None = None,
+        reward: str = "dense",
     ) -> None:
         self.task = get_task(task)
         self.obs_modes = parse_obs_mode(obs_mode, self.task.has_instruction)
+        if "goal" in self.obs_modes and not self.task.goal_space_dim:
+            raise ValueError(
+                f"obs_mode 'goal': task {self.task.name!r} has no goal-conditioned view (its success is not "
+                "a distance between two goal vectors); goal envs: Reach, Push, PickPlace"
+            )
+        if reward not in scene_spec.REWARDS:
+            raise ValueError(f"reward {reward!r} is not one of {list(scene_spec.REWARDS)}")
+        self.reward_type = reward
+        if "goal" in self.obs_modes:
+            self.compute_reward = self.goal_reward
         self._renders = any(mode in self.obs_modes for mode in (*IMAGE_MODES, "points"))
         cameras = scene_spec.check_cameras(cameras)
         substeps = self.SUBSTEPS if substeps is None else substeps
@@ -206,7 +219,24 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
         info.update(task.metrics(scene))
         info["sim_state"] = self.get_state()
         terminated = success and self.terminate_on_success
-        return self._get_obs(scene), float(sum(terms.values())), terminated, unstable, info
+        obs = self._get_obs(scene)
+        if "goal" in self.obs_modes:  # the reward HER recomputes for substituted goals, exactly
+            reward = float(self.goal_reward(obs["achieved_goal"], obs["desired_goal"], info))
+        elif self.reward_type == "sparse":
+            reward = 0.0 if success else -1.0
+        else:
+            reward = float(sum(terms.values()))
+        return obs, reward, terminated, unstable, info
+
+    def goal_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray, info: Any) -> np.ndarray:
+        """Reward for (batches of) goals, as gymnasium-robotics' goal envs define it: sparse -1 until
+        the goal is within ``success_radius``, then 0; dense minus the distance. Vectorised over leading
+        axes (HER relabels whole batches). It is the env's ``compute_reward`` in obs_mode=goal only:
+        checkers (SB3's check_env) take any env with a ``compute_reward`` for a goal env."""
+        distance = self.task.goal_distance(achieved_goal, desired_goal)
+        if self.reward_type == "sparse":
+            return -(distance >= self.task.success_radius).astype(np.float32)
+        return -distance.astype(np.float32)
 
     def render(self) -> np.ndarray | None:  # type: ignore[override]
         if self.render_mode != "rgb_array":
@@ -251,6 +281,10 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
         scene = scene or self._scene()
         modes = self.obs_modes
         obs: dict[str, Any] = {}
+        if "goal" in modes:
+            obs["observation"] = self.task.state(scene)
+            obs["achieved_goal"] = self.task.achieved_goal(scene)
+            obs["desired_goal"] = self.task.desired_goal(scene)
         if "state" in modes:
             obs["state"] = self.task.state(scene)
         if "proprio" in modes:

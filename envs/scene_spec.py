@@ -79,7 +79,8 @@ def park_position(index: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------ observations
-OBS_MODES: tuple[str, ...] = ("state", "proprio", "rgb", "depth", "seg", "points", "instruction")
+OBS_MODES: tuple[str, ...] = ("state", "proprio", "rgb", "depth", "seg", "points", "instruction", "goal")
+REWARDS: tuple[str, ...] = ("dense", "sparse")
 IMAGE_MODES: tuple[str, ...] = ("rgb", "depth", "seg")
 PROPRIO_DIM = 19  # 7 joint pos, 7 joint vel, ee xyz, ee yaw, gripper opening
 NUM_POINTS = 1024  # default points per cloud observation
@@ -99,6 +100,11 @@ def parse_obs_mode(obs_mode: str, has_instruction: bool = True) -> tuple[str, ..
         )
     if "instruction" in parts and not has_instruction:
         raise ValueError(f"obs_mode {obs_mode!r}: this task has no language instruction (only Tabletop)")
+    if "goal" in parts and len(parts) > 1:
+        raise ValueError(
+            f"obs_mode {obs_mode!r}: goal is the goal-conditioned view (observation, achieved_goal, "
+            "desired_goal) and stands alone"
+        )
     return parts
 
 
@@ -115,6 +121,10 @@ def observation_space(
 ) -> spaces.Dict:
     """The ``Dict`` observation space of ``obs_modes``; ``num_instances`` = largest segmentation id + 1."""
     out: dict[str, spaces.Space[Any]] = {}
+    if "goal" in obs_modes:  # the layout of gymnasium-robotics' goal envs, which SB3's HER expects
+        goal = spaces.Box(-np.inf, np.inf, (task.goal_space_dim,), np.float32)
+        out["observation"] = spaces.Box(-np.inf, np.inf, (task.state_dim,), np.float32)
+        out["achieved_goal"], out["desired_goal"] = goal, goal
     if "state" in obs_modes:
         out["state"] = spaces.Box(-np.inf, np.inf, (task.state_dim,), np.float32)
     if "proprio" in obs_modes:

@@ -125,6 +125,10 @@ class Task:
     success_radius: float = 0.02  # m
     max_episode_steps: int = 50
     state_names: tuple[str, ...] = ()  # one name per state entry
+    # Goal-conditioned view (obs_mode=goal, for HER): the goal the episode reached and the one it was
+    # asked for, as vectors, with success = goal_distance < success_radius. 0: the task's success is
+    # not a distance between two such vectors (Stack, PushT, Tabletop) and it has no goal view.
+    goal_space_dim: int = 0
 
     @property
     def state_dim(self) -> int:
@@ -147,6 +151,18 @@ class Task:
     def metrics(self, scene: Scene) -> dict[str, float]:
         """Extra ``info`` entries (not rewards), e.g. PushT's ``coverage``."""
         return {}
+
+    def achieved_goal(self, scene: Scene) -> np.ndarray:
+        """(goal_space_dim,) where the task's subject is (the hand for Reach, the cube otherwise)."""
+        raise NotImplementedError(f"task {self.name!r} has no goal-conditioned view")
+
+    def desired_goal(self, scene: Scene) -> np.ndarray:
+        """(goal_space_dim,) where the episode asks it to be."""
+        raise NotImplementedError(f"task {self.name!r} has no goal-conditioned view")
+
+    def goal_distance(self, achieved: np.ndarray, desired: np.ndarray) -> np.ndarray:
+        """(...,) Euclidean distance over the last axis; vectorised for HER's relabelled batches."""
+        return np.asarray(np.linalg.norm(np.asarray(achieved) - np.asarray(desired), axis=-1))
 
     def instruction(self, goal: np.ndarray) -> str:
         """Language instruction of an episode (tasks with ``has_instruction``)."""

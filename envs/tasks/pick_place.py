@@ -57,6 +57,14 @@ class PickPlaceTask(Task):
         cube, target = scene.objects["cube"][:3], scene.markers["target"][:3]
         return bool(norm(target - cube) < self.success_radius)
 
+    goal_space_dim: int = 3
+
+    def achieved_goal(self, scene: Scene) -> np.ndarray:
+        return np.asarray(scene.objects["cube"][:3], dtype=np.float32)
+
+    def desired_goal(self, scene: Scene) -> np.ndarray:
+        return np.asarray(scene.markers["target"][:3], dtype=np.float32)
+
     def expert_action(self, state: np.ndarray) -> np.ndarray:
         return skills.pick_and_place(state[:, 0:3], state[:, 3], state[:, 4:7], state[:, 7:10],
                                      width=2 * CUBE_HALF)

@@ -80,6 +80,14 @@ class PushTask(Task):
         cube, target = scene.objects["cube"][:3], scene.markers["target"][:3]
         return bool(norm(target[:2] - cube[:2]) < self.success_radius)
 
+    goal_space_dim: int = 2  # the cube's xy on the table
+
+    def achieved_goal(self, scene: Scene) -> np.ndarray:
+        return np.asarray(scene.objects["cube"][:2], dtype=np.float32)
+
+    def desired_goal(self, scene: Scene) -> np.ndarray:
+        return np.asarray(scene.markers["target"][:2], dtype=np.float32)
+
     def expert_action(self, state: np.ndarray) -> np.ndarray:
         """Markovian pushing expert over (B, 16) states (``skills.push``), gripper closed."""
         return skills.push(state[:, 0:3], state[:, 4:7], state[:, 7:10], CONTACT)

@@ -43,6 +43,14 @@ class ReachTask(Task):
         out[7:10] = target - scene.ee
         return out
 
+    goal_space_dim: int = 3
+
+    def achieved_goal(self, scene: Scene) -> np.ndarray:
+        return np.asarray(scene.ee, dtype=np.float32)
+
+    def desired_goal(self, scene: Scene) -> np.ndarray:
+        return np.asarray(scene.markers["target"][:3], dtype=np.float32)
+
     def reward_terms(self, scene: Scene) -> dict[str, float]:
         return {"reward_dist": -(norm(scene.markers["target"][:3] - scene.ee))}
 

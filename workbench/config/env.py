@@ -20,6 +20,7 @@ class EnvConfig:
     max_episode_steps: int | None = None  # None: the registered TimeLimit
     # ee_delta | ee_delta_yaw | joint_pos | joint_vel | discrete; None: the task's default
     controller: str | None = None
+    reward: str = "dense"  # dense (the task's shaped terms) | sparse (-1 until success, then 0)
     kwargs: dict[str, Any] = field(default_factory=dict)  # passed to the env constructor as is
 
     def __post_init__(self) -> None:
@@ -36,6 +37,10 @@ class EnvConfig:
             raise ConfigError("env.cameras is empty; name at least one camera, e.g. [front]")
         for camera in self.cameras:
             check_camera(camera, "env.cameras")
+        from envs.scene_spec import REWARDS
+
+        if self.reward not in REWARDS:
+            raise ConfigError(f"env.reward={self.reward!r} is not one of {list(REWARDS)}")
         if self.controller is not None:
             from envs.controllers import CONTROLLERS
 
@@ -57,6 +62,7 @@ class EnvConfig:
             "cameras": tuple(self.cameras),
             "width": self.width,
             "height": self.height,
+            "reward": self.reward,
             **self.kwargs,
         }
         if self.controller is not None:
