@@ -58,7 +58,10 @@ def check(row: Row, entry: dict[str, Any], others: dict[str, dict[str, Any]]) ->
         if value is None:
             missing.append(metric)
         elif value < threshold:
-            failed.append(f"{metric} {format(value, fmt)} < {format(threshold, fmt)}")
+            shown = format(value, fmt)
+            if shown == format(threshold, fmt):  # 94.7% printed as 95% would read "95% < 95%"
+                shown = format(value, fmt.replace(".0", ".1").replace(".3", ".4"))
+            failed.append(f"{metric} {shown} < {format(threshold, fmt)}")
 
     def at_most(metric: str, threshold: float | None, unit: str) -> None:
         if threshold is None:
