@@ -24,6 +24,7 @@ from typing import Any
 
 from agents.imitation.bc_config import BCConfig
 from agents.imitation.diffusion_config import DiffusionConfig
+from agents.rl.config import DQNConfig, PPOConfig, SACConfig, TD3Config, TQCConfig
 
 FAMILIES = ("offline", "online", "perception")
 
@@ -47,6 +48,7 @@ class AgentSpec:
         return getattr(importlib.import_module(module), attr)
 
 
+_SB3 = "agents.rl.sb3_agent:SB3Agent"
 _BC_ACTING = ("execute_horizon", "temporal_ensemble", "ensemble_decay")
 
 AGENTS: dict[str, AgentSpec] = {
@@ -76,6 +78,17 @@ AGENTS: dict[str, AgentSpec] = {
             ("execute_horizon", "num_inference_steps", "sampler"),
             "Diffusion Policy (Chi et al. 2023): a denoiser over action chunks, receding horizon",
         ),
+        # Model-free RL: Stable-Baselines3's (and sb3-contrib's) algorithms, wired by agents/rl/.
+        AgentSpec("dqn", DQNConfig, _SB3, "online", "online", (),
+                  "DQN (SB3): epsilon-greedy Q-learning for discrete actions (CartPole, env.controller=discrete)"),
+        AgentSpec("ppo", PPOConfig, _SB3, "online", "online", (),
+                  "PPO (SB3): clipped policy gradient, discrete or continuous actions"),
+        AgentSpec("sac", SACConfig, _SB3, "online", "online", (),
+                  "SAC (SB3): soft actor-critic; agent.her=true relabels goals (env.obs_mode=goal)"),
+        AgentSpec("td3", TD3Config, _SB3, "online", "online", (),
+                  "TD3 (SB3): twin delayed DDPG with Gaussian exploration; agent.her=true for goal envs"),
+        AgentSpec("tqc", TQCConfig, _SB3, "online", "online", (),
+                  "TQC (sb3-contrib): SAC with truncated quantile critics; agent.her=true for goal envs"),
     )
 }  # fmt: skip
 

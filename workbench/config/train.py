@@ -154,6 +154,9 @@ class TrainConfig:
         self.eval = self.eval.resolved(self.seeds)
         import envs
 
+        if self.learns_online:
+            self._check_online()
+            return
         needs_expert = self.dataset is None or self.dagger.rounds > 0
         if needs_expert and self.env.id not in envs.TASK_ENV_IDS:
             raise ConfigError(
@@ -167,3 +170,27 @@ class TrainConfig:
                 envs.check_expert_controller(self.env.id, self.env.controller)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from exc
+
+    @property
+    def learns_online(self) -> bool:
+        """The agent learns from its own interaction (RL): no demonstrations, no dataset."""
+        from agents.registry import AGENTS
+
+        name = getattr(self.agent, "name", None)
+        return name in AGENTS and AGENTS[name].family == "online"
+
+    def _check_online(self) -> None:
+        name = self.agent.name
+        if self.dataset is not None:
+            raise ConfigError(f"agent={name} learns from its own interaction; it takes no dataset= (drop it)")
+        if self.dagger.rounds > 0:
+            raise ConfigError(f"dagger.rounds labels an offline agent's rollouts; agent={name} learns online")
+        if self.trainer.world_size > 1:
+            raise ConfigError(f"trainer.world_size > 1 trains offline agents; agent={name} trains in one process")
+        if self.backend.name == "ray":
+            raise ConfigError(
+                f"agent={name} steps its envs in lockstep with the learner: use backend=sync or backend=async "
+                "(backend=ray ships whole episodes, for collection and evaluation)"
+            )
+        # Rollout episodes start from the seed plan's rollouts range for this training seed.
+        self.seeds.train_start("rollouts", self.seed)

@@ -186,6 +186,42 @@ class Sampler:
         return StepResult(obs, np.asarray(rewards), np.asarray(terminated), np.asarray(truncated),
                           final_obs, infos, list(self._row_seeds))  # fmt: skip
 
+    def restore(self, row_seeds: Sequence[int], row_actions: Sequence[np.ndarray], seeds: Iterator[int]) -> Any:
+        """Put every row back in the middle of its episode: ``reset(row_seeds[i])`` then the row's
+        recorded actions, replayed. The physics is deterministic, so this reaches the exact state a
+        killed run was in (simulator, task, time limit, the env's own RNG) without pickling any env.
+
+        The vector env steps all rows together, so a row with fewer actions is reset later: it idles
+        on its first action until ``T - len(actions)`` steps remain, then starts its episode. ``seeds``
+        continues the episode-seed sequence afterwards. Returns the observations after the replay."""
+        import warnings
+
+        lengths = [len(a) for a in row_actions]
+        total = max(lengths, default=0)
+        starts = [total - n for n in lengths]
+        space = self.venv.single_action_space
+        idle = np.zeros(space.shape, space.dtype)  # a valid action (the envs clip) while a row idles
+        obs: Any = None
+        with warnings.catch_warnings():  # idling rows may step past their end: expected here
+            warnings.simplefilter("ignore")
+            for t in range(total + 1):
+                mask = np.array([start == t for start in starts])
+                if t == 0:
+                    obs, _ = self.venv.reset(seed=[int(s) for s in row_seeds])
+                elif mask.any():
+                    reset_seeds: list[int | None] = [int(s) if m else None for s, m in zip(row_seeds, mask)]
+                    fresh, _ = self.venv.reset(seed=reset_seeds, options={"reset_mask": mask})
+                    obs = _merge_rows(obs, fresh, mask)
+                if t == total:
+                    break
+                actions = np.stack([acts[t - st] if t >= st else idle
+                                    for acts, st in zip(row_actions, starts)])  # fmt: skip
+                stepped, *_ = self.venv.step(actions)
+                obs = stepped
+        self._step_seeds = seeds
+        self._row_seeds = [int(s) for s in row_seeds]
+        return obs
+
 
 def _take_row(obs: Any, row: int) -> Any:
     if isinstance(obs, dict):

@@ -29,16 +29,25 @@ from workbench.train.distributed import DistInfo
 Evaluator = Callable[[int], dict[str, float]]
 
 
+def _crossed(before: int, after: int, every: int) -> bool:
+    """Whether a multiple of ``every`` lies in ``(before, after]`` (a step of 1: ``after % every == 0``)."""
+    return after // every > before // every
+
+
 class TrainingDiverged(UserError):
     """A loss or metric became NaN/inf: the run stops at once (exit 2), keeping its last checkpoint."""
 
 
-def read_latest_name(run_dir: Path) -> str | None:
-    pointer = run_dir / "checkpoints" / "latest"
+def kept_checkpoint(run_dir: Path) -> str | None:
+    """The name of the checkpoint ``latest`` points at, or None (none yet, or a damaged pointer)."""
+    from foundation.files import CorruptFileError
+    from workbench.checkpoint import read_latest
+
     try:
-        return pointer.read_text(encoding="ascii").strip() or None
-    except (OSError, UnicodeDecodeError):
+        latest = read_latest(run_dir / "checkpoints")
+    except CorruptFileError:
         return None
+    return latest.name if latest is not None else None
 
 
 class Trainer:
@@ -107,7 +116,8 @@ class Trainer:
         non-finite loss or metric stops at once, before anything of that step is saved."""
         self.set_mode(True)
         window: dict[str, float] = {}
-        count, busy = 0, 0.0
+        counts: dict[str, int] = {}
+        start, busy = self.step, 0.0
         with (
             ProgressBar("train", self.total_steps, self.step, self.config.progress and self.dist.main) as bar,
             deferred_stop() as stop,
@@ -121,23 +131,23 @@ class Trainer:
                 stopping, diverged = self.dist.any(stop.requested, not finite)
                 if diverged:
                     self.diverged(metrics)
-                self.step += 1
-                count += 1
+                before, self.step = self.step, self.advance()
                 for key, value in metrics.items():
                     window[key] = window.get(key, 0.0) + value
-                if self.step % self.config.log_every == 0 or self.step == self.total_steps:
-                    means = {k: v / count for k, v in window.items()}
-                    means["steps_per_s"] = count / max(busy, 1e-9)
+                    counts[key] = counts.get(key, 0) + 1
+                if _crossed(before, self.step, self.config.log_every) or self.step >= self.total_steps:
+                    means = {k: v / counts[k] for k, v in window.items()}
+                    means["steps_per_s"] = (self.step - start) / max(busy, 1e-9)
                     means["samples_per_s"] = means["steps_per_s"] * self.samples_per_step
                     means.update(self.log_extras())
                     self.logger.log(self.step, means, prefix="train/")
                     bar.update(self.step, loss=means.get("loss", float("nan")))
-                    window, count, busy = {}, 0, 0.0
+                    window, counts, start, busy = {}, {}, self.step, 0.0
                 if self.evaluator is not None and self.config.eval_every and (
-                    self.step % self.config.eval_every == 0
+                    _crossed(before, self.step, self.config.eval_every)
                 ):
                     self.periodic_eval()
-                saved = self.step % self.config.checkpoint_every == 0 or self.step == self.total_steps
+                saved = _crossed(before, self.step, self.config.checkpoint_every) or self.step >= self.total_steps
                 if saved or stopping:
                     self.save(extra)
                 if stopping:
@@ -147,10 +157,15 @@ class Trainer:
                     )
         self.set_mode(False)
 
+    def advance(self) -> int:
+        """The step count after one ``train_step``: one optimisation step here; the online trainer
+        counts env steps (one call collects several)."""
+        return self.step + 1
+
     def diverged(self, metrics: dict[str, float]) -> None:
         """Stop the run when training diverges, naming the metric and the checkpoint that is kept."""
         bad = [k for k, v in metrics.items() if not math.isfinite(v)] or ["loss"]  # another rank's
-        kept = read_latest_name(self.run_dir)
+        kept = kept_checkpoint(self.run_dir)
         where = f"the last good checkpoint {kept} is kept" if kept else "no checkpoint was written yet"
         raise TrainingDiverged(
             f"train/{bad[0]} is {metrics.get(bad[0], 'nan')} at step {self.step + 1}: training diverged "

@@ -1,0 +1,185 @@
+"""The online trainer: SB3's algorithms stepping the workbench's envs, in the shared training loop.
+
+One ``train_step`` is one iteration of SB3's own ``learn`` loop: collect (``train_freq`` env steps
+per env for the off-policy algorithms, ``n_steps`` for PPO), then SB3's ``train``. The trainer's
+step counter is SB3's ``num_timesteps`` (env steps), so ``agent.steps``, ``trainer.log_every``,
+``trainer.checkpoint_every`` and ``trainer.eval_every`` all count env steps. Checkpoints, metrics
+(metrics.jsonl and TensorBoard), validation on the validation seeds, keeping the best policy and the
+final evaluation are the shared :class:`~workbench.train.base.Trainer`'s, as for every family.
+
+Exact resume: a checkpoint holds the policy, SB3's optimizers, counters and replay buffer
+(:mod:`workbench.train.sb3_state`), every RNG, and the envs as (episode seed, actions so far) per
+row, which :meth:`SamplerVecEnv.restore` replays. A run killed at any point and resumed ends with
+the weights of the uninterrupted run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workbench.config import TrainConfig, TrainerConfig
+from workbench.errors import UserError, warn
+from workbench.logger import Logger
+from workbench.train.base import Evaluator, Trainer
+from workbench.train.sb3_env import SamplerVecEnv
+from workbench.train.sb3_state import algorithm_state, load_algorithm_state, load_replay_state, replay_state
+
+
+class OnlineTrainer(Trainer):
+    def __init__(
+        self,
+        agent: Any,
+        algo: Any,
+        venv: SamplerVecEnv,
+        config: TrainerConfig,
+        run_dir: Path,
+        logger: Logger,
+        total_steps: int,
+        evaluator: Evaluator | None = None,
+    ) -> None:
+        from stable_baselines3.common.logger import Logger as SB3Logger
+        from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+
+        super().__init__(agent, config, run_dir, logger, total_steps, evaluator=evaluator)
+        self.algo, self.venv = algo, venv
+        self.off_policy = isinstance(algo, OffPolicyAlgorithm)
+        # SB3 records its losses into this logger; the trainer reads and clears them every step.
+        algo.set_logger(SB3Logger(folder=None, output_formats=[]))
+        self.callback: Any = None
+
+    # ------------------------------------------------------------------------------ start / resume
+    def start(self) -> None:
+        """A fresh run: SB3's own setup, which resets the envs to their first episode seeds."""
+        _, self.callback = self.algo._setup_learn(self.total_steps, None, reset_num_timesteps=True)
+
+    def load_state(self, payload: dict[str, Any]) -> None:
+        super().load_state(payload)  # policy weights, best success, step, torch/numpy/python RNGs
+        saved_obs = load_algorithm_state(self.algo, payload["sb3"])
+        if self.off_policy:
+            load_replay_state(self.algo.replay_buffer, payload["replay"])
+        obs = self.venv.restore(payload["envs"])
+        if not _same(obs, saved_obs):
+            warn("the envs replayed to their checkpointed episodes do not give the checkpointed "
+                 "observation (the env is not deterministic under replay); training continues from the "
+                 "replayed state, so this run will not match an uninterrupted one exactly")  # fmt: skip
+        self.algo._last_obs = obs
+        self.algo._last_original_obs = obs
+        # SB3's setup without a reset (the observation is set); it would count total steps from here.
+        _, self.callback = self.algo._setup_learn(self.total_steps, None, reset_num_timesteps=False)
+        self.algo._total_timesteps = self.total_steps
+        self.step = int(self.algo.num_timesteps)
+
+    def state(self) -> dict[str, Any]:
+        out = {**super().state(), "sb3": algorithm_state(self.algo), "envs": self.venv.state()}
+        if self.off_policy:
+            out["replay"] = replay_state(self.algo.replay_buffer)
+        return out
+
+    # -------------------------------------------------------------------------------- the loop
+    def train_step(self) -> dict[str, float]:
+        """One iteration of SB3's ``learn`` loop (off-policy or on-policy, as SB3 writes it)."""
+        algo = self.algo
+        if self.off_policy:
+            rollout = algo.collect_rollouts(
+                self.venv, train_freq=algo.train_freq, action_noise=algo.action_noise, callback=self.callback,
+                learning_starts=algo.learning_starts, replay_buffer=algo.replay_buffer, log_interval=None,
+            )  # fmt: skip
+            if algo.num_timesteps > 0 and algo.num_timesteps > algo.learning_starts:
+                steps = algo.gradient_steps if algo.gradient_steps >= 0 else rollout.episode_timesteps
+                if steps > 0:
+                    algo.train(batch_size=algo.batch_size, gradient_steps=steps)
+        else:
+            algo.collect_rollouts(self.venv, self.callback, algo.rollout_buffer, n_rollout_steps=algo.n_steps)
+            algo._update_current_progress_remaining(algo.num_timesteps, algo._total_timesteps)
+            algo.train()
+        return self._sb3_metrics()
+
+    def _sb3_metrics(self) -> dict[str, float]:
+        """What SB3 recorded this iteration (losses, entropy coefficient, epsilon), then cleared."""
+        log = self.algo.logger
+        out = {}
+        for key, value in log.name_to_value.items():
+            group, _, name = key.partition("/")
+            if group in ("train", "rollout") and isinstance(value, (int, float, np.floating, np.integer)):
+                out[name] = float(value)
+        log.name_to_value.clear()
+        log.name_to_count.clear()
+        log.name_to_excluded.clear()
+        return out
+
+    def advance(self) -> int:
+        return int(self.algo.num_timesteps)
+
+    def set_mode(self, training: bool) -> None:
+        pass  # SB3 switches its policy's mode itself (collect: eval mode, train: train mode)
+
+    def log_extras(self) -> dict[str, float]:
+        """Episodes finished in this logging window: return, length and success."""
+        done, self.venv.finished = self.venv.finished, []
+        if not done:
+            return {}
+        returns, lengths, success = (np.asarray(col, dtype=np.float64) for col in zip(*done))
+        return {"ep_return": float(returns.mean()), "ep_length": float(lengths.mean()),
+                "ep_success": float(success.mean()), "episodes": float(len(done))}  # fmt: skip
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+
+
+def train_online(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bool) -> dict[str, Any]:
+    """Train an SB3 agent on ``cfg.env``: envs, agent, algorithm, trainer; then the final evaluation."""
+    from agents.policy_io import policy_spec
+    from agents.rl.algorithms import build_algorithm, check_compatible
+    from agents.rl.spaces import action_space_from_spec, image_keys, observation_space_from_spec
+    from agents.registry import agent_class
+    from workbench.checkpoint import resume_checkpoint
+    from workbench.data.episode import observation_spec, spec_from_space
+    from workbench.logger import run_logger
+    from workbench.sampler import EnvFactory, Sampler
+    from workbench.train.evaluation import final_eval, validation_evaluator
+    from workbench.train.run import load_trainer_state
+
+    found = resume_checkpoint(run_dir / "checkpoints", warn) if resuming else None
+    ckpt, payload = found if found is not None else (None, None)
+    if resuming:
+        where = f"{ckpt.name} (step {payload['step']})" if ckpt and payload else "step 0 (no checkpoint yet)"
+        print(f"resuming {run_dir} from {where}")
+    factory = EnvFactory(cfg.env.id, cfg.env.make_kwargs())
+    probe = factory()
+    obs_spec, action_spec = observation_spec(probe.observation_space), spec_from_space(probe.action_space)
+    probe.close()
+    try:
+        check_compatible(cfg.agent, obs_spec, action_spec, cfg.env.id)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    agent = agent_class(cfg.agent.name)(cfg.agent, obs_spec, action_spec)
+    sampler = Sampler(factory, cfg.agent.num_envs, cfg.backend.name, max_restarts=cfg.backend.max_restarts)
+    rollouts = cfg.seeds.rollouts
+    venv = SamplerVecEnv(sampler, observation_space_from_spec(obs_spec), action_space_from_spec(action_spec),
+                         image_keys(obs_spec), cfg.seeds.train_start("rollouts", cfg.seed), rollouts.stop)  # fmt: skip
+    resume_step = None if not resuming else (int(payload["step"]) if payload else 0)
+    logger = run_logger(run_dir, resume_step=resume_step)
+    try:
+        algo = build_algorithm(cfg.agent, venv, seed=cfg.seed, device=device)
+        agent.adopt(algo.policy)
+        evaluator = validation_evaluator(agent, cfg, run_dir / "eval")
+        trainer = OnlineTrainer(agent, algo, venv, cfg.trainer, run_dir, logger, cfg.agent.steps, evaluator)
+        if payload is not None:
+            load_trainer_state(trainer, payload, cfg, ckpt)
+        else:
+            trainer.start()
+        trainer.fit(extra={**policy_spec(agent), "env_id": cfg.env.id})
+        venv.close()  # the training envs are done: free them before the evaluation builds its own
+        agent.save(run_dir / "policy.pt")
+        results = final_eval(agent, cfg, run_dir, {"policy": str(run_dir / "policy.pt"), "step": trainer.step})
+        logger.log(trainer.step, results, prefix="eval/")
+    finally:
+        venv.close()
+        logger.close()
+    return results
