@@ -80,7 +80,7 @@ AGENTS: dict[str, AgentSpec] = {
         ),
         # Model-free RL: Stable-Baselines3's (and sb3-contrib's) algorithms, wired by agents/rl/.
         AgentSpec("dqn", DQNConfig, _SB3, "online", "online", (),
-                  "DQN (SB3): epsilon-greedy Q-learning for discrete actions (CartPole, env.controller=discrete)"),
+                  "DQN (SB3): epsilon-greedy Q-learning for discrete actions (env.controller=discrete)"),
         AgentSpec("ppo", PPOConfig, _SB3, "online", "online", (),
                   "PPO (SB3): clipped policy gradient, discrete or continuous actions"),
         AgentSpec("sac", SACConfig, _SB3, "online", "online", (),

@@ -75,13 +75,17 @@ class OffPolicyConfig(RLConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.buffer_size < 2 or self.learning_starts < 0 or self.train_freq < 1:
-            raise ConfigError("agent.buffer_size must be >= 2, agent.learning_starts >= 0, agent.train_freq >= 1")
+            raise ConfigError(
+                "agent.buffer_size must be >= 2, agent.learning_starts >= 0, agent.train_freq >= 1"
+            )
         if self.gradient_steps == 0 or self.gradient_steps < -1:
             raise ConfigError(f"agent.gradient_steps={self.gradient_steps} must be >= 1 or -1")
         if not 0.0 < self.tau <= 1.0:
             raise ConfigError(f"agent.tau={self.tau} must be in (0, 1]")
         if self.her_strategy not in HER_STRATEGIES:
-            raise ConfigError(f"agent.her_strategy={self.her_strategy!r} is not one of {list(HER_STRATEGIES)}")
+            raise ConfigError(
+                f"agent.her_strategy={self.her_strategy!r} is not one of {list(HER_STRATEGIES)}"
+            )
         if self.her_goals < 1:
             raise ConfigError(f"agent.her_goals={self.her_goals} must be >= 1")
 
@@ -134,7 +138,8 @@ class DQNConfig(OffPolicyConfig):
         out.update(target_update_interval=self.target_update_interval,
                    exploration_fraction=self.exploration_fraction,
                    exploration_initial_eps=self.exploration_initial_eps,
-                   exploration_final_eps=self.exploration_final_eps, max_grad_norm=self.max_grad_norm)  # fmt: skip
+                   exploration_final_eps=self.exploration_final_eps,
+                   max_grad_norm=self.max_grad_norm)  # fmt: skip
         return out
 
 

@@ -36,8 +36,8 @@ def box_from_spec(spec: dict[str, Any], shape: tuple[int, ...] | None = None) ->
     if np.issubdtype(dtype, np.integer):
         low, high = bound(spec.get("low"), 0), bound(spec.get("high"), 255)
         return spaces.Box(low.astype(dtype), high.astype(dtype), shape, dtype)
-    return spaces.Box(bound(spec.get("low"), -np.inf).astype(dtype), bound(spec.get("high"), np.inf).astype(dtype),
-                      shape, dtype)  # fmt: skip
+    low, high = bound(spec.get("low"), -np.inf), bound(spec.get("high"), np.inf)
+    return spaces.Box(low.astype(dtype), high.astype(dtype), shape, dtype)
 
 
 def action_space_from_spec(spec: dict[str, Any]) -> Any:
@@ -55,7 +55,7 @@ def observation_space_from_spec(obs_spec: dict[str, Any]) -> Any:
 
     if list(obs_spec) == ["state"]:
         return box_from_spec(obs_spec["state"])
-    out = {}
+    out: dict[str, Any] = {}
     for key, spec in obs_spec.items():
         if is_image_key(key, spec):
             h, w, c = spec["shape"]

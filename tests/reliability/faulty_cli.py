@@ -2,8 +2,9 @@
 
 ``WB_FAULT`` says which fault and where:
 
-- ``kill:<N>``      SIGKILL this process during training step N (nothing runs after it: no handler,
-                    no cleanup, as a power cut or the OOM killer)
+- ``kill:<N>``      SIGKILL this process during training step N, the first step at or past N (the
+                    online trainer counts env steps); nothing runs after it: no handler, no cleanup,
+                    as a power cut or the OOM killer
 - ``term:<N>``      SIGTERM to itself during training step N (as a batch scheduler's stop)
 - ``int:<N>``       SIGINT to itself during training step N (Ctrl-C)
 - ``sleep:<N>``     sleep 60 s at step N, holding the run (for the lock test; the test kills it)
@@ -23,21 +24,29 @@ fault, _, where = os.environ.get("WB_FAULT", "").partition(":")
 
 if fault in ("kill", "term", "int", "sleep"):
     from workbench.train.offline import OfflineTrainer
+    from workbench.train.online import OnlineTrainer
 
-    original_step = OfflineTrainer.train_step
     target = int(where)
+    fired = False
 
-    def train_step(self: OfflineTrainer) -> dict[str, float]:
-        if self.step == target:
-            if fault == "sleep":
-                print(f"sleeping at step {target}", flush=True)
-                time.sleep(60)
-            else:
-                sig = {"kill": signal.SIGKILL, "term": signal.SIGTERM, "int": signal.SIGINT}[fault]
-                os.kill(os.getpid(), sig)
-        return original_step(self)
+    def inject(original: Any) -> Any:
+        # The first training step at or past N (the online trainer counts env steps, several per call).
+        def train_step(self: Any) -> dict[str, float]:
+            global fired
+            if self.step >= target and not fired:
+                fired = True
+                if fault == "sleep":
+                    print(f"sleeping at step {self.step}", flush=True)
+                    time.sleep(60)
+                else:
+                    sig = {"kill": signal.SIGKILL, "term": signal.SIGTERM, "int": signal.SIGINT}[fault]
+                    os.kill(os.getpid(), sig)
+            return original(self)
 
-    OfflineTrainer.train_step = train_step  # type: ignore[method-assign]
+        return train_step
+
+    OfflineTrainer.train_step = inject(OfflineTrainer.train_step)  # type: ignore[method-assign]
+    OnlineTrainer.train_step = inject(OnlineTrainer.train_step)  # type: ignore[method-assign]
 
 if fault == "kill_in_save":
     import torch

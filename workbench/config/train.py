@@ -44,8 +44,17 @@ class TrainerConfig:
     keep_checkpoints: int = 3
     progress: bool = True
     world_size: int = 1  # > 1: data-parallel training in that many processes (DDP), same global batch
+    # What policy.pt holds and the final test evaluation scores: the last weights, or the best on the
+    # validation seeds (policy_best.pt, kept by periodic evaluation: needs eval_every > 0).
+    final_policy: str = "last"
 
     def __post_init__(self) -> None:
+        if self.final_policy not in ("last", "best"):
+            raise ConfigError(f"trainer.final_policy={self.final_policy!r} is not one of ['last', 'best']")
+        if self.final_policy == "best" and self.eval_every == 0:
+            raise ConfigError(
+                "trainer.final_policy=best picks among periodic evaluations: set trainer.eval_every"
+            )
         for key in ("log_every", "checkpoint_every"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"trainer.{key}={getattr(self, key)} must be >= 1")
@@ -186,11 +195,13 @@ class TrainConfig:
         if self.dagger.rounds > 0:
             raise ConfigError(f"dagger.rounds labels an offline agent's rollouts; agent={name} learns online")
         if self.trainer.world_size > 1:
-            raise ConfigError(f"trainer.world_size > 1 trains offline agents; agent={name} trains in one process")
+            raise ConfigError(
+                f"trainer.world_size > 1 trains offline agents; agent={name} trains in one process"
+            )
         if self.backend.name == "ray":
             raise ConfigError(
-                f"agent={name} steps its envs in lockstep with the learner: use backend=sync or backend=async "
-                "(backend=ray ships whole episodes, for collection and evaluation)"
+                f"agent={name} steps its envs in lockstep with the learner: use backend=sync or "
+                "backend=async (backend=ray ships whole episodes, for collection and evaluation)"
             )
         # Rollout episodes start from the seed plan's rollouts range for this training seed.
         self.seeds.train_start("rollouts", self.seed)

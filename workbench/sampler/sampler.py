@@ -186,7 +186,14 @@ class Sampler:
         return StepResult(obs, np.asarray(rewards), np.asarray(terminated), np.asarray(truncated),
                           final_obs, infos, list(self._row_seeds))  # fmt: skip
 
-    def restore(self, row_seeds: Sequence[int], row_actions: Sequence[np.ndarray], seeds: Iterator[int]) -> Any:
+    @property
+    def row_seeds(self) -> list[int]:
+        """The episode seed of every row of the step API (as of the last reset or step)."""
+        return list(self._row_seeds)
+
+    def restore(
+        self, row_seeds: Sequence[int], row_actions: Sequence[np.ndarray], seeds: Iterator[int]
+    ) -> Any:
         """Put every row back in the middle of its episode: ``reset(row_seeds[i])`` then the row's
         recorded actions, replayed. The physics is deterministic, so this reaches the exact state a
         killed run was in (simulator, task, time limit, the env's own RNG) without pickling any env.
@@ -209,13 +216,15 @@ class Sampler:
                 if t == 0:
                     obs, _ = self.venv.reset(seed=[int(s) for s in row_seeds])
                 elif mask.any():
-                    reset_seeds: list[int | None] = [int(s) if m else None for s, m in zip(row_seeds, mask)]
+                    reset_seeds: list[int | None] = [
+                        int(s) if m else None for s, m in zip(row_seeds, mask, strict=True)
+                    ]
                     fresh, _ = self.venv.reset(seed=reset_seeds, options={"reset_mask": mask})
                     obs = _merge_rows(obs, fresh, mask)
                 if t == total:
                     break
                 actions = np.stack([acts[t - st] if t >= st else idle
-                                    for acts, st in zip(row_actions, starts)])  # fmt: skip
+                                    for acts, st in zip(row_actions, starts, strict=True)])  # fmt: skip
                 stepped, *_ = self.venv.step(actions)
                 obs = stepped
         self._step_seeds = seeds

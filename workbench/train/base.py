@@ -75,6 +75,7 @@ class Trainer:
         self.dist = dist or DistInfo()
         self.step = 0
         self.best_success = -1.0
+        self.best_return = -math.inf
 
     # ------------------------------------------------------------------------- family-specific parts
     def train_step(self) -> dict[str, float]:
@@ -85,11 +86,13 @@ class Trainer:
         raise NotImplementedError
 
     def state(self) -> dict[str, Any]:
-        return {"model": self.agent.state_dict(), "best_success": self.best_success}
+        return {"model": self.agent.state_dict(), "best_success": self.best_success,
+                "best_return": self.best_return}  # fmt: skip
 
     def load_state(self, payload: dict[str, Any]) -> None:
         self.agent.load_state_dict(payload["model"])
         self.best_success = float(payload.get("best_success", -1.0))
+        self.best_return = float(payload.get("best_return", -math.inf))
         self.step = int(payload["step"])
         ranks = payload.get("rng_ranks")
         # Every rank restores its own generators; a run resumed at another world size restores rank
@@ -141,13 +144,14 @@ class Trainer:
                     means["samples_per_s"] = means["steps_per_s"] * self.samples_per_step
                     means.update(self.log_extras())
                     self.logger.log(self.step, means, prefix="train/")
-                    bar.update(self.step, loss=means.get("loss", float("nan")))
+                    bar.update(self.step, **self.progress_fields(means))
                     window, counts, start, busy = {}, {}, self.step, 0.0
                 if self.evaluator is not None and self.config.eval_every and (
                     _crossed(before, self.step, self.config.eval_every)
                 ):
                     self.periodic_eval()
-                saved = _crossed(before, self.step, self.config.checkpoint_every) or self.step >= self.total_steps
+                finished = self.step >= self.total_steps
+                saved = _crossed(before, self.step, self.config.checkpoint_every) or finished
                 if saved or stopping:
                     self.save(extra)
                 if stopping:
@@ -172,6 +176,10 @@ class Trainer:
             f"({where}); lower agent.lr or check the data"
         )
 
+    def progress_fields(self, means: dict[str, float]) -> dict[str, float]:
+        """What the progress line shows of a logging window."""
+        return {"loss": means.get("loss", float("nan"))}
+
     def log_extras(self) -> dict[str, float]:
         """Scalars logged with every training window (e.g. the learning rate)."""
         return {}
@@ -185,7 +193,8 @@ class Trainer:
             results = self.evaluator(self.step)
             self.set_mode(True)
         self.logger.log(self.step, results, prefix="eval/")
-        success = float(results.get("success_rate", 0.0))
-        if success > self.best_success:
-            self.best_success = success
+        # Success first; the mean return breaks ties (and ranks envs without success, e.g. CartPole).
+        score = (float(results.get("success_rate", 0.0)), float(results.get("mean_return", 0.0)))
+        if score > (self.best_success, self.best_return):
+            self.best_success, self.best_return = score
             self.agent.save(self.run_dir / "policy_best.pt")

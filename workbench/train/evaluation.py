@@ -41,3 +41,19 @@ def final_eval(policy: Policy, cfg: TrainConfig, run_dir: Path, extra: dict[str,
         extra={"config_hash": config_hash((run_dir / "config.yaml").read_text()), **extra},
         backend=cfg.backend,
     )
+
+
+def select_final_policy(agent: Any, cfg: TrainConfig, run_dir: Path) -> str:
+    """Load the weights ``trainer.final_policy`` names into ``agent`` before it is saved as policy.pt and
+    scored on the test seeds: ``best`` is the periodic evaluation's best on the validation seeds (so the
+    test seeds never take part in the choice). Returns which was used."""
+    best = run_dir / "policy_best.pt"
+    if cfg.trainer.final_policy != "best" or not best.is_file():
+        return "last"
+    import torch
+
+    from foundation.files import verify_checksum
+
+    verify_checksum(best)
+    agent.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
+    return "best"

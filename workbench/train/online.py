@@ -116,12 +116,15 @@ class OnlineTrainer(Trainer):
     def set_mode(self, training: bool) -> None:
         pass  # SB3 switches its policy's mode itself (collect: eval mode, train: train mode)
 
+    def progress_fields(self, means: dict[str, float]) -> dict[str, float]:
+        return {k: means[k] for k in ("ep_return", "ep_success") if k in means}
+
     def log_extras(self) -> dict[str, float]:
         """Episodes finished in this logging window: return, length and success."""
         done, self.venv.finished = self.venv.finished, []
         if not done:
             return {}
-        returns, lengths, success = (np.asarray(col, dtype=np.float64) for col in zip(*done))
+        returns, lengths, success = (np.asarray(col, dtype=np.float64) for col in zip(*done, strict=True))
         return {"ep_return": float(returns.mean()), "ep_length": float(lengths.mean()),
                 "ep_success": float(success.mean()), "episodes": float(len(done))}  # fmt: skip
 
@@ -132,17 +135,31 @@ def _same(a: Any, b: Any) -> bool:
     return bool(np.array_equal(np.asarray(a), np.asarray(b)))
 
 
+def check_her_warmup(cfg: TrainConfig, horizon: int | None) -> None:
+    """HER relabels with goals of finished episodes: updates cannot start before the first ones end."""
+    agent = cfg.agent
+    if not getattr(agent, "her", False) or horizon is None:
+        return
+    first = horizon * agent.num_envs  # env steps (all envs) until every env has finished one episode
+    if agent.learning_starts < first:
+        raise UserError(
+            f"agent.learning_starts={agent.learning_starts} comes before the first episodes end ({horizon} "
+            f"steps x {agent.num_envs} envs); HER samples finished episodes only: set "
+            f"agent.learning_starts>={first}"
+        )
+
+
 def train_online(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bool) -> dict[str, Any]:
     """Train an SB3 agent on ``cfg.env``: envs, agent, algorithm, trainer; then the final evaluation."""
     from agents.policy_io import policy_spec
+    from agents.registry import agent_class
     from agents.rl.algorithms import build_algorithm, check_compatible
     from agents.rl.spaces import action_space_from_spec, image_keys, observation_space_from_spec
-    from agents.registry import agent_class
     from workbench.checkpoint import resume_checkpoint
     from workbench.data.episode import observation_spec, spec_from_space
     from workbench.logger import run_logger
     from workbench.sampler import EnvFactory, Sampler
-    from workbench.train.evaluation import final_eval, validation_evaluator
+    from workbench.train.evaluation import final_eval, select_final_policy, validation_evaluator
     from workbench.train.run import load_trainer_state
 
     found = resume_checkpoint(run_dir / "checkpoints", warn) if resuming else None
@@ -153,16 +170,18 @@ def train_online(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bool) -
     factory = EnvFactory(cfg.env.id, cfg.env.make_kwargs())
     probe = factory()
     obs_spec, action_spec = observation_spec(probe.observation_space), spec_from_space(probe.action_space)
+    horizon = probe.spec.max_episode_steps if probe.spec is not None else None
     probe.close()
     try:
         check_compatible(cfg.agent, obs_spec, action_spec, cfg.env.id)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
+    check_her_warmup(cfg, horizon)
     agent = agent_class(cfg.agent.name)(cfg.agent, obs_spec, action_spec)
     sampler = Sampler(factory, cfg.agent.num_envs, cfg.backend.name, max_restarts=cfg.backend.max_restarts)
-    rollouts = cfg.seeds.rollouts
-    venv = SamplerVecEnv(sampler, observation_space_from_spec(obs_spec), action_space_from_spec(action_spec),
-                         image_keys(obs_spec), cfg.seeds.train_start("rollouts", cfg.seed), rollouts.stop)  # fmt: skip
+    first_seed, last = cfg.seeds.train_start("rollouts", cfg.seed), cfg.seeds.rollouts.stop
+    spaces = observation_space_from_spec(obs_spec), action_space_from_spec(action_spec)
+    venv = SamplerVecEnv(sampler, *spaces, image_keys(obs_spec), first_seed, last)
     resume_step = None if not resuming else (int(payload["step"]) if payload else 0)
     logger = run_logger(run_dir, resume_step=resume_step)
     try:
@@ -176,8 +195,10 @@ def train_online(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bool) -
             trainer.start()
         trainer.fit(extra={**policy_spec(agent), "env_id": cfg.env.id})
         venv.close()  # the training envs are done: free them before the evaluation builds its own
+        chosen = select_final_policy(agent, cfg, run_dir)
         agent.save(run_dir / "policy.pt")
-        results = final_eval(agent, cfg, run_dir, {"policy": str(run_dir / "policy.pt"), "step": trainer.step})
+        final = {"policy": str(run_dir / "policy.pt"), "step": trainer.step, "final_policy": chosen}
+        results = final_eval(agent, cfg, run_dir, final)
         logger.log(trainer.step, results, prefix="eval/")
     finally:
         venv.close()

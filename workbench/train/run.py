@@ -163,7 +163,7 @@ def train_offline(
     from workbench.dataset import SequenceDataset
     from workbench.logger import Logger, run_logger
     from workbench.train.distributed import DistInfo
-    from workbench.train.evaluation import final_eval, validation_evaluator
+    from workbench.train.evaluation import final_eval, select_final_policy, validation_evaluator
     from workbench.train.offline import OfflineTrainer, Recipe
 
     dist = dist or DistInfo()
@@ -202,8 +202,9 @@ def train_offline(
         trainer.fit(extra={**policy_spec(agent), "dataset": str(dataset_dir), "env_id": cfg.env.id})
         if not dist.main:
             return {}
+        chosen = select_final_policy(agent, cfg, run_dir)
         agent.save(run_dir / "policy.pt")
-        final = {"policy": str(run_dir / "policy.pt"), "step": trainer.step}
+        final = {"policy": str(run_dir / "policy.pt"), "step": trainer.step, "final_policy": chosen}
         results = final_eval(agent, cfg, run_dir, final)
         logger.log(trainer.step, results, prefix="eval/")
     finally:

@@ -58,7 +58,7 @@ class SamplerVecEnv(VecEnv):
         for seed in itertools.count(self._next_seed):
             if seed >= self.seed_stop:
                 raise UserError(
-                    f"online training used every episode seed of its rollouts range (up to {self.seed_stop}); "
+                    f"online training used every episode seed of its rollouts range (to {self.seed_stop}); "
                     "raise seeds.rollouts.size or train fewer steps per training seed"
                 )
             self._next_seed = seed + 1
@@ -96,7 +96,11 @@ class SamplerVecEnv(VecEnv):
                 info = {
                     "terminal_observation": self._single(res.final_obs[row]),
                     "TimeLimit.truncated": bool(res.truncated[row] and not res.terminated[row]),
-                    "episode": {"r": self._row_return[row], "l": length, "t": time.monotonic() - self._started},
+                    "episode": {
+                        "r": self._row_return[row],
+                        "l": length,
+                        "t": time.monotonic() - self._started,
+                    },
                     "is_success": success,
                 }
                 self.finished.append((float(self._row_return[row]), length, success))
@@ -152,16 +156,17 @@ class SamplerVecEnv(VecEnv):
     def state(self) -> dict[str, Any]:
         """Every row's episode seed and actions so far, the next seed: the envs' whole state."""
         return {
-            "row_seeds": list(self.sampler._row_seeds),
-            "row_actions": [torch.from_numpy(np.asarray(acts)) if acts else torch.zeros(0)
-                            for acts in self._row_actions],  # fmt: skip
+            "row_seeds": self.sampler.row_seeds,
+            "row_actions": [
+                torch.from_numpy(np.asarray(a)) if a else torch.zeros(0) for a in self._row_actions
+            ],
             "row_return": self._row_return.tolist(),
             "next_seed": self._next_seed,
         }
 
     def restore(self, state: dict[str, Any]) -> Any:
         """Replay every row to where the checkpoint left it; returns the observations there."""
-        shape, dtype = self.action_space.shape, self.action_space.dtype
+        shape, dtype = tuple(self.action_space.shape or ()), self.action_space.dtype
         actions = [a.numpy().astype(dtype).reshape(-1, *shape) for a in state["row_actions"]]
         self._next_seed = int(state["next_seed"])
         obs = self.sampler.restore(state["row_seeds"], actions, self._episode_seeds())

@@ -91,7 +91,9 @@ def replay_state(buffer: Any) -> dict[str, Any]:
 def load_replay_state(buffer: Any, state: dict[str, Any]) -> None:
     filled = int(state["filled"])
     if filled > buffer.buffer_size:
-        raise ValueError(f"the checkpoint's replay buffer holds {filled} rows; this one fits {buffer.buffer_size}")
+        raise ValueError(
+            f"the checkpoint's replay buffer holds {filled} rows; this one fits {buffer.buffer_size}"
+        )
     for key, tensor in state["arrays"].items():
         name, _, sub = key.partition("/")
         target = getattr(buffer, name)

@@ -1,0 +1,68 @@
+"""The online trainer end to end: SB3 agents killed with SIGKILL mid-episode and resumed end with the
+weights and evaluation of the uninterrupted run (DQN on CartPole, SAC+HER on Reach)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import workbench
+from tests.reliability.test_signals import assert_same_weights, faulty, weights
+
+QUIET = ("trainer.progress=false", "eval.video=false", "eval.episodes=4")
+CASES = {
+    # 2 envs: rows finish episodes at different times, so the kill leaves each mid-episode.
+    "dqn_cartpole": ("agent=dqn", "env=wb/CartPole-v1", "agent.steps=2000", "agent.learning_starts=200",
+                     "agent.num_envs=2", "agent.target_update_interval=500", "trainer.checkpoint_every=500"),
+    "sac_her_reach": ("agent=sac", "agent.her=true", "env=wb/Reach-mujoco-v0", "env.obs_mode=goal",
+                      "env.reward=sparse", "agent.steps=700", "agent.learning_starts=100",
+                      "agent.batch_size=64", "agent.net_arch=[64,64]", "trainer.checkpoint_every=300"),
+}  # fmt: skip
+KILL_AT = {"dqn_cartpole": 1337, "sac_her_reach": 433}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_sigkill_and_resume_is_exact(case: str, tmp_path: Path) -> None:
+    args = (*CASES[case], *QUIET)
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    workbench("train", *args, f"run_dir={straight}")
+    proc = faulty(f"kill:{KILL_AT[case]}", "train", *args, f"run_dir={killed}")
+    assert proc.returncode == -9, proc.stderr
+    assert not (killed / "policy.pt").exists()
+    out = workbench("train", f"resume={killed}").stdout
+    assert "resuming" in out and "step_" in out
+    assert_same_weights(weights(straight), weights(killed))
+    ra, rb = (json.loads((run / "eval" / "results.json").read_text()) for run in (straight, killed))
+    for key in ("success_rate", "mean_return", "mean_length", "seeds"):
+        assert ra[key] == rb[key], key
+    steps = [json.loads(line)["step"] for line in (killed / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(steps), "metrics.jsonl repeats steps after resume"
+
+
+def test_online_config_errors_are_one_line(tmp_path: Path) -> None:
+    cases = {
+        ("agent=sac", "agent.n_steps=64"): "unknown config key 'agent.n_steps'",
+        ("agent=dqn", "env=wb/Reach-mujoco-v0"): "env.controller=discrete",
+        ("agent=sac", "agent.her=true", "env=wb/Reach-mujoco-v0"): "env.obs_mode=goal",
+        ("agent=sac", "env=wb/CartPole-v1"): "agent=dqn or agent=ppo",
+        ("agent=sac", "backend=ray"): "backend=sync or backend=async",
+        ("agent=ppo", "agent.batch_size=999", "agent.n_steps=64"): "exceeds one rollout",
+        ("agent=sac", "agent.ent_coef=lots"): "agent.ent_coef='lots' is not valid",
+        (
+            "agent=sac",
+            "agent.her=true",
+            "env=wb/Reach-mujoco-v0",
+            "env.obs_mode=goal",
+            "agent.num_envs=3",
+        ): "set agent.learning_starts>=150",
+    }
+    for i, (args, message) in enumerate(cases.items()):
+        run = tmp_path / f"run{i}"
+        proc = workbench("train", *args, f"run_dir={run}", check=False)
+        assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], (args, proc.stderr)
+        assert not run.exists(), "a refused run leaves no directory"
