@@ -25,9 +25,9 @@ COMMANDS: dict[str, str] = {
     "export": "convert a dataset for other tools: dataset=DIR format=lerobot out=DIR (LeRobot v3.0)",
     "report": "figures of a run: run=DIR writes a learning curve and a frame strip (PNG)",
     "list": "list registered envs, agents and experiment presets",
-    "bench": "benchmarks: `workbench bench envs|train|imitation|sampler` writes docs/benchmarks.md",
+    "bench": "benchmarks: `workbench bench envs|train|imitation|sampler|rl` writes docs/benchmarks.md",
 }
-BENCH_SUITES = ("envs", "train", "imitation", "sampler")
+BENCH_SUITES = ("envs", "train", "imitation", "sampler", "rl")
 
 USAGE = """usage: workbench <command> [key=value ...]
 

@@ -43,6 +43,22 @@ def _mean(entry: dict[str, Any], metric: str) -> float | None:
     return statistics.fmean(values) if values else None
 
 
+def seeds_passing(goals: Any, entry: dict[str, Any], failed: list[str], missing: list[str]) -> None:
+    """The per-seed form: at least ``seeds_passing`` training seeds each meet success and return."""
+    thresholds = {"success": goals.min_success, "return": goals.min_return}
+    columns = {m: seed_values(entry, m) for m, t in thresholds.items() if t is not None}
+    if any(not values for values in columns.values()):
+        missing.extend(m for m, values in columns.items() if not values)
+        return
+    seeds = len(entry.get("seeds", []))
+    passing = sum(
+        all(columns[m][i] >= thresholds[m] for m in columns)
+        for i in range(min(len(v) for v in columns.values()))
+    )
+    if passing < goals.seeds_passing:
+        failed.append(f"{passing} of {seeds} seeds reach it (need {goals.seeds_passing})")
+
+
 def check(row: Row, entry: dict[str, Any], others: dict[str, dict[str, Any]]) -> Verdict:
     """Check ``row``'s goals against ``entry``; ``others`` holds the other rows' results by key."""
     goals = row.goals
@@ -72,7 +88,11 @@ def check(row: Row, entry: dict[str, Any], others: dict[str, dict[str, Any]]) ->
         elif value > threshold:
             failed.append(f"{value:.1f} {unit} > {threshold:g} {unit}")
 
-    at_least("success", goals.min_success, ".0%")
+    if goals.seeds_passing is not None:
+        seeds_passing(goals, entry, failed, missing)
+    else:
+        at_least("success", goals.min_success, ".0%")
+        at_least("return", goals.min_return, ".1f")
     at_least("coverage", goals.min_coverage, ".3f")
     at_most("wall_minutes", goals.max_wall_minutes, "min")
     at_most("latency_ms", goals.max_latency_ms, "ms")

@@ -13,6 +13,7 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -184,14 +185,20 @@ def run_seed(
     return record, config, results.get("versions")
 
 
-def run_row(row: Row, suite: Suite, repo: Path = REPO) -> dict[str, Any]:
+SeedRunner = Callable[[list[str], int, Any], tuple[dict[str, Any], dict[str, Any], Any]]
+
+
+def run_row(row: Row, suite: Suite, repo: Path = REPO, runner: SeedRunner | None = None) -> dict[str, Any]:
+    """Every training seed of ``row`` (``runner``: how one seed is trained and recorded; the RL suite
+    brings its own) and the row's stored entry: commit, tree state, config, versions, seeds."""
+    runner = runner or run_seed
     overrides = resolve_overrides(row)
     commit = head_commit(repo)
     dirty_tree = dirty_paths(repo)
     dirty_row = dirty_paths(repo, suite.paths_for(row))
     seeds, config, versions = [], None, None
     for seed in range(row.seeds):
-        record, seed_config, seed_versions = run_seed(overrides, seed, row.choose)
+        record, seed_config, seed_versions = runner(overrides, seed, row.choose)
         seeds.append(record)
         config = config if config is not None else seed_config
         versions = versions if versions is not None else seed_versions

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 # Metrics a relative goal may compare (per-seed means from the stored result; see ``results``).
-METRICS = ("success", "coverage", "wall_minutes", "latency_ms", "samples_per_s")
+METRICS = ("success", "coverage", "wall_minutes", "latency_ms", "samples_per_s", "return")
 
 
 class RowError(ValueError):
@@ -62,6 +62,9 @@ class Goals:
     min_coverage: float | None = None
     max_wall_minutes: float | None = None  # one training seed: demos, training, evaluation, videos
     max_latency_ms: float | None = None  # one full prediction at batch size 1 on one thread
+    min_return: float | None = None  # mean evaluation return (RL rows without a success flag)
+    # How many training seeds must each meet min_success / min_return ("4 of 5 seeds"); None: the mean.
+    seeds_passing: int | None = None
     relative: tuple[RelativeGoal, ...] = ()
 
     def __post_init__(self) -> None:
@@ -73,6 +76,8 @@ class Goals:
             value = getattr(self, key)
             if value is not None and value <= 0:
                 raise RowError(f"goals.{key}={value} must be > 0 (or left out)")
+        if self.seeds_passing is not None and self.seeds_passing < 1:
+            raise RowError(f"goals.seeds_passing={self.seeds_passing} must be >= 1 (or left out)")
 
     def empty(self) -> bool:
         return all(getattr(self, f.name) in (None, ()) for f in fields(self))
@@ -83,6 +88,10 @@ class Goals:
             parts.append(f">= {self.min_success:.0%} success")
         if self.min_coverage is not None:
             parts.append(f"coverage >= {self.min_coverage:g}")
+        if self.min_return is not None:
+            parts.append(f"return >= {self.min_return:g}")
+        if self.seeds_passing is not None and parts:
+            parts[-1] += f" on >= {self.seeds_passing} seeds"
         parts.extend(goal.text() for goal in self.relative)
         if self.max_wall_minutes is not None:
             parts.append(f"<= {self.max_wall_minutes:g} min")
@@ -182,8 +191,9 @@ def _only(data: dict[str, Any], allowed: set[str], where: str) -> None:
 
 def parse_goals(data: dict[str, Any] | None, where: str) -> Goals:
     data = dict(data or {})
-    scalar = {"min_success", "min_coverage", "max_wall_minutes", "max_latency_ms"}
-    _only(data, {*scalar, "relative"}, f"{where}.goals")
+    scalar = {"min_success", "min_coverage", "max_wall_minutes", "max_latency_ms", "min_return"}
+    _only(data, {*scalar, "relative", "seeds_passing"}, f"{where}.goals")
+    passing = data.pop("seeds_passing", None)
     relative = []
     for i, item in enumerate(data.pop("relative", None) or []):
         if not isinstance(item, dict):
@@ -191,7 +201,7 @@ def parse_goals(data: dict[str, Any] | None, where: str) -> Goals:
         _only(item, {"than", "by", "metric"}, f"{where}.goals.relative[{i}]")
         relative.append(RelativeGoal(**item))
     values = {k: None if v is None else float(v) for k, v in data.items()}
-    return Goals(**values, relative=tuple(relative))
+    return Goals(**values, relative=tuple(relative), seeds_passing=None if passing is None else int(passing))
 
 
 def parse_row(data: dict[str, Any]) -> Row:

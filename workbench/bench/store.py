@@ -32,6 +32,8 @@ SEED_KEYS = {
     "wall_minutes": "wall_minutes",
     "latency_ms": "latency_ms",
     "samples_per_s": "samples_per_s",
+    "return": "mean_return",
+    "env_steps": "env_steps",
 }
 
 

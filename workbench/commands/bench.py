@@ -187,7 +187,14 @@ def bench_train(cfg: BenchConfig) -> str:
 def bench_imitation(cfg: BenchConfig) -> str:
     from workbench.bench import imitation
 
-    return imitation.run(cfg.rows or None, Path(cfg.store), _command(), machine())
+    return imitation.run(cfg.rows or None, Path(cfg.store or "docs/bench/imitation"), _command(), machine())
+
+
+def bench_rl(cfg: BenchConfig) -> str:
+    """The RL rows (``configs/bench/rl.yaml``); unfinished seeds resume from ``work``."""
+    from workbench.bench import rl
+
+    return rl.run(cfg.rows or None, Path(cfg.store or rl.STORE), Path(cfg.work), _command(), machine())
 
 
 def bench_sampler(cfg: BenchConfig) -> str:
@@ -204,7 +211,13 @@ def bench_sampler(cfg: BenchConfig) -> str:
     return sampler.render(result, _command(), f"{datetime.now():%Y-%m-%d %H:%M}, {machine()}", status)
 
 
-SUITES = {"envs": bench_envs, "train": bench_train, "imitation": bench_imitation, "sampler": bench_sampler}
+SUITES = {
+    "envs": bench_envs,
+    "train": bench_train,
+    "imitation": bench_imitation,
+    "sampler": bench_sampler,
+    "rl": bench_rl,
+}
 
 
 def run(cfg: BenchConfig, suite: str = "envs") -> str:

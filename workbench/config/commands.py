@@ -118,12 +118,14 @@ class ReplayConfig:
 
 @dataclass
 class BenchConfig:
-    """``workbench bench envs|train|imitation`` measures and writes its section of docs/benchmarks.md."""
+    """``workbench bench envs|train|imitation|sampler|rl`` measures and writes its section of
+    docs/benchmarks.md."""
 
     expert_episodes: int = 100
     seeds: int = 1  # training seeds for `bench train`
-    rows: list[str] = field(default_factory=list)  # `bench imitation` rows to run; empty: all
-    store: str = "docs/bench/imitation"  # `bench imitation` results: one JSON file per row
+    rows: list[str] = field(default_factory=list)  # `bench imitation|rl` rows to run; empty: all
+    store: str | None = None  # results, one JSON file per row; None: docs/bench/<suite>
+    work: str = "runs/bench/rl"  # `bench rl`: kept run directories, resumed by the next `bench rl`
     out: str = "docs/benchmarks.md"
     write: bool = True
     debug: bool = False

@@ -72,6 +72,7 @@ class EvalSettings:
     the seed plan (``test`` for final evaluation, ``validation`` for periodic evaluation)."""
 
     episodes: int = 50
+    validation_episodes: int | None = None  # periodic evaluation during training; None: `episodes`
     split: str = "test"
     seed: int | None = None
     num_envs: int = 4
@@ -82,8 +83,8 @@ class EvalSettings:
     video_height: int = 256
 
     def __post_init__(self) -> None:
-        if self.episodes < 1:
-            raise ConfigError(f"episodes={self.episodes} must be >= 1")
+        if self.episodes < 1 or (self.validation_episodes is not None and self.validation_episodes < 1):
+            raise ConfigError(f"episodes={self.episodes} (and validation_episodes) must be >= 1")
         if self.num_envs < 1:
             raise ConfigError(f"num_envs={self.num_envs} must be >= 1")
         if self.video_episodes < 0 or self.video_width < 8 or self.video_height < 8:
@@ -111,7 +112,10 @@ class EvalSettings:
     def for_validation(self, plan: SeedPlan) -> EvalSettings:
         """Periodic evaluation during training: no video, on the validation range, so choosing the
         best checkpoint (or a recipe) never peeks at the test episodes."""
-        return dataclasses.replace(self, video=False, split="validation", seed=plan.validation.start)
+        episodes = self.validation_episodes or self.episodes
+        return dataclasses.replace(
+            self, video=False, split="validation", seed=plan.validation.start, episodes=episodes
+        )
 
 
 def check_split(split: str, key: str = "split") -> None:

@@ -1,0 +1,168 @@
+"""``workbench bench rl``: train and evaluate the rows of ``configs/bench/rl.yaml``.
+
+Like the imitation suite (same row file format, store, goals and staleness), with what RL rows need:
+
+- **Long rows survive sessions.** Each training seed trains in a kept run directory,
+  ``<work>/<row>/seed_<S>`` (``work=runs/bench/rl`` by default), not a temporary one: a killed or
+  stopped benchmark resumes every unfinished seed from its checkpoint (exactly: see the online
+  trainer) and reuses finished seeds, so a 300k-step row can run in the background across sessions.
+  Wall time adds up every session's training time (``bench_wall.json`` in the run directory).
+- **Learning curves.** Every seed's periodic evaluations (validation seeds, never test) are stored as
+  ``curve: [[env_steps, success, return], ...]``; ``docs/rl.md`` plots them.
+- Columns: success or return on the test seeds, env steps, wall time and env steps/s.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from workbench.bench import goals
+from workbench.bench.imitation import (
+    REPO,
+    _median_metric,
+    _resolved_config,
+    config_sha256,
+    per_episode,
+    run_row,
+)
+from workbench.bench.provenance import Staleness, staleness
+from workbench.bench.render import _provenance_line
+from workbench.bench.rows import Row, Suite, load_suite
+from workbench.bench.stats import format_percent_ci, format_value_ci, mean_ci
+from workbench.bench.store import ResultStore, seed_values
+from workbench.io import atomic_write_json
+
+ROWS_FILE = REPO / "configs" / "bench" / "rl.yaml"
+STORE = REPO / "docs" / "bench" / "rl"
+TITLE = "Reinforcement learning (`workbench bench rl`)"
+HEADER = "| agent | task | budget | goal | success [95% CI] | return | met | env steps | wall min | env steps/s | measured at |"  # noqa: E501
+RULE = "|---|---|---|---|---|---|---|---|---|---|---|"
+WALL_FILE = "bench_wall.json"
+
+
+def curve(run_dir: Path) -> list[list[float]]:
+    """``[env_steps, success, return]`` of every periodic (validation) evaluation, in step order."""
+    points = []
+    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        # The final test evaluation carries first_seed; periodic validation results do not.
+        if "eval/success_rate" in record and "eval/first_seed" not in record:
+            points.append([record["step"], record["eval/success_rate"], record.get("eval/mean_return")])
+    return points
+
+
+def _add_wall(run_dir: Path, seconds: float) -> float:
+    path = run_dir / WALL_FILE
+    total = (json.loads(path.read_text())["seconds"] if path.is_file() else 0.0) + seconds
+    atomic_write_json(path, {"seconds": total})
+    return float(total)
+
+
+def train_or_resume(overrides: list[str], seed: int, run_dir: Path) -> None:
+    """Train ``run_dir`` to the end: new, resumed from its checkpoint, or left as it is when finished."""
+    from workbench.commands.train import run as train
+    from workbench.config import compose
+
+    if (run_dir / "eval" / "results.json").is_file():
+        print(f"  seed {seed}: finished earlier in {run_dir}", flush=True)
+        return
+    if any((run_dir / "checkpoints").glob("step_*.pt")):
+        print(f"  seed {seed}: resuming {run_dir}", flush=True)
+        cfg = compose("train", [f"resume={run_dir}", "trainer.progress=false"])
+    else:
+        if run_dir.exists():  # a seed that died before its first checkpoint: start it again
+            import shutil
+
+            shutil.rmtree(run_dir)
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        cfg = compose("train", [*overrides, f"seed={seed}", f"run_dir={run_dir}", "trainer.progress=false"])
+    tic = time.perf_counter()
+    try:
+        train(cfg)
+    finally:
+        if run_dir.is_dir():
+            _add_wall(run_dir, time.perf_counter() - tic)
+
+
+def seed_runner(work: Path, row_key: str) -> Any:
+    def run_seed(overrides: list[str], seed: int, choice: Any) -> tuple[dict[str, Any], dict[str, Any], Any]:
+        del choice  # RL rows choose recipes by their validation curves, not acting settings
+        run_dir = work / row_key / f"seed_{seed}"
+        train_or_resume(overrides, seed, run_dir)
+        results = json.loads((run_dir / "eval" / "results.json").read_text())
+        config = _resolved_config(run_dir)
+        wall_file = run_dir / WALL_FILE
+        wall = json.loads(wall_file.read_text())["seconds"] if wall_file.is_file() else None
+        record = {
+            "seed": seed,
+            "success_rate": results["success_rate"],
+            "mean_return": results["mean_return"],
+            "env_steps": results.get("step"),
+            "final_policy": results.get("final_policy", "last"),
+            "wall_minutes": None if wall is None else wall / 60,
+            "samples_per_s": _median_metric(run_dir, "train/steps_per_s"),
+            "curve": curve(run_dir),
+            "config_sha256": config_sha256(config),
+            "per_episode": per_episode(results),
+        }
+        return record, config, results.get("versions")
+
+    return run_seed
+
+
+def _cells(row: Row, entry: dict[str, Any], verdict: goals.Verdict, stale: Staleness) -> str:
+    success, returns = seed_values(entry, "success"), seed_values(entry, "return")
+    steps, wall = seed_values(entry, "env_steps"), seed_values(entry, "wall_minutes")
+    sps = seed_values(entry, "samples_per_s")
+    cells = [
+        row.agent,
+        row.task,
+        row.data,
+        row.goal_text(),
+        format_percent_ci(mean_ci(success)) if success else "",
+        format_value_ci(mean_ci(returns)) if returns else "",
+        verdict.text(),
+        f"{statistics.fmean(steps):,.0f}" if steps else "",
+        f"{statistics.fmean(wall):.1f}" if wall else "",
+        f"{statistics.median(sps):.0f}" if sps else "",
+        stale.text(),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def render(suite: Suite, store: ResultStore, repo: Path = REPO) -> str:
+    entries = store.load_all(suite.row_keys())
+    lines = [f"## {TITLE}", ""]
+    if suite.intro:
+        lines += [suite.intro, ""]
+    lines += [HEADER, RULE]
+    commands = []
+    for row in suite.rows:
+        entry = entries.get(row.key)
+        if entry is None:
+            cells = f"| {row.agent} | {row.task} | {row.data} | {row.goal_text()} | not run |"
+            lines.append(cells + " |" * 6)
+            continue
+        stale = staleness(repo, entry.get("commit"), suite.paths_for(row))
+        lines.append(_cells(row, entry, goals.check(row, entry, entries), stale))
+        commands.append(_provenance_line(row, entry, stale))
+    notes = [f"- {row.key}: {row.notes}" for row in suite.rows if row.notes]
+    return "\n".join([*lines, "", "Commands:", "", *commands, "", "Recipes:", "", *notes])
+
+
+def run(selected: list[str] | None, store_path: Path, work: Path, command: str, machine: str) -> str:
+    suite = load_suite(ROWS_FILE)
+    for key in selected or []:
+        suite.row(key)  # fails with the valid keys before anything runs
+    store = ResultStore(store_path)
+    for key in selected or suite.row_keys():
+        print(f"bench rl: {key} ...", flush=True)
+        entry = run_row(suite.row(key), suite, runner=seed_runner(work, key))
+        entry.update(date=f"{datetime.now():%Y-%m-%d %H:%M}", command=command, machine=machine)
+        store.save(entry)  # after every row, so a long benchmark keeps what it has measured
+    return render(suite, store)
