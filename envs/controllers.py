@@ -11,11 +11,14 @@ use (out-of-range values saturate; documented in every env docstring); NaN/inf r
 | ``ee_delta_yaw`` | Box(-1, 1, (5,)) | ``ee_delta`` + yaw: turn the target by ``YAW_STEP_MAX`` * a   |
 | ``joint_pos``    | Box(-1, 1, (8,)) | 7 absolute joint targets, -1..1 -> ``ARM_JOINT_LOW..HIGH``    |
 | ``joint_vel``    | Box(-1, 1, (8,)) | 7 joint velocities ``JOINT_VEL_MAX`` * a (rad/s), integrated  |
-| ``discrete``     | Discrete(8)      | ``DISCRETE_ACTIONS``: +-x, +-y, +-z by ``EE_STEP_MAX``, open, close |
+| ``discrete``     | Discrete(14)     | ``DISCRETE_ACTIONS``: +-x, +-y, +-z by ``EE_STEP_MAX``, open, close, |
+|                  |                  | then +-x, +-y, +-z by ``EE_STEP_MAX / 3`` (fine moves)        |
 
 Gripper entry (last, for every Box controller): -1 closed (0 m) .. +1 open (0.08 m), linear in the
 finger opening. With
-``discrete`` a move keeps the previous gripper command. The ee target is clipped to the workspace
+``discrete`` a move keeps the previous gripper command. The fine moves (1 cm) make every point of the
+workspace reachable to within 0.9 cm (half a 1 cm lattice diagonal), inside Reach's 2 cm success
+radius; with the 3 cm moves alone the nearest lattice point can be 2.6 cm away. The ee target is clipped to the workspace
 box (``envs.robot.WORKSPACE_LOW/HIGH``), its yaw to +-``YAW_LIMIT``, and it may lead the measured end
 effector by at most ``MAX_LEAD`` (anti-windup when pushing against something).
 """
@@ -50,9 +53,16 @@ DISCRETE_ACTIONS = np.array(
         [0, 0, -1, 0, np.nan],  # 5: -z
         [0, 0, 0, 0, 1.0],  # 6: open
         [0, 0, 0, 0, -1.0],  # 7: close
+        [1 / 3, 0, 0, 0, np.nan],  # 8: +x fine
+        [-1 / 3, 0, 0, 0, np.nan],  # 9: -x fine
+        [0, 1 / 3, 0, 0, np.nan],  # 10: +y fine
+        [0, -1 / 3, 0, 0, np.nan],  # 11: -y fine
+        [0, 0, 1 / 3, 0, np.nan],  # 12: +z fine
+        [0, 0, -1 / 3, 0, np.nan],  # 13: -z fine
     ]
 )
-DISCRETE_NAMES: tuple[str, ...] = ("+x", "-x", "+y", "-y", "+z", "-z", "open", "close")
+DISCRETE_NAMES: tuple[str, ...] = ("+x", "-x", "+y", "-y", "+z", "-z", "open", "close",
+                                   "+x fine", "-x fine", "+y fine", "-y fine", "+z fine", "-z fine")  # fmt: skip
 
 
 def action_dim(controller: str) -> int:
@@ -79,8 +89,9 @@ def validate_action(controller: str, action: Any, env_name: str, step: int) -> n
     """
     if controller == "discrete":
         a = np.asarray(action).reshape(-1)
-        if a.shape != (1,) or not np.isfinite(a).all() or a[0] != int(a[0]) or not 0 <= a[0] < 8:
-            raise ValueError(f"{env_name}: discrete action must be an int in [0, 8), got {action!r} "
+        n = len(DISCRETE_ACTIONS)
+        if a.shape != (1,) or not np.isfinite(a).all() or a[0] != int(a[0]) or not 0 <= a[0] < n:
+            raise ValueError(f"{env_name}: discrete action must be an int in [0, {n}), got {action!r} "
                              f"at step {step}")
         return a.astype(np.float64)
     a = np.asarray(action, dtype=np.float64).reshape(-1)

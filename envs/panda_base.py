@@ -54,7 +54,8 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
     | ``ee_delta_yaw``| Box(-1, 1, (5,))  | dx, dy, dz, dyaw (1.0 = 0.15 rad per step), gripper; PushT    |
     | ``joint_pos``   | Box(-1, 1, (8,))  | 7 absolute joint targets (-1..1 -> joint limits), gripper     |
     | ``joint_vel``   | Box(-1, 1, (8,))  | 7 joint velocities (1.0 = 1 rad/s), gripper                   |
-    | ``discrete``    | Discrete(8)       | +x, -x, +y, -y, +z, -z (0.03 m), open, close                  |
+    | ``discrete``    | Discrete(14)      | +x, -x, +y, -y, +z, -z (0.03 m), open, close, then the six    |
+    |                 |                   | moves by 0.01 m                                               |
 
     Gripper: +1 open (0.08 m), -1 closed (0 m). Out-of-range actions are clipped to [-1, 1]; NaN/inf
     raise ``ValueError`` naming the env id and step index. The ee target is clipped to the workspace

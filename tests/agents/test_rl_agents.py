@@ -60,6 +60,15 @@ def test_online_agent_trains_evaluates_and_reloads(name: str, tmp_path: Path) ->
     assert first.shape[0] == 3 and np.all(np.isfinite(first))
     np.testing.assert_array_equal(first, load_policy(run / "policy.pt").act(obs))
 
+    # SB3's own file, for SB3 users: the same actions from SB3's loader (our own export: trusted).
+    from agents.rl.algorithms import algorithm_class
+
+    exported = workbench("export", f"run={run}", "format=sb3", f"out={tmp_path / 'sb3.zip'}").stdout
+    assert "sb3.zip" in exported
+    model = algorithm_class(name).load(tmp_path / "sb3.zip", device="cpu")
+    sb3_obs = obs["state"] if list(obs) == ["state"] else obs  # a lone `state` is SB3's Box observation
+    np.testing.assert_array_equal(model.predict(sb3_obs, deterministic=True)[0], first)
+
     evaluated = workbench("eval", f"run={run}", "episodes=2", "video=false").stdout
     assert "success_rate" in evaluated
     episode = run / "episodes" / "episodes" / "episode_000000.npz"

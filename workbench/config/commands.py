@@ -155,23 +155,27 @@ class ReportConfig:
         check_camera(self.camera, "camera")
 
 
-EXPORT_FORMATS = ("lerobot",)
+EXPORT_FORMATS = ("lerobot", "sb3")
 
 
 @dataclass
 class ExportConfig:
-    """``workbench export dataset=DIR format=lerobot out=DIR``."""
+    """``workbench export dataset=DIR format=lerobot out=DIR`` (a dataset for LeRobot) or
+    ``workbench export run=RUN format=sb3 out=FILE.zip`` (an RL policy as Stable-Baselines3's file)."""
 
     dataset: str | None = None
+    run: str | None = None  # format=sb3: a run of an RL agent (its policy.pt), or a policy file
     format: str = "lerobot"
     out: str | None = None
     task: str | None = None  # the task description stored with every episode; default: the env id
     debug: bool = False
 
     def __post_init__(self) -> None:
-        if self.dataset is None or self.out is None:
-            raise ConfigError("export needs dataset=DIR (a workbench dataset) and out=DIR (where to write)")
         if self.format not in EXPORT_FORMATS:
             raise ConfigError(f"format={self.format!r} is not one of {list(EXPORT_FORMATS)}")
+        if self.format == "sb3" and (self.run is None or self.out is None):
+            raise ConfigError("export format=sb3 needs run=RUN_DIR (an RL run) and out=FILE.zip")
+        if self.format == "lerobot" and (self.dataset is None or self.out is None):
+            raise ConfigError("export needs dataset=DIR (a workbench dataset) and out=DIR (where to write)")
 
 
