@@ -15,12 +15,12 @@ use (out-of-range values saturate; documented in every env docstring); NaN/inf r
 |                  |                  | then +-x, +-y, +-z by ``EE_STEP_MAX / 3`` (fine moves)        |
 
 Gripper entry (last, for every Box controller): -1 closed (0 m) .. +1 open (0.08 m), linear in the
-finger opening. With
-``discrete`` a move keeps the previous gripper command. The fine moves (1 cm) make every point of the
-workspace reachable to within 0.9 cm (half a 1 cm lattice diagonal), inside Reach's 2 cm success
-radius; with the 3 cm moves alone the nearest lattice point can be 2.6 cm away. The ee target is clipped to the workspace
-box (``envs.robot.WORKSPACE_LOW/HIGH``), its yaw to +-``YAW_LIMIT``, and it may lead the measured end
-effector by at most ``MAX_LEAD`` (anti-windup when pushing against something).
+finger opening. With ``discrete`` a move keeps the previous gripper command. The fine moves (1 cm)
+make every point of the workspace reachable to within 0.9 cm (half a 1 cm lattice diagonal), inside
+Reach's 2 cm success radius; with the 3 cm moves alone the nearest lattice point can be 2.6 cm away.
+The ee target is clipped to the workspace box (``envs.robot.WORKSPACE_LOW/HIGH``), its yaw to
++-``YAW_LIMIT``, and it may lead the measured end effector by at most ``MAX_LEAD`` (anti-windup when
+pushing against something).
 """
 
 from __future__ import annotations
@@ -61,8 +61,10 @@ DISCRETE_ACTIONS = np.array(
         [0, 0, -1 / 3, 0, np.nan],  # 13: -z fine
     ]
 )
-DISCRETE_NAMES: tuple[str, ...] = ("+x", "-x", "+y", "-y", "+z", "-z", "open", "close",
-                                   "+x fine", "-x fine", "+y fine", "-y fine", "+z fine", "-z fine")  # fmt: skip
+DISCRETE_NAMES: tuple[str, ...] = (
+    *("+x", "-x", "+y", "-y", "+z", "-z", "open", "close"),
+    *("+x fine", "-x fine", "+y fine", "-y fine", "+z fine", "-z fine"),
+)
 
 
 def action_dim(controller: str) -> int:

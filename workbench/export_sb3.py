@@ -16,8 +16,8 @@ from workbench.errors import UserError
 
 def export_sb3(run: Path, out: Path) -> Path:
     from agents.policy_io import load_policy
-    from foundation.files import atomic_path
     from agents.rl.algorithms import ALGORITHMS, build_algorithm
+    from foundation.files import atomic_path
 
     policy_file = run / "policy.pt" if run.is_dir() else run
     if not policy_file.is_file():

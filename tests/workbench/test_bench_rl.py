@@ -52,7 +52,8 @@ def test_seeds_are_trained_resumed_and_reused(tmp_path: Path) -> None:
     # Finished: reused as it is, nothing trained again.
     mtime = (run_dir / "policy.pt").stat().st_mtime
     again, _, _ = run_seed(overrides, 0, None)
-    assert again["success_rate"] == record["success_rate"] and (run_dir / "policy.pt").stat().st_mtime == mtime
+    assert again["success_rate"] == record["success_rate"]
+    assert (run_dir / "policy.pt").stat().st_mtime == mtime
 
     # Unfinished (as after a killed session): resumed from its checkpoint, wall time added up.
     (run_dir / "eval" / "results.json").unlink()
