@@ -7,7 +7,8 @@ family and the trainer that trains it, and which config keys change only how a t
 (``workbench eval run=R agent.execute_horizon=4``). Families:
 
     offline     learns from a dataset (imitation, VLA)               -> the offline trainer
-    online      learns from its own interaction (RL, model-based RL) -> the online trainer
+    online      learns from its own interaction (RL, model-based RL) -> the online trainer (SB3
+                and our own agents) or the rllib trainer (RLlib's algorithms drive their own loop)
     perception  supervised / self-supervised models on sim frames    -> the perception trainer
 
 DAgger is not an entry: it is the online loop of ``agents.imitation.dagger_loop`` around any
@@ -25,6 +26,7 @@ from typing import Any
 from agents.imitation.bc_config import BCConfig
 from agents.imitation.diffusion_config import DiffusionConfig
 from agents.rl.config import DQNConfig, PPOConfig, SACConfig, TD3Config, TQCConfig
+from agents.rl.rllib_config import RLlibPPOConfig, RLlibSACConfig
 
 FAMILIES = ("offline", "online", "perception")
 
@@ -49,6 +51,7 @@ class AgentSpec:
 
 
 _SB3 = "agents.rl.sb3_agent:SB3Agent"
+_RLLIB = "agents.rl.rllib_agent:RLlibAgent"
 _BC_ACTING = ("execute_horizon", "temporal_ensemble", "ensemble_decay")
 
 AGENTS: dict[str, AgentSpec] = {
@@ -89,6 +92,11 @@ AGENTS: dict[str, AgentSpec] = {
                   "TD3 (SB3): twin delayed DDPG with Gaussian exploration; agent.her=true for goal envs"),
         AgentSpec("tqc", TQCConfig, _SB3, "online", "online", (),
                   "TQC (sb3-contrib): SAC with truncated quantile critics; agent.her=true for goal envs"),
+        # RLlib (new API stack): its EnvRunner actors and Learner on Ray, in the workbench's run layout.
+        AgentSpec("rllib_ppo", RLlibPPOConfig, _RLLIB, "online", "rllib", (),
+                  "PPO (RLlib): EnvRunner actors on Ray sample, RLlib's Learner updates"),
+        AgentSpec("rllib_sac", RLlibSACConfig, _RLLIB, "online", "rllib", (),
+                  "SAC (RLlib): off-policy on Ray with RLlib's episode replay buffer"),
     )
 }  # fmt: skip
 

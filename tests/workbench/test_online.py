@@ -66,3 +66,20 @@ def test_online_config_errors_are_one_line(tmp_path: Path) -> None:
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and message in lines[0], (args, proc.stderr)
         assert not run.exists(), "a refused run leaves no directory"
+
+
+@pytest.mark.slow
+def test_rllib_run_killed_resumes_from_its_checkpoint(tmp_path: Path) -> None:
+    """RLlib's resume is RLlib's own (not exact), but a killed run continues from its checkpoint,
+    with RLlib's algorithm state restored from the run's rllib/ folder, and finishes."""
+    run = tmp_path / "run"
+    args = ("train", "agent=rllib_ppo", "env=wb/Reach-mujoco-v0", "agent.steps=1500",
+            "agent.train_batch_size=250", "agent.minibatch_size=125", "agent.num_epochs=2",
+            "trainer.checkpoint_every=500", *QUIET, f"run_dir={run}")  # fmt: skip
+    proc = faulty("kill:1000", *args)
+    assert proc.returncode == -9, proc.stderr
+    assert [p.name for p in (run / "rllib").iterdir()] == ["step_00001000"]
+    out = workbench("train", f"resume={run}").stdout
+    assert "resuming" in out and "step_00001000.pt (step 1000)" in out
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(steps) and steps[-1] == 1500 and (run / "policy.pt").is_file()

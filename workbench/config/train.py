@@ -202,7 +202,7 @@ class TrainConfig:
             raise ConfigError(
                 f"trainer.world_size > 1 trains offline agents; agent={name} trains in one process"
             )
-        if self.backend.name == "ray":
+        if self.backend.name == "ray" and not name.startswith("rllib"):
             raise ConfigError(
                 f"agent={name} steps its envs in lockstep with the learner: use backend=sync or "
                 "backend=async (backend=ray ships whole episodes, for collection and evaluation)"

@@ -57,28 +57,35 @@ class EpisodeWorker:
         return out
 
 
+def start_ray(address: str | None) -> Any:
+    """Ray, initialised once per process: a local instance with this machine's cores, or the cluster
+    at ``address``. The sampler's actors and RLlib's EnvRunners share it."""
+    ray = import_ray()
+    if not ray.is_initialized():
+        # Actors import what the driver imports: its working directory first on the path (a local
+        # Ray; a cluster brings its own runtime environment).
+        path = os.pathsep.join(p for p in (os.getcwd(), os.environ.get("PYTHONPATH", "")) if p)
+        env_vars = {
+            "PYTHONPATH": path,
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+            "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl"),
+            "PYOPENGL_PLATFORM": os.environ.get("PYOPENGL_PLATFORM", "egl"),
+        }
+        kwargs: dict[str, Any] = {"address": address} if address else {"num_cpus": os.cpu_count()}
+        ray.init(
+            **kwargs, include_dashboard=False, log_to_driver=False, configure_logging=False,
+            runtime_env={"env_vars": env_vars},
+        )  # fmt: skip
+    return ray
+
+
 class RayPool:
     """``workers`` actors with ``ceil(num_envs / workers)`` envs each (the same envs in total as the
     local backends with ``num_envs``)."""
 
     def __init__(self, factory: EnvFactory, num_envs: int, workers: int, address: str | None) -> None:
-        ray = import_ray()
+        ray = start_ray(address)
         self.ray = ray
-        if not ray.is_initialized():
-            # Actors import what the driver imports: its working directory first on the path (a
-            # local Ray; a cluster brings its own runtime environment).
-            path = os.pathsep.join(p for p in (os.getcwd(), os.environ.get("PYTHONPATH", "")) if p)
-            env_vars = {
-                "PYTHONPATH": path,
-                "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
-                "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl"),
-                "PYOPENGL_PLATFORM": os.environ.get("PYOPENGL_PLATFORM", "egl"),
-            }
-            kwargs: dict[str, Any] = {"address": address} if address else {"num_cpus": os.cpu_count()}
-            ray.init(
-                **kwargs, include_dashboard=False, log_to_driver=False, configure_logging=False,
-                runtime_env={"env_vars": env_vars},
-            )  # fmt: skip
         self.factory, self.workers = factory, workers
         self.envs_per_worker = max(1, math.ceil(num_envs / workers))
         # num_cpus=0: an actor spends most of its time waiting on its envs and the learner; a

@@ -32,18 +32,20 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         cfg = plan.cfg
     # Everything that can be checked is checked before a directory is made or a demo collected.
     spec = get_spec(cfg.agent.name)
-    if spec.trainer not in ("offline", "online"):
+    if spec.trainer not in ("offline", "online", "rllib"):
         raise UserError(f"agent {cfg.agent.name!r} needs the {spec.trainer} trainer, which is not built yet")
     device = pick_device(cfg.device)
     configure_threads(cfg.threads, cfg.agent, device.type)
-    if spec.trainer == "online":
+    if spec.trainer in ("online", "rllib"):
         from workbench.train.online import train_online
+        from workbench.train.rllib_trainer import train_rllib
 
         with run_directory(cfg, plan.run_dir if plan is not None else None) as run_dir:
             if plan is not None:
                 plan.commit()
             print(f"run directory: {run_dir}")
-            return {"run_dir": str(run_dir), **train_online(cfg, run_dir, device, resuming)}
+            trainer = train_online if spec.trainer == "online" else train_rllib
+            return {"run_dir": str(run_dir), **trainer(cfg, run_dir, device, resuming)}
     check_world(cfg)
     if cfg.dataset is not None:
         check_dataset(cfg, Path(cfg.dataset))
