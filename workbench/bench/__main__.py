@@ -1,15 +1,18 @@
-"""``python -m workbench.bench [docs/benchmarks.md]``: re-render the imitation section from the stored
-results (configs/bench/imitation.yaml + docs/bench/imitation/*.json), training nothing. Use it after
-editing a row's goals or notes, or to refresh the stale column after commits."""
+"""``python -m workbench.bench [docs/benchmarks.md]``: re-render the imitation and RL sections (and the
+RL learning curves) from the stored results (configs/bench/*.yaml + docs/bench/<suite>/*.json),
+training nothing. Use it after editing a row's goals or notes, or to refresh the stale column after
+commits."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+from workbench.bench import rl
 from workbench.bench.imitation import REPO, ROWS_FILE, TITLE, store_for
 from workbench.bench.render import render_store
 from workbench.bench.rows import load_suite
+from workbench.bench.store import ResultStore
 
 
 def main(argv: list[str]) -> int:
@@ -18,7 +21,10 @@ def main(argv: list[str]) -> int:
     out = Path(argv[0]) if argv else REPO / "docs" / "benchmarks.md"
     body = render_store(load_suite(ROWS_FILE), store_for(REPO / "docs" / "bench" / "imitation"), REPO, TITLE)
     write_section(out, "imitation", body)
-    print(f"wrote the imitation section of {out}")
+    suite, store = load_suite(rl.ROWS_FILE), ResultStore(rl.STORE)
+    rl.plot_curves(suite, store)
+    write_section(out, "rl", rl.render(suite, store))
+    print(f"wrote the imitation and rl sections of {out} and the curves in {rl.CURVES}")
     return 0
 
 

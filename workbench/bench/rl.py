@@ -155,6 +155,49 @@ def render(suite: Suite, store: ResultStore, repo: Path = REPO) -> str:
     return "\n".join([*lines, "", "Commands:", "", *commands, "", "Recipes:", "", *notes])
 
 
+CURVES = REPO / "docs" / "img" / "rl"
+
+
+def plot_curves(suite: Suite, store: ResultStore, out_dir: Path = CURVES) -> list[Path]:
+    """One PNG per measured row: validation success (or return) vs env steps, one line per training
+    seed and their mean, from the stored curves (nothing is re-run)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless
+    import matplotlib.pyplot as plt
+
+    written = []
+    for key, entry in store.load_all(suite.row_keys()).items():
+        row = suite.row(key)
+        curves = [s.get("curve") or [] for s in entry.get("seeds", [])]
+        if not any(curves):
+            continue
+        use_return = row.goals.min_return is not None  # rows scored by return (CartPole)
+        fig, ax = plt.subplots(figsize=(4.2, 2.8), dpi=110)
+        for i, points in enumerate(curves):
+            if points:
+                steps = [p[0] for p in points]
+                values = [p[2] if use_return else p[1] for p in points]
+                ax.plot(steps, values, color="0.7", lw=1, label="training seeds" if i == 0 else None)
+        common = min(len(c) for c in curves if c)
+        if common:
+            steps = [p[0] for p in next(c for c in curves if c)[:common]]
+            values = [statistics.fmean((c[j][2] if use_return else c[j][1]) for c in curves if c)
+                      for j in range(common)]  # fmt: skip
+            ax.plot(steps, values, color="C0", lw=2, label="mean")
+        ax.set_xlabel("env steps")
+        ax.set_ylabel("validation return" if use_return else "validation success")
+        ax.set_title(f"{row.agent}, {row.task}", fontsize=9)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / f"{key}.png"
+        fig.savefig(path)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
 def run(selected: list[str] | None, store_path: Path, work: Path, command: str, machine: str) -> str:
     suite = load_suite(ROWS_FILE)
     for key in selected or []:
@@ -165,4 +208,6 @@ def run(selected: list[str] | None, store_path: Path, work: Path, command: str, 
         entry = run_row(suite.row(key), suite, runner=seed_runner(work, key))
         entry.update(date=f"{datetime.now():%Y-%m-%d %H:%M}", command=command, machine=machine)
         store.save(entry)  # after every row, so a long benchmark keeps what it has measured
+    if store_path.resolve() == STORE.resolve():  # the repository's own results: its docs' curves
+        plot_curves(suite, store)
     return render(suite, store)
