@@ -20,7 +20,10 @@ ConfigError = ValueError
 
 # Image encoder architectures: name -> what it is. ResNet-18 with GroupNorm and a spatial softmax
 # (robomimic; Diffusion Policy sec. 4.2). The perception issue adds ViT and pretrained variants here.
-ENCODERS = {"resnet18_gn": "ResNet-18 (GroupNorm) + spatial-softmax keypoints + linear"}
+ENCODERS = {
+    "resnet18_gn": "ResNet-18 (GroupNorm) + spatial-softmax keypoints + linear",
+    "nature_cnn": "the DQN paper's 3-layer CNN (SB3's NatureCNN); the RL agents' default",
+}
 
 
 @dataclass

@@ -65,6 +65,11 @@ class ObsEncoder(nn.Module):
             {module_key(k): Normalizer.identity((d,), normalization) for k, d in self.low_dims.items()}  # type: ignore[arg-type]
         )
         self.encoder_config = encoder
+        if self.image_keys and encoder.name != "resnet18_gn":
+            raise ValueError(
+                f"agent.encoder.name={encoder.name}: the imitation agents encode images with resnet18_gn "
+                "(nature_cnn serves the RL agents)"
+            )
         self.cameras = nn.ModuleDict(
             {
                 module_key(k): ResNetImageEncoder(

@@ -52,6 +52,14 @@ def activation(name: str) -> Any:
     return {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "gelu": nn.GELU}[name]
 
 
+def has_images(observation_space: Any) -> bool:
+    from gymnasium import spaces
+
+    return isinstance(observation_space, spaces.Dict) and any(
+        len(s.shape or ()) == 3 for s in observation_space.spaces.values()
+    )
+
+
 def policy_name(observation_space: Any) -> str:
     from gymnasium import spaces
 
@@ -63,6 +71,11 @@ def build_algorithm(config: Any, venv: Any, seed: int, device: Any, acting: bool
     replay buffer is kept at its minimum and HER is left out: it needs a real env)."""
     kwargs = config.to_sb3()
     kwargs["policy_kwargs"]["activation_fn"] = activation(config.activation)
+    if has_images(venv.observation_space):
+        from agents.rl.extractor import WorkbenchExtractor
+
+        kwargs["policy_kwargs"]["features_extractor_class"] = WorkbenchExtractor
+        kwargs["policy_kwargs"]["features_extractor_kwargs"] = config.encoder_kwargs()
     if config.off_policy:
         her_kwargs = kwargs.pop("replay_buffer_kwargs", None)
         if acting:

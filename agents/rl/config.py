@@ -9,8 +9,10 @@ arguments of the SB3 constructor; nothing here imports SB3 (the CLI validates wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from agents.encoder_config import EncoderConfig
 
 # Config errors are ValueErrors: agents/ must not import workbench/; the CLI turns them into one line.
 ConfigError = ValueError
@@ -31,8 +33,16 @@ class RLConfig:
     learning_rate: float = 3e-4
     gamma: float = 0.99
     batch_size: int = 256
+    # Image observations (rgb/<camera>): one encoder per camera as an SB3 features extractor
+    # (agents/rl/extractor.py); SB3's NatureCNN by default, no crop augmentation.
+    encoder: EncoderConfig = field(default_factory=lambda: EncoderConfig(name="nature_cnn", feature_dim=256,
+                                                                         crop_ratio=1.0))  # fmt: skip
 
     def __post_init__(self) -> None:
+        if self.encoder.lr_scale != 1:
+            raise ConfigError(
+                "agent.encoder.lr_scale: SB3 builds its own optimizers; use agent.encoder.freeze"
+            )
         for key in ("steps", "num_envs", "batch_size"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"agent.{key}={getattr(self, key)} must be >= 1")
@@ -48,6 +58,9 @@ class RLConfig:
     @property
     def off_policy(self) -> bool:
         return False
+
+    def encoder_kwargs(self) -> dict[str, Any]:
+        return {"encoder": asdict(self.encoder)}
 
     def to_sb3(self) -> dict[str, Any]:
         """Keyword arguments of the SB3 algorithm (policy_kwargs' activation as a name: see algorithms)."""

@@ -86,3 +86,26 @@ def test_online_agent_trains_evaluates_and_reloads(name: str, tmp_path: Path) ->
     replayed = workbench("replay", f"episode={episode}", f"out={tmp_path / 'r.mp4'}", "width=32",
                          "height=32", "verify=true").stdout  # fmt: skip
     assert "verified" in replayed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("encoder", ["nature_cnn", "resnet18_gn"])
+def test_sb3_agent_from_pixels_uses_the_workbench_encoders(encoder: str, tmp_path: Path) -> None:
+    """rgb + proprio observations (the target only in the image): each camera through the chosen
+    encoder as SB3's features extractor, random crops in training; the policy file rebuilds it."""
+    run = tmp_path / "run"
+    workbench(
+        "train", "agent=sac", "env=wb/Reach-mujoco-v0", "env.obs_mode=rgb+proprio", "env.width=48",
+        "env.height=48", f"agent.encoder.name={encoder}", "agent.encoder.width=8",
+        "agent.encoder.feature_dim=32", "agent.encoder.crop_ratio=0.9", "agent.steps=150",
+        "agent.learning_starts=100", "agent.buffer_size=500", "agent.batch_size=16",
+        "agent.net_arch=[32,32]", "eval.episodes=2", "eval.num_envs=2", "eval.video=false", f"run_dir={run}",
+    )  # fmt: skip
+    policy = load_policy(run / "policy.pt")
+    extractor = policy.policy.actor.features_extractor
+    assert type(extractor).__name__ == "WorkbenchExtractor" and extractor.config.name == encoder
+    assert extractor.crops["rgb/front"] == (43, 43)
+    rng = np.random.default_rng(0)
+    obs = {"rgb/front": rng.integers(0, 255, (2, 48, 48, 3), dtype=np.uint8),
+           "proprio": rng.normal(size=(2, 19)).astype(np.float32)}  # fmt: skip
+    np.testing.assert_array_equal(policy.act(obs), load_policy(run / "policy.pt").act(obs))
