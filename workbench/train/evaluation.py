@@ -43,6 +43,17 @@ def final_eval(policy: Policy, cfg: TrainConfig, run_dir: Path, extra: dict[str,
     )
 
 
+def finish_run(agent: Any, cfg: TrainConfig, run_dir: Path, logger: Any, step: int) -> dict[str, Any]:
+    """After training: the final policy chosen (``trainer.final_policy``), saved as policy.pt, scored on
+    the test seeds and logged. Every trainer family ends its run here."""
+    chosen = select_final_policy(agent, cfg, run_dir)
+    agent.save(run_dir / "policy.pt")
+    final = {"policy": str(run_dir / "policy.pt"), "step": step, "final_policy": chosen}
+    results = final_eval(agent, cfg, run_dir, final)
+    logger.log(step, results, prefix="eval/")
+    return results
+
+
 def select_final_policy(agent: Any, cfg: TrainConfig, run_dir: Path) -> str:
     """Load the weights ``trainer.final_policy`` names into ``agent`` before it is saved as policy.pt and
     scored on the test seeds: ``best`` is the periodic evaluation's best on the validation seeds (so the

@@ -135,6 +135,18 @@ def _same(a: Any, b: Any) -> bool:
     return bool(np.array_equal(np.asarray(a), np.asarray(b)))
 
 
+def env_specs(factory: Any) -> tuple[dict[str, Any], dict[str, Any], int | None]:
+    """The env's observation and action specs (JSON, as policy files hold them) and its time limit."""
+    from workbench.data.episode import observation_spec, spec_from_space
+
+    probe = factory()
+    try:
+        horizon = probe.spec.max_episode_steps if probe.spec is not None else None
+        return observation_spec(probe.observation_space), spec_from_space(probe.action_space), horizon
+    finally:
+        probe.close()
+
+
 def check_her_warmup(cfg: TrainConfig, horizon: int | None) -> None:
     """HER relabels with goals of finished episodes: updates cannot start before the first ones end."""
     agent = cfg.agent
@@ -155,23 +167,14 @@ def train_online(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bool) -
     from agents.registry import agent_class
     from agents.rl.algorithms import build_algorithm, check_compatible
     from agents.rl.spaces import action_space_from_spec, image_keys, observation_space_from_spec
-    from workbench.checkpoint import resume_checkpoint
-    from workbench.data.episode import observation_spec, spec_from_space
     from workbench.logger import run_logger
     from workbench.sampler import EnvFactory, Sampler
-    from workbench.train.evaluation import final_eval, select_final_policy, validation_evaluator
-    from workbench.train.run import load_trainer_state
+    from workbench.train.evaluation import finish_run, validation_evaluator
+    from workbench.train.run import checkpoint_to_resume, load_trainer_state
 
-    found = resume_checkpoint(run_dir / "checkpoints", warn) if resuming else None
-    ckpt, payload = found if found is not None else (None, None)
-    if resuming:
-        where = f"{ckpt.name} (step {payload['step']})" if ckpt and payload else "step 0 (no checkpoint yet)"
-        print(f"resuming {run_dir} from {where}")
+    ckpt, payload = checkpoint_to_resume(run_dir, resuming)
     factory = EnvFactory(cfg.env.id, cfg.env.make_kwargs())
-    probe = factory()
-    obs_spec, action_spec = observation_spec(probe.observation_space), spec_from_space(probe.action_space)
-    horizon = probe.spec.max_episode_steps if probe.spec is not None else None
-    probe.close()
+    obs_spec, action_spec, horizon = env_specs(factory)
     try:
         check_compatible(cfg.agent, obs_spec, action_spec, cfg.env.id)
     except ValueError as exc:
@@ -195,11 +198,7 @@ def train_online(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bool) -
             trainer.start()
         trainer.fit(extra={**policy_spec(agent), "env_id": cfg.env.id})
         venv.close()  # the training envs are done: free them before the evaluation builds its own
-        chosen = select_final_policy(agent, cfg, run_dir)
-        agent.save(run_dir / "policy.pt")
-        final = {"policy": str(run_dir / "policy.pt"), "step": trainer.step, "final_policy": chosen}
-        results = final_eval(agent, cfg, run_dir, final)
-        logger.log(trainer.step, results, prefix="eval/")
+        results = finish_run(agent, cfg, run_dir, logger, trainer.step)
     finally:
         venv.close()
         logger.close()

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.config import TrainConfig, TrainerConfig
-from workbench.errors import UserError, warn
+from workbench.errors import UserError
 from workbench.logger import Logger
 from workbench.train.base import Evaluator, Trainer
 
@@ -116,24 +116,17 @@ def train_rllib(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bool) ->
 
     from agents.policy_io import policy_spec
     from agents.registry import agent_class
-    from workbench.checkpoint import resume_checkpoint
-    from workbench.data.episode import observation_spec, spec_from_space
     from workbench.logger import run_logger
     from workbench.sampler import EnvFactory
     from workbench.sampler.ray_backend import start_ray
-    from workbench.train.evaluation import final_eval, select_final_policy, validation_evaluator
-    from workbench.train.run import load_trainer_state
+    from workbench.train.evaluation import finish_run, validation_evaluator
+    from workbench.train.online import env_specs
+    from workbench.train.run import checkpoint_to_resume, load_trainer_state
 
     del device  # RLlib places its Learner itself (a GPU when one is configured and visible)
-    found = resume_checkpoint(run_dir / "checkpoints", warn) if resuming else None
-    ckpt, payload = found if found is not None else (None, None)
-    if resuming:
-        where = f"{ckpt.name} (step {payload['step']})" if ckpt and payload else "step 0 (no checkpoint yet)"
-        print(f"resuming {run_dir} from {where}")
+    ckpt, payload = checkpoint_to_resume(run_dir, resuming)
     factory = EnvFactory(cfg.env.id, cfg.env.make_kwargs())
-    probe = factory()
-    obs_spec, action_spec = observation_spec(probe.observation_space), spec_from_space(probe.action_space)
-    probe.close()
+    obs_spec, action_spec, _ = env_specs(factory)
     agent = agent_class(cfg.agent.name)(cfg.agent, obs_spec, action_spec)
     start_ray(cfg.backend.address)
     register_env(ENV_NAME, FlatEnv(factory))
@@ -157,11 +150,7 @@ def train_rllib(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bool) ->
         if payload is not None:
             load_trainer_state(trainer, payload, cfg, ckpt)
         trainer.fit(extra={**policy_spec(agent), "env_id": cfg.env.id})
-        chosen = select_final_policy(agent, cfg, run_dir)
-        agent.save(run_dir / "policy.pt")
-        final = {"policy": str(run_dir / "policy.pt"), "step": trainer.step, "final_policy": chosen}
-        results = final_eval(agent, cfg, run_dir, final)
-        logger.log(trainer.step, results, prefix="eval/")
+        results = finish_run(agent, cfg, run_dir, logger, trainer.step)
     finally:
         algo.stop()
         logger.close()

@@ -160,21 +160,15 @@ def train_offline(
 
     from agents.policy_io import policy_spec
     from agents.registry import agent_class
-    from workbench.checkpoint import resume_checkpoint
     from workbench.data import load_meta
     from workbench.dataset import SequenceDataset
     from workbench.logger import Logger, run_logger
     from workbench.train.distributed import DistInfo
-    from workbench.train.evaluation import final_eval, select_final_policy, validation_evaluator
+    from workbench.train.evaluation import finish_run, validation_evaluator
     from workbench.train.offline import OfflineTrainer, Recipe
 
     dist = dist or DistInfo()
-    quiet: Any = lambda message: None  # noqa: E731  (ranks other than 0 say nothing)
-    found = resume_checkpoint(run_dir / "checkpoints", warn if dist.main else quiet) if resuming else None
-    ckpt, payload = found if found is not None else (None, None)
-    if resuming and dist.main:
-        where = f"{ckpt.name} (step {payload['step']})" if ckpt and payload else "step 0 (no checkpoint yet)"
-        print(f"resuming {run_dir} from {where}")
+    ckpt, payload = checkpoint_to_resume(run_dir, resuming, dist.main)
     meta = load_meta(dataset_dir)
     data = SequenceDataset(
         dataset_dir,
@@ -204,14 +198,26 @@ def train_offline(
         trainer.fit(extra={**policy_spec(agent), "dataset": str(dataset_dir), "env_id": cfg.env.id})
         if not dist.main:
             return {}
-        chosen = select_final_policy(agent, cfg, run_dir)
-        agent.save(run_dir / "policy.pt")
-        final = {"policy": str(run_dir / "policy.pt"), "step": trainer.step, "final_policy": chosen}
-        results = final_eval(agent, cfg, run_dir, final)
-        logger.log(trainer.step, results, prefix="eval/")
+        results = finish_run(agent, cfg, run_dir, logger, trainer.step)
     finally:
         logger.close()
     return results
+
+
+def checkpoint_to_resume(run_dir: Path, resuming: bool, main: bool = True) -> tuple[Any, Any]:
+    """(checkpoint path, payload) a resumed run continues from, or (None, None): a new run, or a
+    resumed one killed before its first checkpoint. ``main``: this process reports (rank 0)."""
+    from workbench.checkpoint import resume_checkpoint
+
+    if not resuming:
+        return None, None
+    quiet: Any = lambda message: None  # noqa: E731  (ranks other than 0 say nothing)
+    found = resume_checkpoint(run_dir / "checkpoints", warn if main else quiet)
+    ckpt, payload = found if found is not None else (None, None)
+    if main:
+        where = f"{ckpt.name} (step {payload['step']})" if ckpt and payload else "step 0 (no checkpoint yet)"
+        print(f"resuming {run_dir} from {where}")
+    return ckpt, payload
 
 
 def load_trainer_state(trainer: Any, payload: dict[str, Any], cfg: TrainConfig, ckpt: Any) -> None:
