@@ -18,7 +18,7 @@ from workbench.config import CONFIG_DIR, GROUPS, SCHEMAS, group_options
 from workbench.errors import UserError, one_line
 
 COMMANDS: dict[str, str] = {
-    "train": "train an agent (collects expert demos unless dataset=DIR), evaluate it, write a video",
+    "train": "train an agent (imitation: expert demos or dataset=DIR; RL: its own rollouts), evaluate, video",
     "eval": "evaluate a run's policy (run=DIR) or a scripted policy (env=ID policy=expert|random)",
     "collect": "record a dataset: env=ID policy=expert episodes=N out=DIR",
     "replay": "re-simulate a recorded episode to video; verify=true checks determinism",
