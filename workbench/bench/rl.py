@@ -119,13 +119,14 @@ def _cells(row: Row, entry: dict[str, Any], verdict: goals.Verdict, stale: Stale
     success, returns = seed_values(entry, "success"), seed_values(entry, "return")
     steps, wall = seed_values(entry, "env_steps"), seed_values(entry, "wall_minutes")
     sps = seed_values(entry, "samples_per_s")
+    scored_by_return = row.goals.min_return is not None  # an env without a success flag (CartPole)
     cells = [
         row.agent,
         row.task,
         row.data,
         row.goal_text(),
-        format_percent_ci(mean_ci(success)) if success else "",
-        format_value_ci(mean_ci(returns)) if returns else "",
+        format_percent_ci(mean_ci(success)) if success and not scored_by_return else "",
+        format_value_ci(mean_ci(returns), digits=1) if returns else "",
         verdict.text(),
         f"{statistics.fmean(steps):,.0f}" if steps else "",
         f"{statistics.fmean(wall):.1f}" if wall else "",
