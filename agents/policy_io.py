@@ -81,6 +81,11 @@ def build_agent(payload: dict[str, Any], device: str | torch.device = "cpu") -> 
 
 
 def load_policy(path: str | Path, device: str | torch.device = "cpu") -> Any:
+    return build_agent(read_policy(path), device)
+
+
+def read_policy(path: str | Path) -> dict[str, Any]:
+    """A policy file's payload (spec, config, state_dict), checked: present, checksum, format, version."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"policy file {path} not found")
@@ -94,4 +99,4 @@ def load_policy(path: str | Path, device: str | torch.device = "cpu") -> Any:
     version = payload.get("version")
     if not (version in MIGRATABLE and MIGRATABLE[version](payload.get("agent"))):
         check_version(path, "policy", version, POLICY_VERSION)
-    return build_agent(payload, device)
+    return payload

@@ -58,9 +58,9 @@ class SB3Agent(nn.Module):
 
     def act(self, obs: Any) -> np.ndarray:
         """Batched env observations -> (B, A) actions, or (B,) indices for a discrete action space."""
-        if isinstance(obs, dict):  # only the keys the policy was trained on; a lone `state` unwrapped
-            obs = obs["state"] if self.flat else {k: obs[k] for k in self.obs_spec}
-        actions, _ = self.policy.predict(to_sb3_obs(obs, self.images), deterministic=True)
+        if isinstance(obs, dict) and not self.flat:  # only the keys the policy was trained on
+            obs = {k: obs[k] for k in self.obs_spec}
+        actions, _ = self.policy.predict(to_sb3_obs(obs, self.images, self.flat), deterministic=True)
         return np.asarray(actions)
 
     def save(self, path: str | Path) -> None:

@@ -69,8 +69,11 @@ def image_keys(obs_spec: dict[str, Any]) -> list[str]:
     return [k for k, s in obs_spec.items() if is_image_key(k, s)]
 
 
-def to_sb3_obs(obs: Any, images: list[str]) -> Any:
-    """Batched env observations -> SB3's layout: images (B, H, W, C) -> (B, C, H, W)."""
+def to_sb3_obs(obs: Any, images: list[str], flat: bool = False) -> Any:
+    """Batched env observations -> SB3's layout: images (B, H, W, C) -> (B, C, H, W). ``flat``: SB3
+    sees a Box (a lone ``state`` observation, CartPole), so a ``{"state": x}`` dict becomes ``x``."""
     if not isinstance(obs, dict):
         return obs
+    if flat:
+        return obs["state"]
     return {k: np.ascontiguousarray(np.moveaxis(v, -1, 1)) if k in images else v for k, v in obs.items()}

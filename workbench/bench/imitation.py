@@ -227,14 +227,28 @@ def store_for(path: Path) -> ResultStore:
     return store
 
 
-def run(selected: list[str] | None, store_path: Path, command: str, machine: str) -> str:
-    suite = load_suite(ROWS_FILE)
+def run_rows(
+    name: str,
+    suite: Suite,
+    store: ResultStore,
+    selected: list[str] | None,
+    command: str,
+    machine: str,
+    runner_for: Callable[[str], SeedRunner | None] = lambda key: None,
+) -> None:
+    """Measure the ``selected`` rows of a suite (all when None) and store each row's entry as soon as
+    it is done, so a long benchmark keeps what it has measured. ``runner_for(row)`` trains a seed."""
     for key in selected or []:
         suite.row(key)  # fails with the valid keys before anything runs
-    store = store_for(store_path)
     for key in selected or suite.row_keys():
-        print(f"bench imitation: {key} ...", flush=True)
-        entry = run_row(suite.row(key), suite)
+        print(f"bench {name}: {key} ...", flush=True)
+        entry = run_row(suite.row(key), suite, runner=runner_for(key))
         entry.update(date=f"{datetime.now():%Y-%m-%d %H:%M}", command=command, machine=machine)
-        store.save(entry)  # after every row, so a long benchmark keeps what it has measured
+        store.save(entry)
+
+
+def run(selected: list[str] | None, store_path: Path, command: str, machine: str) -> str:
+    suite = load_suite(ROWS_FILE)
+    store = store_for(store_path)
+    run_rows("imitation", suite, store, selected, command, machine)
     return render_store(suite, store, REPO, TITLE)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from workbench.bench.imitation import (
     _resolved_config,
     config_sha256,
     per_episode,
-    run_row,
+    run_rows,
 )
 from workbench.bench.provenance import Staleness, staleness
 from workbench.bench.render import _provenance_line
@@ -201,14 +200,8 @@ def plot_curves(suite: Suite, store: ResultStore, out_dir: Path = CURVES) -> lis
 
 def run(selected: list[str] | None, store_path: Path, work: Path, command: str, machine: str) -> str:
     suite = load_suite(ROWS_FILE)
-    for key in selected or []:
-        suite.row(key)  # fails with the valid keys before anything runs
     store = ResultStore(store_path)
-    for key in selected or suite.row_keys():
-        print(f"bench rl: {key} ...", flush=True)
-        entry = run_row(suite.row(key), suite, runner=seed_runner(work, key))
-        entry.update(date=f"{datetime.now():%Y-%m-%d %H:%M}", command=command, machine=machine)
-        store.save(entry)  # after every row, so a long benchmark keeps what it has measured
+    run_rows("rl", suite, store, selected, command, machine, lambda key: seed_runner(work, key))
     if store_path.resolve() == STORE.resolve():  # the repository's own results: its docs' curves
         plot_curves(suite, store)
     return render(suite, store)

@@ -193,6 +193,8 @@ class TrainConfig:
         return name in AGENTS and AGENTS[name].family == "online"
 
     def _check_online(self) -> None:
+        from agents.registry import AGENTS
+
         name = self.agent.name
         if self.dataset is not None:
             raise ConfigError(f"agent={name} learns from its own interaction; it takes no dataset= (drop it)")
@@ -202,7 +204,7 @@ class TrainConfig:
             raise ConfigError(
                 f"trainer.world_size > 1 trains offline agents; agent={name} trains in one process"
             )
-        if self.backend.name == "ray" and not name.startswith("rllib"):
+        if self.backend.name == "ray" and AGENTS[name].trainer == "online":  # SB3 steps envs itself
             raise ConfigError(
                 f"agent={name} steps its envs in lockstep with the learner: use backend=sync or "
                 "backend=async (backend=ray ships whole episodes, for collection and evaluation)"

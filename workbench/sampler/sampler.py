@@ -225,8 +225,7 @@ class Sampler:
                     break
                 actions = np.stack([acts[t - st] if t >= st else idle
                                     for acts, st in zip(row_actions, starts, strict=True)])  # fmt: skip
-                stepped, *_ = self.venv.step(actions)
-                obs = stepped
+                obs, *_ = self.venv.step(actions)
         self._step_seeds = seeds
         self._row_seeds = [int(s) for s in row_seeds]
         return obs

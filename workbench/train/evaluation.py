@@ -61,10 +61,7 @@ def select_final_policy(agent: Any, cfg: TrainConfig, run_dir: Path) -> str:
     best = run_dir / "policy_best.pt"
     if cfg.trainer.final_policy != "best" or not best.is_file():
         return "last"
-    import torch
+    from agents.policy_io import read_policy
 
-    from foundation.files import verify_checksum
-
-    verify_checksum(best)
-    agent.load_state_dict(torch.load(best, map_location="cpu", weights_only=True)["state_dict"])
+    agent.load_state_dict(read_policy(best)["state_dict"])
     return "best"

@@ -36,23 +36,21 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         raise UserError(f"agent {cfg.agent.name!r} needs the {spec.trainer} trainer, which is not built yet")
     device = pick_device(cfg.device)
     configure_threads(cfg.threads, cfg.agent, device.type)
-    if spec.trainer in ("online", "rllib"):
-        from workbench.train.online import train_online
-        from workbench.train.rllib_trainer import train_rllib
-
-        with run_directory(cfg, plan.run_dir if plan is not None else None) as run_dir:
-            if plan is not None:
-                plan.commit()
-            print(f"run directory: {run_dir}")
-            trainer = train_online if spec.trainer == "online" else train_rllib
-            return {"run_dir": str(run_dir), **trainer(cfg, run_dir, device, resuming)}
-    check_world(cfg)
-    if cfg.dataset is not None:
-        check_dataset(cfg, Path(cfg.dataset))
+    offline = spec.trainer == "offline"
+    if offline:
+        check_world(cfg)
+        if cfg.dataset is not None:
+            check_dataset(cfg, Path(cfg.dataset))
     with run_directory(cfg, plan.run_dir if plan is not None else None) as run_dir:
         if plan is not None:
             plan.commit()
         print(f"run directory: {run_dir}")
+        if not offline:  # RL: no demonstrations; the online (SB3) or rllib trainer
+            from workbench.train.online import train_online
+            from workbench.train.rllib_trainer import train_rllib
+
+            trainer = train_online if spec.trainer == "online" else train_rllib
+            return {"run_dir": str(run_dir), **trainer(cfg, run_dir, device, resuming)}
         dataset_dir = Path(cfg.dataset) if cfg.dataset else run_dir / "demos"
         if cfg.dataset is None:
             ensure_demos(cfg, dataset_dir)

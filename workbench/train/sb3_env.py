@@ -66,9 +66,7 @@ class SamplerVecEnv(VecEnv):
 
     # ---------------------------------------------------------------------------------- VecEnv API
     def _obs(self, obs: Any) -> Any:
-        if self.flat:  # a Box space: the env's array, or its lone `state` entry
-            return obs["state"] if isinstance(obs, dict) else obs
-        return to_sb3_obs(obs, self.images)
+        return to_sb3_obs(obs, self.images, self.flat)
 
     def reset(self) -> Any:
         self._next_seed = max(self._next_seed, self.seed_start)
@@ -111,8 +109,8 @@ class SamplerVecEnv(VecEnv):
 
     def _single(self, obs: Any) -> Any:
         """One row's final observation in SB3's layout (unbatched)."""
-        if self.flat:
-            return obs["state"] if isinstance(obs, dict) else obs
+        if self.flat or not isinstance(obs, dict):
+            return self._obs(obs)
         batched = self._obs({k: v[None] for k, v in obs.items()})
         return {k: v[0] for k, v in batched.items()}
 
