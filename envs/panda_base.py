@@ -283,7 +283,7 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
         modes = self.obs_modes
         obs: dict[str, Any] = {}
         if "goal" in modes:
-            obs["observation"] = self.task.state(scene)
+            obs["observation"] = self.task.goal_observation(scene)
             obs["achieved_goal"] = self.task.achieved_goal(scene)
             obs["desired_goal"] = self.task.desired_goal(scene)
         if "state" in modes:

@@ -123,7 +123,7 @@ def observation_space(
     out: dict[str, spaces.Space[Any]] = {}
     if "goal" in obs_modes:  # the layout of gymnasium-robotics' goal envs, which SB3's HER expects
         goal = spaces.Box(-np.inf, np.inf, (task.goal_space_dim,), np.float32)
-        out["observation"] = spaces.Box(-np.inf, np.inf, (task.state_dim,), np.float32)
+        out["observation"] = spaces.Box(-np.inf, np.inf, (len(task.goal_observation_index),), np.float32)
         out["achieved_goal"], out["desired_goal"] = goal, goal
     if "state" in obs_modes:
         out["state"] = spaces.Box(-np.inf, np.inf, (task.state_dim,), np.float32)

@@ -64,9 +64,10 @@ class WorkbenchExtractor(BaseFeaturesExtractor):
             x = observations[key]  # (B, C, H, W), SB3 scaled it to [0, 1]
             h, w = self.crops[key]
             if (h, w) != tuple(x.shape[-2:]):
-                hwc = x.permute(0, 2, 3, 1)
-                hwc = random_crop(hwc, h, w) if self.training else center_crop(hwc, h, w)
-                x = hwc.permute(0, 3, 1, 2)
+                # (B, C, H, W, 1): the crop functions' channel-last layout with C as a shared dim
+                chw = x.unsqueeze(-1)
+                chw = random_crop(chw, h, w) if self.training else center_crop(chw, h, w)
+                x = chw.squeeze(-1)  # (B, C, h, w)
             encoder = self.cameras[_module_key(key)]
             if self.config.name == "nature_cnn":
                 feats.append(encoder(x))

@@ -134,6 +134,18 @@ class Task:
     def state_dim(self) -> int:
         return len(self.state_names)
 
+    @property
+    def goal_observation_index(self) -> tuple[int, ...]:
+        """Indices of ``state`` kept in the goal view's ``observation``: every entry but those naming
+        the desired goal (``target*``). HER relabels ``desired_goal``; an observation that still
+        carried the episode's own target would contradict the relabelled goal (gymnasium-robotics'
+        goal envs leave the goal out of ``observation`` for the same reason)."""
+        return tuple(i for i, name in enumerate(self.state_names) if not name.startswith("target"))
+
+    def goal_observation(self, scene: Scene) -> np.ndarray:
+        """(len(goal_observation_index),) float32: ``state`` without the desired goal."""
+        return self.state(scene)[list(self.goal_observation_index)]
+
     def sample_layout(self, np_random: np.random.Generator) -> Layout:
         raise NotImplementedError
 

@@ -23,6 +23,22 @@ def test_goal_env_passes_sb3_check_env(env_id: str) -> None:
 
 
 @pytest.mark.parametrize("env_id", ["wb/Reach-mujoco-v0", "wb/Push-pybullet-v0", "wb/PickPlace-mujoco-v0"])
+def test_goal_observation_leaves_the_desired_goal_out(env_id: str) -> None:
+    """HER relabels desired_goal: the observation must not carry the episode's own target."""
+    env = gym.make(env_id, obs_mode="goal")
+    state_env = gym.make(env_id, obs_mode="state")
+    task = env.unwrapped.task
+    obs, _ = env.reset(seed=5)
+    state, _ = state_env.reset(seed=5)
+    kept = [task.state_names[i] for i in task.goal_observation_index]
+    assert kept and not any("target" in name for name in kept)
+    assert env.observation_space["observation"].shape == (len(kept),)
+    np.testing.assert_array_equal(obs["observation"], state["state"][list(task.goal_observation_index)])
+    env.close()
+    state_env.close()
+
+
+@pytest.mark.parametrize("env_id", ["wb/Reach-mujoco-v0", "wb/Push-pybullet-v0", "wb/PickPlace-mujoco-v0"])
 @pytest.mark.parametrize("reward", ["sparse", "dense"])
 def test_rewards_are_compute_reward_of_the_goals(env_id: str, reward: str) -> None:
     env = gym.make(env_id, obs_mode="goal", reward=reward)
