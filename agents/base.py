@@ -73,3 +73,38 @@ class OfflineAgent(LearnedPolicy, Protocol):
     def eval(self) -> Any: ...
 
     def to(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+@runtime_checkable
+class OnlineLearner(LearnedPolicy, Protocol):
+    """A learned policy that improves from its own interaction, driven step by step by the
+    model-based trainer (the workbench's own online agents; SB3's algorithms drive themselves).
+
+    ``act``/``reset``/``reset_envs`` (the Policy API) serve evaluation; training rollouts go through
+    ``start_rows`` and ``explore`` with their own acting state, so evaluating mid-run never changes
+    training."""
+
+    def start_rows(self, mask: np.ndarray, seeds: list[int]) -> None:
+        """Training rows of ``mask`` begin new episodes with these episode seeds."""
+        ...
+
+    def explore(self, obs: dict[str, np.ndarray], step: int) -> np.ndarray:
+        """(B, A) actions for the training rollouts at env step ``step``."""
+        ...
+
+    def observe(
+        self, obs: dict[str, np.ndarray], actions: np.ndarray, rewards: np.ndarray,
+        next_obs: dict[str, np.ndarray], terminated: np.ndarray,
+    ) -> None:  # fmt: skip
+        """Store a batch of transitions (``next_obs`` of a finished row is its episode's last)."""
+        ...
+
+    def update(self, step: int) -> dict[str, float]:
+        """Learn as the agent's schedule says at env step ``step``; the scalars to log."""
+        ...
+
+    def learner_state(self) -> dict[str, Any]:
+        """Everything beyond ``state_dict`` that exact resume needs (data, optimizers, RNGs)."""
+        ...
+
+    def load_learner_state(self, state: dict[str, Any]) -> None: ...

@@ -47,14 +47,17 @@ def save_policy(agent: Any, path: str | Path) -> None:
 
 
 def config_from_dict(factory: Any, data: dict[str, Any]) -> Any:
-    """An agent config from its saved dict: the nested encoder schema rebuilt, first-wave flat encoder
-    keys (``resnet_width``, ...) moved under ``encoder``."""
-    from agents.encoder_config import EncoderConfig, migrate_flat_encoder_keys
+    """An agent config from its saved dict: nested config dataclasses (``encoder``, PETS' ``ensemble``
+    and ``planner``) rebuilt from their dicts, first-wave flat encoder keys (``resnet_width``, ...)
+    moved under ``encoder``."""
+    from agents.encoder_config import migrate_flat_encoder_keys
 
     data = migrate_flat_encoder_keys(dict(data))
-    encoder = data.get("encoder")
-    if isinstance(encoder, dict):
-        data["encoder"] = EncoderConfig(**encoder)
+    defaults = factory()  # the nested dataclasses' types, as the config declares them
+    for key, value in data.items():
+        nested = getattr(defaults, key, None)
+        if isinstance(value, dict) and dataclasses.is_dataclass(nested) and not isinstance(nested, type):
+            data[key] = dataclasses.replace(nested, **value)
     return factory(**data)
 
 

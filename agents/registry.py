@@ -7,8 +7,9 @@ family and the trainer that trains it, and which config keys change only how a t
 (``workbench eval run=R agent.execute_horizon=4``). Families:
 
     offline     learns from a dataset (imitation, VLA)               -> the offline trainer
-    online      learns from its own interaction (RL, model-based RL) -> the online trainer (SB3
-                and our own agents) or the rllib trainer (RLlib's algorithms drive their own loop)
+    online      learns from its own interaction (RL, model-based RL) -> the online trainer (SB3's
+                algorithms), the rllib trainer (RLlib's drive their own loop) or the model_based
+                trainer (our own agents, stepped through agents.base.OnlineLearner)
     perception  supervised / self-supervised models on sim frames    -> the perception trainer
 
 DAgger is not an entry: it is the online loop of ``agents.imitation.dagger_loop`` around any
@@ -25,6 +26,7 @@ from typing import Any
 
 from agents.imitation.bc_config import BCConfig
 from agents.imitation.diffusion_config import DiffusionConfig
+from agents.model_based.config import PETSConfig
 from agents.rl.config import DQNConfig, PPOConfig, SACConfig, TD3Config, TQCConfig
 from agents.rl.rllib_config import RLlibPPOConfig, RLlibSACConfig
 
@@ -97,6 +99,9 @@ AGENTS: dict[str, AgentSpec] = {
                   "PPO (RLlib): EnvRunner actors on Ray sample, RLlib's Learner updates"),
         AgentSpec("rllib_sac", RLlibSACConfig, _RLLIB, "online", "rllib", (),
                   "SAC (RLlib): off-policy on Ray with RLlib's episode replay buffer"),
+        # Model-based RL: our own code (no kept library serves it), trained by the model-based trainer.
+        AgentSpec("pets", PETSConfig, "agents.model_based.pets:PETSAgent", "online", "model_based", (),
+                  "PETS: probabilistic dynamics ensemble + CEM/MPPI planning with trajectory sampling"),
     )
 }  # fmt: skip
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -176,6 +177,28 @@ class Task:
         """(...,) Euclidean distance over the last axis; vectorised for HER's relabelled batches."""
         return np.asarray(np.linalg.norm(np.asarray(achieved) - np.asarray(desired), axis=-1))
 
+    # Rewards over batches of states, for planners (model-based RL imagines states, not scenes). Arrays
+    # are numpy or torch, (..., state_dim); they equal the env's reward of arriving in the state (up to
+    # the state's float32 rounding; tests/envs/test_state_reward.py).
+    def state_reward_terms(self, states: Any) -> dict[str, Any]:
+        """``reward_terms`` of (..., state_dim) states, each (...,)."""
+        raise NotImplementedError(f"task {self.name!r} has no reward over states")
+
+    def state_success(self, states: Any) -> Any:
+        """(...,) bool: ``is_success`` of (..., state_dim) states."""
+        raise NotImplementedError(f"task {self.name!r} has no reward over states")
+
+    def state_reward(self, states: Any, reward: str = "dense") -> Any:
+        """(...,) the env's ``reward`` (dense: the terms' sum; sparse: 0 on success, else -1)."""
+        if reward == "sparse":
+            return self.state_success(states) * 1.0 - 1.0
+        terms = list(self.state_reward_terms(states).values())
+        return sum(terms[1:], terms[0])
+
+    @property
+    def has_state_reward(self) -> bool:
+        return type(self).state_reward_terms is not Task.state_reward_terms
+
     def instruction(self, goal: np.ndarray) -> str:
         """Language instruction of an episode (tasks with ``has_instruction``)."""
         return ""
@@ -197,6 +220,11 @@ def ee_pair_state(scene: Scene, first: np.ndarray, second: np.ndarray) -> np.nda
     out[10:13] = first - scene.ee
     out[13:16] = second - first
     return out
+
+
+def vnorm(v: Any) -> Any:
+    """Euclidean norm over the last axis of a numpy array or torch tensor."""
+    return (v * v).sum(-1) ** 0.5
 
 
 def norm(v: np.ndarray) -> float:

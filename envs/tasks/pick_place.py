@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from envs.tasks import skills
-from envs.tasks.base import Layout, MarkerSpec, ObjectSpec, Pose, Scene, Task, norm
+from envs.tasks.base import Layout, MarkerSpec, ObjectSpec, Pose, Scene, Task, norm, vnorm
 from envs.tasks.push import (
     CUBE_HALF,
     CUBE_TARGET_STATE_NAMES,
@@ -56,6 +57,15 @@ class PickPlaceTask(Task):
     def is_success(self, scene: Scene) -> bool:
         cube, target = scene.objects["cube"][:3], scene.markers["target"][:3]
         return bool(norm(target - cube) < self.success_radius)
+
+    def state_reward_terms(self, states: Any) -> dict[str, Any]:
+        return {
+            "reward_dist": -vnorm(states[..., 13:16]),  # target - cube
+            "reward_near": -0.5 * vnorm(states[..., 10:13]),  # cube - ee
+        }
+
+    def state_success(self, states: Any) -> Any:
+        return vnorm(states[..., 13:16]) < self.success_radius
 
     goal_space_dim: int = 3
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from envs.tasks import skills
-from envs.tasks.base import Layout, MarkerSpec, ObjectSpec, Pose, Scene, Task, ee_pair_state, norm
+from envs.tasks.base import Layout, MarkerSpec, ObjectSpec, Pose, Scene, Task, ee_pair_state, norm, vnorm
 
 CUBE_HALF = 0.025  # m, half edge of the 5 cm cube
 CUBE_LOW, CUBE_HIGH = np.array([0.42, -0.15]), np.array([0.58, 0.15])  # m, cube centre xy box
@@ -79,6 +80,15 @@ class PushTask(Task):
     def is_success(self, scene: Scene) -> bool:
         cube, target = scene.objects["cube"][:3], scene.markers["target"][:3]
         return bool(norm(target[:2] - cube[:2]) < self.success_radius)
+
+    def state_reward_terms(self, states: Any) -> dict[str, Any]:
+        return {
+            "reward_dist": -vnorm(states[..., 13:15]),  # target - cube, xy
+            "reward_near": -0.5 * vnorm(states[..., 10:13]),  # cube - ee
+        }
+
+    def state_success(self, states: Any) -> Any:
+        return vnorm(states[..., 13:15]) < self.success_radius
 
     goal_space_dim: int = 2  # the cube's xy on the table
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from envs.robot import EE_STEP_MAX
-from envs.tasks.base import Layout, MarkerSpec, Pose, Scene, Task, norm, saturate
+from envs.tasks.base import Layout, MarkerSpec, Pose, Scene, Task, norm, saturate, vnorm
 
 HOME_EE = np.array([0.49, 0.0, 0.36])  # m, end effector at the home posture
 TARGET_LOW = np.array([0.35, -0.25, 0.05])  # m; target sampled uniformly in this box
@@ -56,6 +57,12 @@ class ReachTask(Task):
 
     def is_success(self, scene: Scene) -> bool:
         return bool(norm(scene.markers["target"][:3] - scene.ee) < self.success_radius)
+
+    def state_reward_terms(self, states: Any) -> dict[str, Any]:
+        return {"reward_dist": -vnorm(states[..., 7:10])}  # target - ee
+
+    def state_success(self, states: Any) -> Any:
+        return vnorm(states[..., 7:10]) < self.success_radius
 
     def expert_action(self, state: np.ndarray) -> np.ndarray:
         # (B, 10) -> (B, 5): saturating P-control on target - ee, gripper open.

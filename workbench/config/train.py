@@ -204,7 +204,11 @@ class TrainConfig:
             raise ConfigError(
                 f"trainer.world_size > 1 trains offline agents; agent={name} trains in one process"
             )
-        if self.backend.name == "ray" and AGENTS[name].trainer == "online":  # SB3 steps envs itself
+        if AGENTS[name].trainer == "model_based":
+            from agents.model_based.config import bind_env
+
+            bind_env(self.agent, self.env.id, self.env.obs_mode, self.env.reward)
+        if self.backend.name == "ray" and AGENTS[name].trainer in ("online", "model_based"):  # lockstep
             raise ConfigError(
                 f"agent={name} steps its envs in lockstep with the learner: use backend=sync or "
                 "backend=async (backend=ray ships whole episodes, for collection and evaluation)"

@@ -121,12 +121,7 @@ class OnlineTrainer(Trainer):
 
     def log_extras(self) -> dict[str, float]:
         """Episodes finished in this logging window: return, length and success."""
-        done, self.venv.finished = self.venv.finished, []
-        if not done:
-            return {}
-        returns, lengths, success = (np.asarray(col, dtype=np.float64) for col in zip(*done, strict=True))
-        return {"ep_return": float(returns.mean()), "ep_length": float(lengths.mean()),
-                "ep_success": float(success.mean()), "episodes": float(len(done))}  # fmt: skip
+        return self.venv.stream.window_stats()
 
 
 def _same(a: Any, b: Any) -> bool:

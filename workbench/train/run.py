@@ -32,7 +32,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         cfg = plan.cfg
     # Everything that can be checked is checked before a directory is made or a demo collected.
     spec = get_spec(cfg.agent.name)
-    if spec.trainer not in ("offline", "online", "rllib"):
+    if spec.trainer not in ("offline", "online", "rllib", "model_based"):
         raise UserError(f"agent {cfg.agent.name!r} needs the {spec.trainer} trainer, which is not built yet")
     device = pick_device(cfg.device)
     configure_threads(cfg.threads, cfg.agent, device.type)
@@ -45,12 +45,13 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         if plan is not None:
             plan.commit()
         print(f"run directory: {run_dir}")
-        if not offline:  # RL: no demonstrations; the online (SB3) or rllib trainer
+        if not offline:  # RL: no demonstrations; the online (SB3), rllib or model-based trainer
+            from workbench.train.model_based import train_model_based
             from workbench.train.online import train_online
             from workbench.train.rllib_trainer import train_rllib
 
-            trainer = train_online if spec.trainer == "online" else train_rllib
-            return {"run_dir": str(run_dir), **trainer(cfg, run_dir, device, resuming)}
+            trainers = {"online": train_online, "rllib": train_rllib, "model_based": train_model_based}
+            return {"run_dir": str(run_dir), **trainers[spec.trainer](cfg, run_dir, device, resuming)}
         dataset_dir = Path(cfg.dataset) if cfg.dataset else run_dir / "demos"
         if cfg.dataset is None:
             ensure_demos(cfg, dataset_dir)

@@ -6,28 +6,23 @@ What it adds to the sampler:
   in ``infos[i]["terminal_observation"]``, ``"TimeLimit.truncated"`` so a time-limit cut is
   bootstrapped, ``"episode"`` (return, length) and ``"is_success"`` for SB3's episode statistics,
   and images channel-first.
-- Episode seeds from the seed plan's ``rollouts`` range (never validation or test layouts).
-- Exact resume: every row's episode seed and the actions taken since its episode began are its whole
-  state (the physics is deterministic); :meth:`state` / :meth:`restore` save and replay them.
+- Episode seeds, episode statistics and exact resume from the :class:`EpisodeStream` it steps.
 - ``env_method("compute_reward", ...)`` for HER, answered by one local env of the same task (the
   reward is a pure function of the goals, not of any env's simulator state).
 """
 
 from __future__ import annotations
 
-import itertools
 import time
 from typing import Any
 
 import numpy as np
-import torch
 from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv
 
 from agents.rl.spaces import to_sb3_obs
-from workbench.errors import UserError
 from workbench.sampler import Sampler
-from workbench.sampler.episodes import info_row
+from workbench.sampler.stream import EpisodeStream
 
 
 class SamplerVecEnv(VecEnv):
@@ -42,38 +37,19 @@ class SamplerVecEnv(VecEnv):
     ) -> None:
         super().__init__(sampler.num_envs, observation_space, action_space)
         self.sampler = sampler
+        self.stream = EpisodeStream(sampler, seed_start, seed_stop)
         self.images = images
         self.flat = not isinstance(observation_space, spaces.Dict)  # a Box observation (CartPole)
-        self.seed_start, self.seed_stop = seed_start, seed_stop
-        self._next_seed = seed_start
         self._actions: np.ndarray | None = None
-        self._row_actions: list[list[np.ndarray]] = [[] for _ in range(self.num_envs)]
-        self._row_return = np.zeros(self.num_envs)
         self._started = time.monotonic()
         self._reward_env: Any = None
-        self.finished: list[tuple[float, int, float]] = []  # (return, length, success) since last drained
-
-    # ------------------------------------------------------------------------------------- seeds
-    def _episode_seeds(self) -> Any:
-        for seed in itertools.count(self._next_seed):
-            if seed >= self.seed_stop:
-                raise UserError(
-                    f"online training used every episode seed of its rollouts range (to {self.seed_stop}); "
-                    "raise seeds.rollouts.size or train fewer steps per training seed"
-                )
-            self._next_seed = seed + 1
-            yield seed
 
     # ---------------------------------------------------------------------------------- VecEnv API
     def _obs(self, obs: Any) -> Any:
         return to_sb3_obs(obs, self.images, self.flat)
 
     def reset(self) -> Any:
-        self._next_seed = max(self._next_seed, self.seed_start)
-        obs = self.sampler.reset(self._episode_seeds())
-        self._row_actions = [[] for _ in range(self.num_envs)]
-        self._row_return[:] = 0.0
-        return self._obs(obs)
+        return self._obs(self.stream.reset())
 
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = np.asarray(actions)
@@ -81,30 +57,16 @@ class SamplerVecEnv(VecEnv):
     def step_wait(self) -> Any:
         assert self._actions is not None, "step_wait before step_async"
         actions, self._actions = self._actions, None
-        res = self.sampler.step(actions)
+        res = self.stream.step(actions)
+        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        for row, (ret, length, success) in self.stream.ended.items():
+            infos[row] = {
+                "terminal_observation": self._single(res.final_obs[row]),
+                "TimeLimit.truncated": bool(res.truncated[row] and not res.terminated[row]),
+                "episode": {"r": ret, "l": length, "t": time.monotonic() - self._started},
+                "is_success": success,
+            }
         dones = np.logical_or(res.terminated, res.truncated)
-        infos: list[dict[str, Any]] = []
-        for row in range(self.num_envs):
-            self._row_actions[row].append(np.array(actions[row]))
-            self._row_return[row] += float(res.rewards[row])
-            info: dict[str, Any] = {}
-            if dones[row]:
-                success = float(bool(info_row(res.infos, "is_success", row, False)))
-                length = len(self._row_actions[row])
-                info = {
-                    "terminal_observation": self._single(res.final_obs[row]),
-                    "TimeLimit.truncated": bool(res.truncated[row] and not res.terminated[row]),
-                    "episode": {
-                        "r": self._row_return[row],
-                        "l": length,
-                        "t": time.monotonic() - self._started,
-                    },
-                    "is_success": success,
-                }
-                self.finished.append((float(self._row_return[row]), length, success))
-                self._row_actions[row] = []
-                self._row_return[row] = 0.0
-            infos.append(info)
         return self._obs(res.obs), res.rewards.astype(np.float32), dones, infos
 
     def _single(self, obs: Any) -> Any:
@@ -115,7 +77,7 @@ class SamplerVecEnv(VecEnv):
         return {k: v[0] for k, v in batched.items()}
 
     def close(self) -> None:
-        self.sampler.close()
+        self.stream.close()
         if self._reward_env is not None:
             self._reward_env.close()
             self._reward_env = None
@@ -152,22 +114,9 @@ class SamplerVecEnv(VecEnv):
 
     # ------------------------------------------------------------------------------ exact resume
     def state(self) -> dict[str, Any]:
-        """Every row's episode seed and actions so far, the next seed: the envs' whole state."""
-        return {
-            "row_seeds": self.sampler.row_seeds,
-            "row_actions": [
-                torch.from_numpy(np.asarray(a)) if a else torch.zeros(0) for a in self._row_actions
-            ],
-            "row_return": self._row_return.tolist(),
-            "next_seed": self._next_seed,
-        }
+        return self.stream.state()
 
     def restore(self, state: dict[str, Any]) -> Any:
         """Replay every row to where the checkpoint left it; returns the observations there."""
-        shape, dtype = tuple(self.action_space.shape or ()), self.action_space.dtype
-        actions = [a.numpy().astype(dtype).reshape(-1, *shape) for a in state["row_actions"]]
-        self._next_seed = int(state["next_seed"])
-        obs = self.sampler.restore(state["row_seeds"], actions, self._episode_seeds())
-        self._row_actions = [list(a) for a in actions]
-        self._row_return = np.asarray(state["row_return"], dtype=np.float64)
-        return self._obs(obs)
+        shape = tuple(self.action_space.shape or ())
+        return self._obs(self.stream.restore(state, shape, self.action_space.dtype))

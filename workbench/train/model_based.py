@@ -1,0 +1,128 @@
+"""The model-based trainer: the workbench's own online agents (PETS) stepping the envs one batched
+env step per trainer step, in the shared training loop.
+
+Each ``train_step`` asks the agent for actions (``explore``), steps the :class:`EpisodeStream`, hands
+the transitions to the agent (``observe``; a finished row's next observation is its episode's final
+one) and lets it learn on its own schedule (``update``). The step counter is env steps, as for SB3's
+agents. Checkpoints hold the agent's weights and ``learner_state`` (replay data, optimizer, RNGs,
+plans) and the envs as (episode seed, actions so far) per row, replayed on resume: a run killed at
+any point and resumed ends with the weights of the uninterrupted run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents.base import OnlineLearner
+from workbench.config import TrainConfig, TrainerConfig
+from workbench.errors import UserError, warn
+from workbench.logger import Logger
+from workbench.sampler.stream import EpisodeStream
+from workbench.train.base import Evaluator, Trainer
+
+
+class ModelBasedTrainer(Trainer):
+    def __init__(
+        self,
+        agent: OnlineLearner,
+        stream: EpisodeStream,
+        config: TrainerConfig,
+        run_dir: Path,
+        logger: Logger,
+        total_steps: int,
+        evaluator: Evaluator | None = None,
+    ) -> None:
+        super().__init__(agent, config, run_dir, logger, total_steps, evaluator=evaluator)
+        self.learner = agent
+        self.stream = stream
+        self.obs: Any = None
+
+    def start(self) -> None:
+        self.obs = self.stream.reset()
+        self.learner.start_rows(np.ones(self.stream.num_envs, bool), self.stream.sampler.row_seeds)
+
+    def state(self) -> dict[str, Any]:
+        return {**super().state(), "learner": self.learner.learner_state(), "envs": self.stream.state(),
+                "obs": {k: torch.from_numpy(np.array(v)) for k, v in self.obs.items()}}  # fmt: skip
+
+    def load_state(self, payload: dict[str, Any]) -> None:
+        super().load_state(payload)  # weights, best success, step, global RNGs
+        self.learner.load_learner_state(payload["learner"])
+        spec = self.learner.action_spec
+        self.obs = self.stream.restore(payload["envs"], tuple(spec["shape"]), np.dtype(spec["dtype"]))
+        saved = payload["obs"]
+        if not all(np.array_equal(np.asarray(self.obs[k]), saved[k].numpy()) for k in saved):
+            warn("the envs replayed to their checkpointed episodes do not give the checkpointed "
+                 "observation (the env is not deterministic under replay); training continues from the "
+                 "replayed state, so this run will not match an uninterrupted one exactly")  # fmt: skip
+
+    def train_step(self) -> dict[str, float]:
+        actions = self.learner.explore(self.obs, self.step)
+        if not np.all(np.isfinite(actions)):
+            raise UserError(f"agent {self.learner.name} produced non-finite actions at step {self.step}")
+        res = self.stream.step(actions)
+        ended = np.zeros(self.stream.num_envs, bool)
+        ended[list(self.stream.ended)] = True
+        next_obs = {k: np.array(v, copy=True) for k, v in res.obs.items()}
+        for row in np.flatnonzero(ended):  # the row already restarted: its transition ends in final_obs
+            for key in next_obs:
+                next_obs[key][row] = res.final_obs[row][key]
+        self.learner.observe(self.obs, actions, res.rewards, next_obs, res.terminated)
+        if ended.any():
+            self.learner.start_rows(ended, res.episode_seeds)
+        self.obs = res.obs
+        return self.learner.update(self.advance())
+
+    def advance(self) -> int:
+        return self.step + self.stream.num_envs
+
+    def set_mode(self, training: bool) -> None:
+        pass  # the agent keeps its acting and learning modes apart itself
+
+    def progress_fields(self, means: dict[str, float]) -> dict[str, float]:
+        return {k: means[k] for k in ("ep_return", "ep_success") if k in means}
+
+    def log_extras(self) -> dict[str, float]:
+        return self.stream.window_stats()
+
+
+def train_model_based(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bool) -> dict[str, Any]:
+    """Train a model-based agent on ``cfg.env``: envs, agent, trainer; then the final evaluation."""
+    from agents.policy_io import policy_spec
+    from agents.registry import agent_class
+    from workbench.logger import run_logger
+    from workbench.sampler import EnvFactory, Sampler
+    from workbench.train.evaluation import finish_run, validation_evaluator
+    from workbench.train.online import env_specs
+    from workbench.train.run import checkpoint_to_resume, load_trainer_state
+
+    ckpt, payload = checkpoint_to_resume(run_dir, resuming)
+    factory = EnvFactory(cfg.env.id, cfg.env.make_kwargs())
+    obs_spec, action_spec, _ = env_specs(factory)
+    torch.manual_seed(cfg.seed)  # the agent's initial weights and generators (a resume overwrites them)
+    try:
+        agent = agent_class(cfg.agent.name)(cfg.agent, obs_spec, action_spec)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    sampler = Sampler(factory, cfg.agent.num_envs, cfg.backend.name, max_restarts=cfg.backend.max_restarts)
+    stream = EpisodeStream(sampler, cfg.seeds.train_start("rollouts", cfg.seed), cfg.seeds.rollouts.stop)
+    resume_step = None if not resuming else (int(payload["step"]) if payload else 0)
+    logger = run_logger(run_dir, resume_step=resume_step)
+    try:
+        evaluator = validation_evaluator(agent, cfg, run_dir / "eval")
+        trainer = ModelBasedTrainer(agent, stream, cfg.trainer, run_dir, logger, cfg.agent.steps, evaluator)
+        if payload is not None:
+            load_trainer_state(trainer, payload, cfg, ckpt)
+        else:
+            trainer.start()
+        trainer.fit(extra={**policy_spec(agent), "env_id": cfg.env.id})
+        stream.close()  # free the training envs before the evaluation builds its own
+        results = finish_run(agent, cfg, run_dir, logger, trainer.step)
+    finally:
+        stream.close()
+        logger.close()
+    return results
