@@ -55,7 +55,8 @@ class DynamicsEnsemble(nn.Module):
         """One step of trajectory sampling through the elites: ``states`` (K, M, S) and ``actions``
         (K, M, A), row k propagated by elite k, with standard normal ``noise`` (K, M, out). Returns
         next states (K, M, S) and, with a learned reward, rewards (K, M)."""
-        mean, logvar = self(torch.cat([states, actions], dim=-1), self.elites)
+        members = None if len(self.elites) == self.config.members else self.elites  # all: no weight gather
+        mean, logvar = self(torch.cat([states, actions], dim=-1), members)
         draw = mean + noise * (0.5 * logvar).exp()
         out = self.out_norm.unnormalize(draw)
         next_states = states + out[..., : self.state_dim]

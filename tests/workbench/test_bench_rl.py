@@ -15,12 +15,18 @@ from workbench.bench.goals import check
 from workbench.bench.rows import RowError, load_suite, parse_suite
 
 
-def test_rl_rows_parse_and_name_real_presets() -> None:
-    suite = load_suite(REPO / "configs" / "bench" / "rl.yaml")
+@pytest.mark.parametrize("where", [rl.RL, rl.MBRL], ids=lambda w: w.name)
+def test_online_rows_parse_and_name_real_presets(where: rl.OnlineSuite) -> None:
+    suite = load_suite(where.rows)
     for item in suite.rows:
         for path in item.preset_paths():
             assert (REPO / path).is_file(), (item.key, path)
-    assert "return >= 475 on >= 4 seeds" in suite.row("dqn_cartpole").goal_text()
+        for path in suite.paths_for(item):
+            assert (REPO / path).exists(), (item.key, path)
+    header, rule = where.header()
+    assert header.count("|") == rule.count("|") and ("plan ms" in header) == where.latency
+    if where is rl.RL:
+        assert "return >= 475 on >= 4 seeds" in suite.row("dqn_cartpole").goal_text()
 
 
 def test_seeds_passing_counts_seeds_that_each_meet_the_goal() -> None:

@@ -1,7 +1,7 @@
-"""``python -m workbench.bench [docs/benchmarks.md]``: re-render the imitation and RL sections (and the
-RL learning curves) from the stored results (configs/bench/*.yaml + docs/bench/<suite>/*.json),
-training nothing. Use it after editing a row's goals or notes, or to refresh the stale column after
-commits."""
+"""``python -m workbench.bench [docs/benchmarks.md]``: re-render the imitation, RL and model-based RL
+sections (and their learning curves) from the stored results (configs/bench/*.yaml +
+docs/bench/<suite>/*.json), training nothing. Use it after editing a row's goals or notes, or to
+refresh the stale column after commits."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from workbench.bench import rl
 from workbench.bench.imitation import REPO, ROWS_FILE, TITLE, store_for
 from workbench.bench.render import render_store
 from workbench.bench.rows import load_suite
-from workbench.bench.store import ResultStore
 
 
 def main(argv: list[str]) -> int:
@@ -21,10 +20,9 @@ def main(argv: list[str]) -> int:
     out = Path(argv[0]) if argv else REPO / "docs" / "benchmarks.md"
     body = render_store(load_suite(ROWS_FILE), store_for(REPO / "docs" / "bench" / "imitation"), REPO, TITLE)
     write_section(out, "imitation", body)
-    suite, store = load_suite(rl.ROWS_FILE), ResultStore(rl.STORE)
-    rl.plot_curves(suite, store)
-    write_section(out, "rl", rl.render(suite, store))
-    print(f"wrote the imitation and rl sections of {out} and the curves in {rl.CURVES}")
+    for where in rl.SUITES.values():
+        write_section(out, where.name, rl.rerender(where))
+    print(f"wrote the imitation, rl and mbrl sections of {out} and their curves in docs/img/")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""``workbench bench rl``: train and evaluate the rows of ``configs/bench/rl.yaml``.
+"""``workbench bench rl`` and ``workbench bench mbrl``: train and evaluate the rows of
+``configs/bench/rl.yaml`` / ``configs/bench/mbrl.yaml`` (:data:`RL`, :data:`MBRL`).
 
 Like the imitation suite (same row file format, store, goals and staleness), with what RL rows need:
 
@@ -9,7 +10,9 @@ Like the imitation suite (same row file format, store, goals and staleness), wit
   Wall time adds up every session's training time (``bench_wall.json`` in the run directory).
 - **Learning curves.** Every seed's periodic evaluations (validation seeds, never test) are stored as
   ``curve: [[env_steps, success, return], ...]``; ``docs/rl.md`` plots them.
-- Columns: success or return on the test seeds, env steps, wall time and env steps/s.
+- Columns: success or return on the test seeds, env steps, wall time and env steps/s; the
+  model-based suite adds the planning latency (median ms per planned action, training's own
+  ``train/plan_ms`` on one thread), checked by ``goals.max_latency_ms``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +40,38 @@ from workbench.bench.stats import format_percent_ci, format_value_ci, mean_ci
 from workbench.bench.store import ResultStore, seed_values
 from workbench.io import atomic_write_json
 
-ROWS_FILE = REPO / "configs" / "bench" / "rl.yaml"
-STORE = REPO / "docs" / "bench" / "rl"
-TITLE = "Reinforcement learning (`workbench bench rl`)"
-HEADER = "| agent | task | budget | goal | success [95% CI] | return | met | env steps | wall min | env steps/s | measured at |"  # noqa: E501
-RULE = "|---|---|---|---|---|---|---|---|---|---|---|"
 WALL_FILE = "bench_wall.json"
+
+
+@dataclass(frozen=True)
+class OnlineSuite:
+    """Where a suite of online-learning rows lives: rows, results, kept runs, curves, title."""
+
+    name: str
+    rows: Path
+    store: Path
+    work: Path
+    curves: Path
+    title: str
+    latency: bool = False  # a planning-latency column (model-based agents)
+
+    def header(self) -> tuple[str, str]:
+        plan = ["plan ms/action"] if self.latency else []
+        cols = ["agent", "task", "budget", "goal", "success [95% CI]", "return", "met", "env steps",
+                "wall min", "env steps/s", *plan, "measured at"]  # fmt: skip
+        return "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)
+
+
+RL = OnlineSuite(
+    "rl", REPO / "configs" / "bench" / "rl.yaml", REPO / "docs" / "bench" / "rl", Path("runs/bench/rl"),
+    REPO / "docs" / "img" / "rl", "Reinforcement learning (`workbench bench rl`)",
+)  # fmt: skip
+MBRL = OnlineSuite(
+    "mbrl", REPO / "configs" / "bench" / "mbrl.yaml", REPO / "docs" / "bench" / "mbrl",
+    Path("runs/bench/mbrl"), REPO / "docs" / "img" / "mbrl", "Model-based RL (`workbench bench mbrl`)",
+    latency=True,
+)  # fmt: skip
+SUITES = {s.name: s for s in (RL, MBRL)}
 
 
 def curve(run_dir: Path) -> list[list[float]]:
@@ -105,6 +135,7 @@ def seed_runner(work: Path, row_key: str) -> Any:
             "final_policy": results.get("final_policy", "last"),
             "wall_minutes": None if wall is None else wall / 60,
             "samples_per_s": _median_metric(run_dir, "train/steps_per_s"),
+            "latency_ms": _median_metric(run_dir, "train/plan_ms"),
             "curve": curve(run_dir),
             "config_sha256": config_sha256(config),
             "per_episode": per_episode(results),
@@ -114,10 +145,10 @@ def seed_runner(work: Path, row_key: str) -> Any:
     return run_seed
 
 
-def _cells(row: Row, entry: dict[str, Any], verdict: goals.Verdict, stale: Staleness) -> str:
+def _cells(row: Row, entry: dict[str, Any], verdict: goals.Verdict, stale: Staleness, latency: bool) -> str:
     success, returns = seed_values(entry, "success"), seed_values(entry, "return")
     steps, wall = seed_values(entry, "env_steps"), seed_values(entry, "wall_minutes")
-    sps = seed_values(entry, "samples_per_s")
+    sps, plan_ms = seed_values(entry, "samples_per_s"), seed_values(entry, "latency_ms")
     scored_by_return = row.goals.min_return is not None  # an env without a success flag (CartPole)
     cells = [
         row.agent,
@@ -130,35 +161,33 @@ def _cells(row: Row, entry: dict[str, Any], verdict: goals.Verdict, stale: Stale
         f"{statistics.fmean(steps):,.0f}" if steps else "",
         f"{statistics.fmean(wall):.1f}" if wall else "",
         f"{statistics.median(sps):.0f}" if sps else "",
+        *([f"{statistics.median(plan_ms):.0f}" if plan_ms else ""] if latency else []),
         stale.text(),
     ]
     return "| " + " | ".join(cells) + " |"
 
 
-def render(suite: Suite, store: ResultStore, repo: Path = REPO) -> str:
+def render(suite: Suite, store: ResultStore, repo: Path = REPO, where: OnlineSuite = RL) -> str:
     entries = store.load_all(suite.row_keys())
-    lines = [f"## {TITLE}", ""]
+    lines = [f"## {where.title}", ""]
     if suite.intro:
         lines += [suite.intro, ""]
-    lines += [HEADER, RULE]
+    lines += list(where.header())
     commands = []
     for row in suite.rows:
         entry = entries.get(row.key)
         if entry is None:
             cells = f"| {row.agent} | {row.task} | {row.data} | {row.goal_text()} | not run |"
-            lines.append(cells + " |" * 6)
+            lines.append(cells + " |" * (7 if where.latency else 6))
             continue
         stale = staleness(repo, entry.get("commit"), suite.paths_for(row))
-        lines.append(_cells(row, entry, goals.check(row, entry, entries), stale))
+        lines.append(_cells(row, entry, goals.check(row, entry, entries), stale, where.latency))
         commands.append(_provenance_line(row, entry, stale))
     notes = [f"- {row.key}: {row.notes}" for row in suite.rows if row.notes]
     return "\n".join([*lines, "", "Commands:", "", *commands, "", "Recipes:", "", *notes])
 
 
-CURVES = REPO / "docs" / "img" / "rl"
-
-
-def plot_curves(suite: Suite, store: ResultStore, out_dir: Path = CURVES) -> list[Path]:
+def plot_curves(suite: Suite, store: ResultStore, out_dir: Path) -> list[Path]:
     """One PNG per measured row: validation success (or return) vs env steps, one line per training
     seed and their mean, from the stored curves (nothing is re-run)."""
     import matplotlib
@@ -198,10 +227,19 @@ def plot_curves(suite: Suite, store: ResultStore, out_dir: Path = CURVES) -> lis
     return written
 
 
-def run(selected: list[str] | None, store_path: Path, work: Path, command: str, machine: str) -> str:
-    suite = load_suite(ROWS_FILE)
+def run(
+    where: OnlineSuite, selected: list[str] | None, store_path: Path, work: Path, command: str, machine: str
+) -> str:
+    suite = load_suite(where.rows)
     store = ResultStore(store_path)
-    run_rows("rl", suite, store, selected, command, machine, lambda key: seed_runner(work, key))
-    if store_path.resolve() == STORE.resolve():  # the repository's own results: its docs' curves
-        plot_curves(suite, store)
-    return render(suite, store)
+    run_rows(where.name, suite, store, selected, command, machine, lambda key: seed_runner(work, key))
+    if store_path.resolve() == where.store.resolve():  # the repository's own results: its docs' curves
+        plot_curves(suite, store, where.curves)
+    return render(suite, store, where=where)
+
+
+def rerender(where: OnlineSuite) -> str:
+    """The suite's section and curves from its stored results (nothing trained)."""
+    suite, store = load_suite(where.rows), ResultStore(where.store)
+    plot_curves(suite, store, where.curves)
+    return render(suite, store, where=where)

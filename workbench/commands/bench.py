@@ -194,7 +194,21 @@ def bench_rl(cfg: BenchConfig) -> str:
     """The RL rows (``configs/bench/rl.yaml``); unfinished seeds resume from ``work``."""
     from workbench.bench import rl
 
-    return rl.run(cfg.rows or None, Path(cfg.store or rl.STORE), Path(cfg.work), _command(), machine())
+    return _online_suite(rl.RL, cfg)
+
+
+def bench_mbrl(cfg: BenchConfig) -> str:
+    """The model-based RL rows (``configs/bench/mbrl.yaml``); unfinished seeds resume from ``work``."""
+    from workbench.bench import rl
+
+    return _online_suite(rl.MBRL, cfg)
+
+
+def _online_suite(where: Any, cfg: BenchConfig) -> str:
+    from workbench.bench import rl
+
+    work = Path(cfg.work) if cfg.work else where.work
+    return rl.run(where, cfg.rows or None, Path(cfg.store or where.store), work, _command(), machine())
 
 
 def bench_sampler(cfg: BenchConfig) -> str:
@@ -217,6 +231,7 @@ SUITES = {
     "imitation": bench_imitation,
     "sampler": bench_sampler,
     "rl": bench_rl,
+    "mbrl": bench_mbrl,
 }
 
 

@@ -118,14 +118,15 @@ class ReplayConfig:
 
 @dataclass
 class BenchConfig:
-    """``workbench bench envs|train|imitation|sampler|rl`` measures and writes its section of
+    """``workbench bench envs|train|imitation|sampler|rl|mbrl`` measures and writes its section of
     docs/benchmarks.md."""
 
     expert_episodes: int = 100
     seeds: int = 1  # training seeds for `bench train`
     rows: list[str] = field(default_factory=list)  # `bench imitation|rl` rows to run; empty: all
     store: str | None = None  # results, one JSON file per row; None: docs/bench/<suite>
-    work: str = "runs/bench/rl"  # `bench rl`: kept run directories, resumed by the next `bench rl`
+    # `bench rl|mbrl`: kept run directories, resumed by the next run; None: runs/bench/<suite>
+    work: str | None = None
     out: str = "docs/benchmarks.md"
     write: bool = True
     debug: bool = False
