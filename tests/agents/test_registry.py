@@ -15,7 +15,7 @@ from agents.registry import AGENTS, FAMILIES, agent_class
 from foundation.files import checksum_path
 from workbench.dataset import SequenceDataset
 
-TRAINERS = ("offline", "online", "rllib")  # the trainers workbench/train builds (perception: coming)
+TRAINERS = ("offline", "online", "rllib", "model_based")  # what workbench/train builds (perception: coming)
 OFFLINE = sorted(name for name, spec in AGENTS.items() if spec.family == "offline")
 
 

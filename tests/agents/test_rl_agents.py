@@ -31,6 +31,10 @@ SETUPS = {
                   "agent.num_epochs=2", "agent.net_arch=[32,32]"),
     "rllib_sac": ("env=wb/Reach-mujoco-v0", "env.obs_mode=goal", "agent.learning_starts=200",
                   "agent.envs_per_runner=1", "agent.net_arch=[32,32]", "agent.train_batch_size=32"),
+    # Model-based: a small ensemble and planner (tests/agents/test_model_based.py covers resume).
+    "pets": ("env=wb/Push-mujoco-v0", "agent.seed_steps=100", "agent.train_every=100",
+             "agent.planner.population=16", "agent.planner.horizon=4", "agent.planner.elites=4",
+             "agent.ensemble.hidden_dims=[32,32]", "agent.ensemble.max_steps_per_update=20"),
 }  # fmt: skip
 
 
