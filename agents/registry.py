@@ -26,7 +26,7 @@ from typing import Any
 
 from agents.imitation.bc_config import BCConfig
 from agents.imitation.diffusion_config import DiffusionConfig
-from agents.model_based.config import PETSConfig
+from agents.model_based.config import PETSConfig, TDMPCConfig
 from agents.rl.config import DQNConfig, PPOConfig, SACConfig, TD3Config, TQCConfig
 from agents.rl.rllib_config import RLlibPPOConfig, RLlibSACConfig
 
@@ -102,6 +102,8 @@ AGENTS: dict[str, AgentSpec] = {
         # Model-based RL: our own code (no kept library serves it), trained by the model-based trainer.
         AgentSpec("pets", PETSConfig, "agents.model_based.pets:PETSAgent", "online", "model_based", (),
                   "PETS: probabilistic dynamics ensemble + CEM/MPPI planning with trajectory sampling"),
+        AgentSpec("tdmpc", TDMPCConfig, "agents.model_based.tdmpc:TDMPCAgent", "online", "model_based", (),
+                  "TD-MPC style: latent world model, Q ensemble and policy prior; MPPI in latent space"),
     )
 }  # fmt: skip
 

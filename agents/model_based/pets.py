@@ -24,43 +24,9 @@ from torch import nn
 
 from agents.model_based.config import PETSConfig
 from agents.model_based.dynamics import DynamicsEnsemble
-from agents.model_based.planners import make_planner
+from agents.model_based.planners import PlanState, make_planner
 from agents.model_based.replay import TransitionBuffer
 from agents.policy_io import save_policy
-
-
-class PlanState:
-    """Per-row acting state: the warm-start plan (B, H, A) and one generator per row, seeded by the
-    row's episode seed so a row's actions never depend on the other rows."""
-
-    def __init__(self, horizon: int, action_dim: int) -> None:
-        self.horizon, self.action_dim = horizon, action_dim
-        self.plans = torch.zeros(0, horizon, action_dim)
-        self.generators: list[torch.Generator] = []
-
-    def ensure(self, rows: int) -> None:
-        """Rows never restarted explicitly start from seeds 0..B-1 (a fixed, documented default)."""
-        while len(self.generators) < rows:
-            self.generators.append(torch.Generator().manual_seed(len(self.generators)))
-        if self.plans.shape[0] < rows:
-            extra = torch.zeros(rows - self.plans.shape[0], self.horizon, self.action_dim)
-            self.plans = torch.cat([self.plans, extra])
-
-    def restart(self, mask: np.ndarray, seeds: list[int | None] | None) -> None:
-        self.ensure(len(mask))
-        for row in np.flatnonzero(mask):
-            seed = seeds[row] if seeds is not None else None
-            self.generators[row] = torch.Generator().manual_seed(int(seed) if seed is not None else int(row))
-            self.plans[row] = 0.0
-
-    def state(self) -> dict[str, Any]:
-        return {"plans": self.plans.clone(), "generators": [g.get_state() for g in self.generators]}
-
-    def load_state(self, state: dict[str, Any]) -> None:
-        self.plans = state["plans"].clone()
-        self.generators = [torch.Generator() for _ in state["generators"]]
-        for g, s in zip(self.generators, state["generators"], strict=True):
-            g.set_state(s)
 
 
 class PETSAgent(nn.Module):

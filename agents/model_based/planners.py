@@ -11,10 +11,12 @@ are planned beside it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
+import numpy as np
 import torch
 
-from agents.model_based.config import PlannerConfig
+from agents.model_based.config import LatentPlannerConfig, PlannerConfig
 
 Objective = Callable[[torch.Tensor], torch.Tensor]  # (B, N, H, A) -> (B, N)
 
@@ -72,8 +74,76 @@ class MPPI:
         return mean
 
 
+class PlanState:
+    """Per-row acting state: the warm-start plan (B, H, A) and one generator per row, seeded by the
+    row's episode seed so a row's actions never depend on the other rows."""
+
+    def __init__(self, horizon: int, action_dim: int) -> None:
+        self.horizon, self.action_dim = horizon, action_dim
+        self.plans = torch.zeros(0, horizon, action_dim)
+        self.generators: list[torch.Generator] = []
+
+    def ensure(self, rows: int) -> None:
+        """Rows never restarted explicitly start from seeds 0..B-1 (a fixed, documented default)."""
+        while len(self.generators) < rows:
+            self.generators.append(torch.Generator().manual_seed(len(self.generators)))
+        if self.plans.shape[0] < rows:
+            extra = torch.zeros(rows - self.plans.shape[0], self.horizon, self.action_dim)
+            self.plans = torch.cat([self.plans, extra])
+
+    def restart(self, mask: np.ndarray, seeds: list[int | None] | None) -> None:
+        self.ensure(len(mask))
+        for row in np.flatnonzero(mask):
+            seed = seeds[row] if seeds is not None else None
+            self.generators[row] = torch.Generator().manual_seed(int(seed) if seed is not None else int(row))
+            self.plans[row] = 0.0
+
+    def state(self) -> dict[str, Any]:
+        return {"plans": self.plans.clone(), "generators": [g.get_state() for g in self.generators]}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.plans = state["plans"].clone()
+        self.generators = [torch.Generator() for _ in state["generators"]]
+        for g, s in zip(self.generators, state["generators"], strict=True):
+            g.set_state(s)
+
+
 PLANNERS: dict[str, type[CEM] | type[MPPI]] = {"cem": CEM, "mppi": MPPI}
 
 
 def make_planner(config: PlannerConfig) -> CEM | MPPI:
     return PLANNERS[config.name](config)
+
+
+class LatentMPPI:
+    """TD-MPC's planner: MPPI over latent rollouts with samples from the policy prior among the
+    candidates. Each iteration scores ``prior`` sequences (fixed) and Gaussian samples around the mean,
+    refits mean and std to the ``elites`` best with weights softmax(temperature * value), and returns
+    the final mean and std (the std serves exploration)."""
+
+    def __init__(self, config: LatentPlannerConfig) -> None:
+        self.config = config
+
+    def plan(
+        self,
+        objective: Objective,
+        mean: torch.Tensor,
+        generators: Sequence[torch.Generator],
+        prior: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``mean`` (B, H, A) warm start; ``prior`` (B, P, H, A) sequences of the policy prior."""
+        cfg = self.config
+        h, a = mean.shape[1:]
+        std = torch.full_like(mean, cfg.max_std)
+        n = cfg.population - (0 if prior is None else prior.shape[1])
+        for _ in range(cfg.iterations):
+            samples = (mean[:, None] + std[:, None] * _noise(generators, n, h, a)).clamp(-1, 1)
+            if prior is not None:
+                samples = torch.cat([prior, samples], dim=1)  # (B, N, H, A)
+            values = objective(samples)  # (B, N)
+            top_values, top = values.topk(cfg.elites, dim=1)  # (B, K)
+            elites = samples.gather(1, top[..., None, None].expand(-1, -1, h, a))  # (B, K, H, A)
+            score = torch.softmax(cfg.temperature * (top_values - top_values[:, :1]), dim=1)[..., None, None]
+            mean = (score * elites).sum(1)
+            std = (score * (elites - mean[:, None]) ** 2).sum(1).sqrt().clamp(cfg.min_std, cfg.max_std)
+        return mean, std

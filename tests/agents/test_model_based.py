@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from agents.model_based.config import EnsembleConfig, PlannerConfig
+from agents.model_based.config import EnsembleConfig, LatentPlannerConfig, PlannerConfig
 from agents.model_based.dynamics import DynamicsEnsemble
-from agents.model_based.planners import make_planner
+from agents.model_based.planners import LatentMPPI, make_planner
 from tests.conftest import workbench
 from tests.reliability.test_signals import assert_same_weights, faulty, weights
 
@@ -39,36 +39,52 @@ def test_ensemble_learns_a_known_linear_system() -> None:
     assert err < 0.1, f"relative delta error {err:.3f}"
 
 
-@pytest.mark.parametrize("name", ["cem", "mppi"])
+@pytest.mark.parametrize("name", ["cem", "mppi", "latent_mppi"])
 def test_planners_find_the_optimum_of_a_quadratic(name: str) -> None:
     """max -||a - a*||^2 over (B=2, H=5, A=3) sequences: each row's plan reaches its own optimum."""
     target = torch.tensor(np.random.default_rng(0).uniform(-0.8, 0.8, (2, 5, 3)), dtype=torch.float32)
-    planner = make_planner(PlannerConfig(name=name, horizon=5, population=300, iterations=8, elites=30))
 
     def objective(actions: torch.Tensor) -> torch.Tensor:  # (B, N, H, A) -> (B, N)
         return -((actions - target[:, None]) ** 2).sum(dim=(2, 3))
 
     gens = [torch.Generator().manual_seed(i) for i in range(2)]
-    plan = planner.plan(objective, torch.zeros(2, 5, 3), gens)
+    if name == "latent_mppi":  # TD-MPC's: elites refit with softmax weights, policy-prior samples
+        latent = LatentMPPI(LatentPlannerConfig(horizon=5, population=300, iterations=8, elites=30,
+                                                temperature=0.5, prior_samples=10))  # fmt: skip
+        prior = torch.zeros(2, 10, 5, 3)  # a poor prior must not keep the plan from the optimum
+        plan, std = latent.plan(objective, torch.zeros(2, 5, 3), gens, prior)
+        assert std.shape == plan.shape
+    else:
+        planner = make_planner(PlannerConfig(name=name, horizon=5, population=300, iterations=8, elites=30))
+        plan = planner.plan(objective, torch.zeros(2, 5, 3), gens)
     assert (plan - target).abs().max() < 0.1, (plan - target).abs().max()
 
 
-PETS = ("agent=pets", "env=wb/Reach-mujoco-v0", "agent.steps=240", "agent.seed_steps=80",
-        "agent.train_every=80",
-        "agent.planner.population=32", "agent.planner.horizon=5", "agent.planner.elites=4",
-        "agent.ensemble.hidden_dims=[32,32]", "agent.ensemble.max_steps_per_update=40", "agent.num_envs=2",
-        "trainer.checkpoint_every=100", "trainer.progress=false", "eval.video=false", "eval.episodes=2",
-        "eval.num_envs=2")  # fmt: skip
+COMMON = ("env=wb/Reach-mujoco-v0", "agent.steps=240", "agent.seed_steps=80", "agent.num_envs=2",
+          "trainer.checkpoint_every=100", "trainer.progress=false", "eval.video=false", "eval.episodes=2",
+          "eval.num_envs=2")  # fmt: skip
+RUNS = {
+    "pets": ("agent=pets", "agent.train_every=80", "agent.planner.population=32", "agent.planner.horizon=5",
+             "agent.planner.elites=4", "agent.ensemble.hidden_dims=[32,32]",
+             "agent.ensemble.max_steps_per_update=40", *COMMON),
+    "tdmpc": ("agent=tdmpc", "agent.hidden_dim=32", "agent.latent_dim=16", "agent.batch_size=32",
+              "agent.planner.population=32", "agent.planner.elites=8", "agent.planner.prior_samples=4",
+              "agent.updates_per_step=0.25", *COMMON),
+}  # fmt: skip
+LEARNING_METRIC = {"pets": "train/model_nll", "tdmpc": "train/consistency_loss"}
 
 
 @pytest.mark.slow
-def test_pets_trains_evaluates_replays_and_resumes_exactly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_model_based_agent_trains_evaluates_replays_and_resumes_exactly(name: str, tmp_path: Path) -> None:
+    """A kill mid-episode (2 rows, after the first learning) and a resume: the uninterrupted run's
+    weights and evaluation."""
     straight, killed = tmp_path / "straight", tmp_path / "killed"
-    workbench("train", *PETS, f"run_dir={straight}")
+    workbench("train", *RUNS[name], f"run_dir={straight}")
     results = json.loads((straight / "eval" / "results.json").read_text())
     assert results["episodes"] == 2 and 0.0 <= results["success_rate"] <= 1.0
     metrics = [json.loads(line) for line in (straight / "metrics.jsonl").read_text().splitlines()]
-    assert any("train/plan_ms" in m for m in metrics) and any("train/model_nll" in m for m in metrics)
+    assert any("train/plan_ms" in m for m in metrics) and any(LEARNING_METRIC[name] in m for m in metrics)
     # the policy file reloads into a planner that scores states as in training
     assert "success_rate" in workbench("eval", f"run={straight}", "episodes=2", "video=false").stdout
     episode = straight / "episodes" / "episodes" / "episode_000000.npz"
@@ -76,7 +92,7 @@ def test_pets_trains_evaluates_replays_and_resumes_exactly(tmp_path: Path) -> No
                          "height=32", "verify=true").stdout  # fmt: skip
     assert "verified" in replayed
     # SIGKILL mid-episode (2 rows, after the first model fit), then resume: the same weights and results
-    proc = faulty("kill:157", "train", *PETS, f"run_dir={killed}")
+    proc = faulty("kill:157", "train", *RUNS[name], f"run_dir={killed}")
     assert proc.returncode == -9, proc.stderr
     out = workbench("train", f"resume={killed}").stdout
     assert "resuming" in out

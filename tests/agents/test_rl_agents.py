@@ -35,6 +35,9 @@ SETUPS = {
     "pets": ("env=wb/Push-mujoco-v0", "agent.seed_steps=100", "agent.train_every=100",
              "agent.planner.population=16", "agent.planner.horizon=4", "agent.planner.elites=4",
              "agent.ensemble.hidden_dims=[32,32]", "agent.ensemble.max_steps_per_update=20"),
+    "tdmpc": ("env=wb/PickPlace-mujoco-v0", "agent.seed_steps=100", "agent.hidden_dim=32",
+              "agent.latent_dim=16", "agent.batch_size=32", "agent.planner.population=32",
+              "agent.planner.elites=8", "agent.updates_per_step=0.25"),
 }  # fmt: skip
 
 

@@ -204,9 +204,9 @@ class TrainConfig:
             raise ConfigError(
                 f"trainer.world_size > 1 trains offline agents; agent={name} trains in one process"
             )
-        if AGENTS[name].trainer == "model_based":
-            from agents.model_based.config import bind_env
+        from agents.model_based.config import PETSConfig, bind_env
 
+        if isinstance(self.agent, PETSConfig):  # the planner scores states with the task's reward
             bind_env(self.agent, self.env.id, self.env.obs_mode, self.env.reward)
         if self.backend.name == "ray" and AGENTS[name].trainer in ("online", "model_based"):  # lockstep
             raise ConfigError(

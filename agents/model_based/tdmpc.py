@@ -1,0 +1,283 @@
+"""A TD-MPC-style agent (Hansen et al. 2022; TD-MPC2, 2024): a latent world model trained from replay,
+acting by MPPI in latent space with a learned value at the horizon's end.
+
+Learning (driven by the model-based trainer like PETS): ``observe`` stores transitions with each row's
+episode id and keeps the list of valid ``horizon``-step subsequence starts (all in one episode);
+``update`` runs ``seed_steps`` updates once the random seed steps are in, then ``updates_per_step`` per
+env step. One update: encode the subsequence's observations; roll the latent dynamics from the first
+one and pull each predicted latent to the encoding of the true next observation (temporal
+consistency); regress rewards; regress every Q-function to ``r + gamma * (1 - terminated) *
+min Q_target(z', pi(z'))``; step ``rho**t`` weights; then the policy prior maximises the Q ensemble's
+mean (scaled by a running Q range) plus a small entropy bonus, on detached latents; EMA targets.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from agents.model_based.config import TDMPCConfig
+from agents.model_based.planners import LatentMPPI, PlanState
+from agents.model_based.replay import TransitionBuffer
+from agents.model_based.world_model import WorldModel
+from agents.policy_io import save_policy
+
+
+class TDMPCAgent(nn.Module):
+    q_scale: torch.Tensor
+
+    def __init__(self, config: TDMPCConfig, obs_spec: dict[str, Any], action_spec: dict[str, Any]) -> None:
+        super().__init__()
+        missing = [k for k in config.obs_keys if k not in obs_spec]
+        if missing:
+            raise ValueError(
+                f"agent.obs_keys {missing} are not in the observations {sorted(obs_spec)}; set env.obs_mode "
+                "to include them (e.g. env.obs_mode=state)"
+            )
+        images = [k for k in config.obs_keys if len(obs_spec[k]["shape"]) != 1]
+        if images:
+            raise ValueError(f"agent=tdmpc reads vector observations; {images} are not (pixels: coming)")
+        if "n" in action_spec or "nvec" in action_spec or len(action_spec["shape"]) != 1:
+            raise ValueError("agent=tdmpc needs continuous actions (a Box env.controller, e.g. ee_delta)")
+        self.name, self.config = config.name, config
+        self.obs_spec, self.action_spec = obs_spec, action_spec
+        self.obs_dim = sum(int(obs_spec[k]["shape"][0]) for k in config.obs_keys)
+        self.action_dim = int(action_spec["shape"][0])
+        self.model = WorldModel(self.obs_dim, self.action_dim, config)
+        self.planner = LatentMPPI(config.planner)
+        horizon = config.planner.horizon
+        self.acting = PlanState(horizon, self.action_dim)
+        self.exploring = PlanState(horizon, self.action_dim)
+        self.replay = TransitionBuffer(self.obs_dim, self.action_dim)
+        self.episodes: list[int] = []  # per transition: the row's episode id (globally unique)
+        self.starts: list[int] = []  # transitions starting a horizon-step subsequence in one episode
+        self.row_episode: list[int] = []
+        self.next_episode = 0
+        m = self.model
+        self.optimizer = torch.optim.Adam(
+            [*m.encoder.parameters(), *m.dynamics.parameters(), *m.reward.parameters(), *m.qs.parameters()],
+            lr=config.lr,
+        )
+        self.pi_optimizer = torch.optim.Adam(m.pi.parameters(), lr=config.lr, eps=1e-5)
+        self.train_generator = torch.Generator().manual_seed(int(torch.randint(2**62, ())))
+        self.updates_owed = 0.0  # fractional updates carried between env steps
+        self.pretrained = False
+        self.register_buffer("q_scale", torch.ones(()))  # running Q range for the policy loss
+        self._plan_seconds, self._plan_calls = 0.0, 0
+
+    # ------------------------------------------------------------------------------- Policy API
+    def reset(self, seed: int | None = None) -> None:
+        self.acting = PlanState(self.config.planner.horizon, self.action_dim)
+
+    def reset_envs(self, mask: np.ndarray, seeds: list[int | None] | None = None) -> None:
+        self.acting.restart(mask, seeds)
+
+    @torch.no_grad()
+    def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        return self._plan(obs, self.acting, explore=False)
+
+    def save(self, path: Any) -> None:
+        save_policy(self, path)
+
+    # ------------------------------------------------------------------------------ planning
+    def _vector(self, obs: dict[str, np.ndarray]) -> torch.Tensor:
+        """(B, obs_dim) float32: the ``obs_keys`` entries, concatenated."""
+        parts = [
+            torch.as_tensor(np.asarray(obs[k]), dtype=torch.float32).flatten(1) for k in self.config.obs_keys
+        ]
+        return torch.cat(parts, dim=1)
+
+    def _plan(self, obs: dict[str, np.ndarray], state: PlanState, explore: bool) -> np.ndarray:
+        tic = time.perf_counter()
+        cfg, model = self.config.planner, self.model
+        z0 = model.encode(self._vector(obs))  # (B, L)
+        rows = z0.shape[0]
+        state.ensure(rows)
+        gens = state.generators[:rows]
+        prior = None
+        if cfg.prior_samples:  # the policy prior's own sequences among the candidates
+            z = z0[:, None].expand(-1, cfg.prior_samples, -1)
+            steps = []
+            for _ in range(cfg.horizon):
+                noise = torch.stack(
+                    [torch.randn(cfg.prior_samples, self.action_dim, generator=g) for g in gens]
+                )
+                a, _ = model.policy(z, noise)
+                steps.append(a)
+                z = model.next(z, a)
+            prior = torch.stack(steps, dim=2)  # (B, P, H, A)
+        mean, std = self.planner.plan(self._value(z0), state.plans[:rows], gens, prior)
+        action = mean[:, 0]
+        if explore:
+            action = action + std[:, 0] * torch.stack(
+                [torch.randn(self.action_dim, generator=g) for g in gens]
+            )
+        state.plans[:rows] = torch.cat([mean[:, 1:], torch.zeros_like(mean[:, :1])], dim=1)
+        self._plan_seconds += time.perf_counter() - tic
+        self._plan_calls += 1
+        return action.clamp(-1, 1).numpy().astype(np.float32)
+
+    def _value(self, z0: torch.Tensor) -> Any:
+        """Objective: (B, N, H, A) sequences -> (B, N) discounted latent rewards + the Q ensemble's
+        mean value of the policy prior's mean action at the end."""
+        gamma = self.config.gamma
+
+        def objective(actions: torch.Tensor) -> torch.Tensor:
+            z = z0[:, None].expand(-1, actions.shape[1], -1)
+            total, discount = torch.zeros(actions.shape[:2]), 1.0
+            for t in range(actions.shape[2]):
+                total = total + discount * self.model.rew(z, actions[:, :, t])
+                z = self.model.next(z, actions[:, :, t])
+                discount *= gamma
+            a, _ = self.model.policy(z, None)
+            return total + discount * self.model.q(z, a).mean(0)
+
+        return objective
+
+    # ------------------------------------------------------------------------------ learning
+    def start_rows(self, mask: np.ndarray, seeds: list[int]) -> None:
+        self.exploring.restart(mask, list(seeds))
+        while len(self.row_episode) < len(mask):
+            self.row_episode.append(-1)
+        for row in np.flatnonzero(mask):
+            self.row_episode[row] = self.next_episode
+            self.next_episode += 1
+
+    @torch.no_grad()
+    def explore(self, obs: dict[str, np.ndarray], step: int) -> np.ndarray:
+        rows = len(next(iter(obs.values())))
+        self.exploring.ensure(rows)
+        if step < self.config.seed_steps:
+            gens = self.exploring.generators[:rows]
+            return np.stack([(torch.rand(self.action_dim, generator=g) * 2 - 1).numpy() for g in gens])
+        return self._plan(obs, self.exploring, explore=True)
+
+    def observe(
+        self, obs: dict[str, np.ndarray], actions: np.ndarray, rewards: np.ndarray,
+        next_obs: dict[str, np.ndarray], terminated: np.ndarray,
+    ) -> None:  # fmt: skip
+        first = len(self.replay)
+        rows = len(actions)
+        self.replay.add(state=self._vector(obs).numpy(), action=actions, reward=rewards,
+                        next_state=self._vector(next_obs).numpy(), terminated=terminated)  # fmt: skip
+        self.episodes.extend(self.row_episode[:rows])
+        # Transitions arrive one per row per env step, so a row's next transition is `rows` further on.
+        span = (self.config.planner.horizon - 1) * rows
+        for j in range(first, first + rows):
+            i = j - span
+            if i >= 0 and all(
+                self.episodes[i + k * rows] == self.episodes[j] for k in range(self.config.planner.horizon)
+            ):
+                self.starts.append(i)
+
+    def update(self, step: int) -> dict[str, float]:
+        out: dict[str, float] = {}
+        if self._plan_calls:
+            out["plan_ms"] = 1000 * self._plan_seconds / self._plan_calls
+            self._plan_seconds, self._plan_calls = 0.0, 0
+        if step < self.config.seed_steps or not self.starts:
+            return out
+        if not self.pretrained:  # TD-MPC2: as many updates as seed steps once they are in
+            self.pretrained = True
+            self.updates_owed += self.config.seed_steps
+        self.updates_owed += self.config.updates_per_step * self.config.num_envs
+        metrics: list[dict[str, float]] = []
+        while self.updates_owed >= 1:
+            self.updates_owed -= 1
+            metrics.append(self._update())
+        if metrics:
+            out.update({k: float(np.mean([m[k] for m in metrics])) for k in metrics[0]})
+        return out
+
+    def _batch(self) -> dict[str, torch.Tensor]:
+        """``batch_size`` subsequences of ``horizon`` transitions: each tensor (H, B, ...)."""
+        cfg, rows = self.config, max(1, len(self.row_episode))
+        pick = torch.randint(len(self.starts), (cfg.batch_size,), generator=self.train_generator)
+        starts = torch.as_tensor(self.starts)[pick]  # (B,)
+        idx = starts[None] + rows * torch.arange(cfg.planner.horizon)[:, None]  # (H, B)
+        return {k: v[idx] for k, v in self.replay.tensors().items()}
+
+    def _update(self) -> dict[str, float]:
+        cfg, model = self.config, self.model
+        batch = self._batch()
+        horizon = batch["action"].shape[0]
+        weights = cfg.rho ** torch.arange(horizon, dtype=torch.float32)  # (H,)
+        with torch.no_grad():
+            next_z = model.encode(batch["next_state"])  # (H, B, L)
+            noise = torch.randn((*next_z.shape[:-1], self.action_dim), generator=self.train_generator)
+            next_a, _ = model.policy(next_z, noise)
+            target_q = model.q(next_z, next_a, target=True).min(0).values  # (H, B)
+            td = batch["reward"] + cfg.gamma * (1 - batch["terminated"]) * target_q
+        z = model.encode(batch["state"][0])  # (B, L)
+        zs, consistency = [], torch.zeros(())
+        for t in range(horizon):
+            zs.append(z)
+            z = model.next(z, batch["action"][t])
+            consistency = consistency + weights[t] * ((z - next_z[t]) ** 2).mean()
+        latents = torch.stack(zs)  # (H, B, L)
+        reward_loss = (weights[:, None] * (model.rew(latents, batch["action"]) - batch["reward"]) ** 2).mean()
+        qs = model.q(latents, batch["action"])  # (Q, H, B)
+        value_loss = (weights[None, :, None] * (qs - td[None]) ** 2).mean()
+        loss = (
+            cfg.consistency_coef * consistency + cfg.reward_coef * reward_loss + cfg.value_coef * value_loss
+        ) / horizon
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = nn.utils.clip_grad_norm_(
+            [p for group in self.optimizer.param_groups for p in group["params"]], cfg.grad_clip
+        )
+        self.optimizer.step()
+        pi_loss = self._update_policy(latents.detach(), weights)
+        model.update_targets(cfg.tau)
+        return {"consistency_loss": float(consistency.detach()), "reward_loss": float(reward_loss.detach()),
+                "value_loss": float(value_loss.detach()), "pi_loss": pi_loss, "grad_norm": float(grad_norm),
+                "q_scale": float(self.q_scale)}  # fmt: skip
+
+    def _update_policy(self, latents: torch.Tensor, weights: torch.Tensor) -> float:
+        model = self.model
+        noise = torch.randn((*latents.shape[:-1], self.action_dim), generator=self.train_generator)
+        a, log_prob = model.policy(latents, noise)
+        model.qs.requires_grad_(False)
+        q = model.q(latents, a).mean(0)  # (H, B)
+        model.qs.requires_grad_(True)
+        with torch.no_grad():  # TD-MPC2's running scale: the 5-95% range of Q, EMA 0.01
+            spread = torch.quantile(q.flatten(), 0.95) - torch.quantile(q.flatten(), 0.05)
+            self.q_scale.lerp_(spread.clamp_min(1.0), 0.01)
+        loss = ((self.config.entropy_coef * log_prob - q / self.q_scale) * weights[:, None]).mean()
+        self.pi_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.pi.parameters(), self.config.grad_clip)
+        self.pi_optimizer.step()
+        return float(loss.detach())
+
+    def learner_state(self) -> dict[str, Any]:
+        return {
+            "replay": self.replay.state(),
+            "episodes": torch.as_tensor(self.episodes, dtype=torch.int64),
+            "starts": torch.as_tensor(self.starts, dtype=torch.int64),
+            "row_episode": list(self.row_episode),
+            "next_episode": self.next_episode,
+            "optimizer": self.optimizer.state_dict(),
+            "pi_optimizer": self.pi_optimizer.state_dict(),
+            "train_generator": self.train_generator.get_state(),
+            "exploring": self.exploring.state(),
+            "updates_owed": self.updates_owed,
+            "pretrained": self.pretrained,
+        }
+
+    def load_learner_state(self, state: dict[str, Any]) -> None:
+        self.replay.load_state(state["replay"])
+        self.episodes = state["episodes"].tolist()
+        self.starts = state["starts"].tolist()
+        self.row_episode = list(state["row_episode"])
+        self.next_episode = int(state["next_episode"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.pi_optimizer.load_state_dict(state["pi_optimizer"])
+        self.train_generator.set_state(state["train_generator"])
+        self.exploring.load_state(state["exploring"])
+        self.updates_owed = float(state["updates_owed"])
+        self.pretrained = bool(state["pretrained"])
