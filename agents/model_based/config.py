@@ -192,7 +192,7 @@ class TDMPCConfig:
     updates_per_step: float = 1.0
     latent_dim: int = 64  # a multiple of simnorm_dim
     simnorm_dim: int = 8
-    hidden_dim: int = 256
+    hidden_dim: int = 128  # TD-MPC2's smallest is 256: half the width, ~4x cheaper updates and plans on a CPU
     num_q: int = 2
     batch_size: int = 256
     lr: float = 3e-4
