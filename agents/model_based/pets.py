@@ -15,23 +15,21 @@ them every ``train_every`` env steps. Acting for evaluation (``act``) and acting
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from agents.model_based.config import PETSConfig
 from agents.model_based.dynamics import DynamicsEnsemble
 from agents.model_based.planners import PlanState, make_planner
+from agents.model_based.planning_agent import PlanningAgent
 from agents.model_based.replay import TransitionBuffer
-from agents.policy_io import save_policy
 
 
-class PETSAgent(nn.Module):
+class PETSAgent(PlanningAgent):
     def __init__(self, config: PETSConfig, obs_spec: dict[str, Any], action_spec: dict[str, Any]) -> None:
-        super().__init__()
+        super().__init__(config.planner.horizon, int(action_spec["shape"][0]))
         if "state" not in obs_spec or len(obs_spec["state"]["shape"]) != 1:
             raise ValueError("agent=pets plans over the task state: set env.obs_mode=state")
         if "n" in action_spec or "nvec" in action_spec or len(action_spec["shape"]) != 1:
@@ -55,8 +53,6 @@ class PETSAgent(nn.Module):
             self.state_dim, self.action_dim, config.ensemble, config.reward == "learned"
         )
         self.planner = make_planner(config.planner)
-        self.acting = PlanState(config.planner.horizon, self.action_dim)  # evaluation (Policy API)
-        self.exploring = PlanState(config.planner.horizon, self.action_dim)  # training rollouts
         self.replay = TransitionBuffer(self.state_dim, self.action_dim)
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=config.ensemble.lr, weight_decay=config.ensemble.weight_decay
@@ -64,26 +60,11 @@ class PETSAgent(nn.Module):
         # Model fitting's own stream, drawn from the global RNG (seeded by the training seed).
         self.train_generator = torch.Generator().manual_seed(int(torch.randint(2**62, ())))
         self.fitted_at = -1  # env step of the last model fit (-1: never)
-        self._plan_seconds, self._plan_calls = 0.0, 0
-
-    # ------------------------------------------------------------------------------- Policy API
-    def reset(self, seed: int | None = None) -> None:
-        self.acting = PlanState(self.config.planner.horizon, self.action_dim)
-
-    def reset_envs(self, mask: np.ndarray, seeds: list[int | None] | None = None) -> None:
-        self.acting.restart(mask, seeds)
-
-    @torch.no_grad()
-    def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
-        return self._plan(obs, self.acting)
-
-    def save(self, path: Any) -> None:
-        save_policy(self, path)
 
     # ------------------------------------------------------------------------------ planning
-    def _plan(self, obs: dict[str, np.ndarray], plan_state: PlanState) -> np.ndarray:
-        """(B, A) first actions of the plans for ``obs["state"]`` (B, S); warm starts shift by one."""
-        tic = time.perf_counter()
+    def plan(self, obs: dict[str, np.ndarray], plan_state: PlanState, explore: bool) -> np.ndarray:
+        """(B, A) first actions of the plans for ``obs["state"]`` (B, S); warm starts shift by one. CEM's
+        and MPPI's sampling explores enough: training acts the same way."""
         states = torch.as_tensor(np.asarray(obs["state"]), dtype=torch.float32)  # (B, S)
         rows = states.shape[0]
         plan_state.ensure(rows)
@@ -91,8 +72,6 @@ class PETSAgent(nn.Module):
         mean = plan_state.plans[:rows]
         plan = self.planner.plan(self._objective(states, generators), mean, generators)  # (B, H, A)
         plan_state.plans[:rows] = torch.cat([plan[:, 1:], torch.zeros_like(plan[:, :1])], dim=1)
-        self._plan_seconds += time.perf_counter() - tic
-        self._plan_calls += 1
         return plan[:, 0].clamp(-1, 1).numpy().astype(np.float32)
 
     def _objective(self, states: torch.Tensor, generators: list[torch.Generator]) -> Any:
@@ -123,20 +102,9 @@ class PETSAgent(nn.Module):
         return objective
 
     # ------------------------------------------------------------------------------ learning
-    def start_rows(self, mask: np.ndarray, seeds: list[int]) -> None:
-        """Training rows of ``mask`` begin episodes with these seeds."""
-        self.exploring.restart(mask, list(seeds))
-
-    @torch.no_grad()
     def explore(self, obs: dict[str, np.ndarray], step: int) -> np.ndarray:
-        """(B, A) training actions: uniform in [-1, 1] for the first ``seed_steps`` env steps, then
-        planned."""
-        rows = len(obs["state"])
-        self.exploring.ensure(rows)
-        if step < self.config.seed_steps:
-            gens = self.exploring.generators[:rows]
-            return np.stack([(torch.rand(self.action_dim, generator=g) * 2 - 1).numpy() for g in gens])
-        return self._plan(obs, self.exploring)
+        """(B, A) training actions: uniform for the first ``seed_steps`` env steps, then planned."""
+        return self.explore_or_random(obs, random=step < self.config.seed_steps)
 
     def observe(
         self, obs: dict[str, np.ndarray], actions: np.ndarray, rewards: np.ndarray,
@@ -148,10 +116,7 @@ class PETSAgent(nn.Module):
     def update(self, step: int) -> dict[str, float]:
         """Refit the ensemble when ``train_every`` env steps passed since the last fit (the first fit
         once the random seed steps are in); returns what to log."""
-        out: dict[str, float] = {}
-        if self._plan_calls:
-            out["plan_ms"] = 1000 * self._plan_seconds / self._plan_calls
-            self._plan_seconds, self._plan_calls = 0.0, 0
+        out = self.plan_metrics()
         due = step >= self.config.seed_steps and (
             self.fitted_at < 0 or step - self.fitted_at >= self.config.train_every
         )

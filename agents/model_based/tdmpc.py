@@ -13,7 +13,6 @@ mean (scaled by a running Q range) plus a small entropy bonus, on detached laten
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -22,16 +21,16 @@ from torch import nn
 
 from agents.model_based.config import TDMPCConfig
 from agents.model_based.planners import LatentMPPI, PlanState
+from agents.model_based.planning_agent import PlanningAgent
 from agents.model_based.replay import TransitionBuffer
 from agents.model_based.world_model import WorldModel
-from agents.policy_io import save_policy
 
 
-class TDMPCAgent(nn.Module):
+class TDMPCAgent(PlanningAgent):
     q_scale: torch.Tensor
 
     def __init__(self, config: TDMPCConfig, obs_spec: dict[str, Any], action_spec: dict[str, Any]) -> None:
-        super().__init__()
+        super().__init__(config.planner.horizon, int(action_spec["shape"][0]))
         missing = [k for k in config.obs_keys if k not in obs_spec]
         if missing:
             raise ValueError(
@@ -49,9 +48,6 @@ class TDMPCAgent(nn.Module):
         self.action_dim = int(action_spec["shape"][0])
         self.model = WorldModel(self.obs_dim, self.action_dim, config)
         self.planner = LatentMPPI(config.planner)
-        horizon = config.planner.horizon
-        self.acting = PlanState(horizon, self.action_dim)
-        self.exploring = PlanState(horizon, self.action_dim)
         self.replay = TransitionBuffer(self.obs_dim, self.action_dim)
         self.episodes: list[int] = []  # per transition: the row's episode id (globally unique)
         self.starts: list[int] = []  # transitions starting a horizon-step subsequence in one episode
@@ -67,21 +63,6 @@ class TDMPCAgent(nn.Module):
         self.updates_owed = 0.0  # fractional updates carried between env steps
         self.pretrained = False
         self.register_buffer("q_scale", torch.ones(()))  # running Q range for the policy loss
-        self._plan_seconds, self._plan_calls = 0.0, 0
-
-    # ------------------------------------------------------------------------------- Policy API
-    def reset(self, seed: int | None = None) -> None:
-        self.acting = PlanState(self.config.planner.horizon, self.action_dim)
-
-    def reset_envs(self, mask: np.ndarray, seeds: list[int | None] | None = None) -> None:
-        self.acting.restart(mask, seeds)
-
-    @torch.no_grad()
-    def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
-        return self._plan(obs, self.acting, explore=False)
-
-    def save(self, path: Any) -> None:
-        save_policy(self, path)
 
     # ------------------------------------------------------------------------------ planning
     def _vector(self, obs: dict[str, np.ndarray]) -> torch.Tensor:
@@ -91,8 +72,8 @@ class TDMPCAgent(nn.Module):
         ]
         return torch.cat(parts, dim=1)
 
-    def _plan(self, obs: dict[str, np.ndarray], state: PlanState, explore: bool) -> np.ndarray:
-        tic = time.perf_counter()
+    def plan(self, obs: dict[str, np.ndarray], state: PlanState, explore: bool) -> np.ndarray:
+        """(B, A): the latent plan's first action (plus the planner's std as noise when exploring)."""
         cfg, model = self.config.planner, self.model
         z0 = model.encode(self._vector(obs))  # (B, L)
         rows = z0.shape[0]
@@ -117,8 +98,6 @@ class TDMPCAgent(nn.Module):
                 [torch.randn(self.action_dim, generator=g) for g in gens]
             )
         state.plans[:rows] = torch.cat([mean[:, 1:], torch.zeros_like(mean[:, :1])], dim=1)
-        self._plan_seconds += time.perf_counter() - tic
-        self._plan_calls += 1
         return action.clamp(-1, 1).numpy().astype(np.float32)
 
     def _value(self, z0: torch.Tensor) -> Any:
@@ -140,21 +119,15 @@ class TDMPCAgent(nn.Module):
 
     # ------------------------------------------------------------------------------ learning
     def start_rows(self, mask: np.ndarray, seeds: list[int]) -> None:
-        self.exploring.restart(mask, list(seeds))
+        super().start_rows(mask, seeds)
         while len(self.row_episode) < len(mask):
             self.row_episode.append(-1)
         for row in np.flatnonzero(mask):
             self.row_episode[row] = self.next_episode
             self.next_episode += 1
 
-    @torch.no_grad()
     def explore(self, obs: dict[str, np.ndarray], step: int) -> np.ndarray:
-        rows = len(next(iter(obs.values())))
-        self.exploring.ensure(rows)
-        if step < self.config.seed_steps:
-            gens = self.exploring.generators[:rows]
-            return np.stack([(torch.rand(self.action_dim, generator=g) * 2 - 1).numpy() for g in gens])
-        return self._plan(obs, self.exploring, explore=True)
+        return self.explore_or_random(obs, random=step < self.config.seed_steps)
 
     def observe(
         self, obs: dict[str, np.ndarray], actions: np.ndarray, rewards: np.ndarray,
@@ -175,10 +148,7 @@ class TDMPCAgent(nn.Module):
                 self.starts.append(i)
 
     def update(self, step: int) -> dict[str, float]:
-        out: dict[str, float] = {}
-        if self._plan_calls:
-            out["plan_ms"] = 1000 * self._plan_seconds / self._plan_calls
-            self._plan_seconds, self._plan_calls = 0.0, 0
+        out = self.plan_metrics()
         if step < self.config.seed_steps or not self.starts:
             return out
         if not self.pretrained:  # TD-MPC2: as many updates as seed steps once they are in
