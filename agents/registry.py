@@ -26,7 +26,8 @@ from typing import Any
 
 from agents.imitation.bc_config import BCConfig
 from agents.imitation.diffusion_config import DiffusionConfig
-from agents.model_based.config import PETSConfig, TDMPCConfig
+from agents.model_based.config import PETSConfig
+from agents.model_based.tdmpc_config import TDMPCConfig
 from agents.rl.config import DQNConfig, PPOConfig, SACConfig, TD3Config, TQCConfig
 from agents.rl.rllib_config import RLlibPPOConfig, RLlibSACConfig
 

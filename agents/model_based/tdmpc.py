@@ -19,10 +19,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.model_based.config import TDMPCConfig
-from agents.model_based.planners import LatentMPPI, PlanState
+from agents.model_based.latent_planner import LatentMPPI
+from agents.model_based.planners import PlanState
 from agents.model_based.planning_agent import PlanningAgent
 from agents.model_based.replay import TransitionBuffer
+from agents.model_based.tdmpc_config import TDMPCConfig
 from agents.model_based.world_model import WorldModel
 
 

@@ -14,7 +14,7 @@ import math
 import torch
 from torch import nn
 
-from agents.model_based.config import TDMPCConfig
+from agents.model_based.tdmpc_config import TDMPCConfig
 from foundation.ensemble import EnsembleMLP
 
 

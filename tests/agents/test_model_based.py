@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from agents.model_based.config import EnsembleConfig, LatentPlannerConfig, PlannerConfig
+from agents.model_based.config import EnsembleConfig, PlannerConfig
 from agents.model_based.dynamics import DynamicsEnsemble
-from agents.model_based.planners import LatentMPPI, make_planner
+from agents.model_based.latent_planner import LatentMPPI
+from agents.model_based.planners import make_planner
+from agents.model_based.tdmpc_config import LatentPlannerConfig
 from tests.conftest import workbench
 from tests.reliability.test_signals import assert_same_weights, faulty, weights
 
