@@ -13,6 +13,7 @@ mean (scaled by a running Q range) plus a small entropy bonus, on detached laten
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from torch import nn
 from agents.model_based.latent_planner import LatentMPPI
 from agents.model_based.planners import PlanState
 from agents.model_based.planning_agent import PlanningAgent
-from agents.model_based.replay import TransitionBuffer
+from agents.model_based.sequence_replay import SequenceReplay
 from agents.model_based.tdmpc_config import TDMPCConfig
 from agents.model_based.world_model import WorldModel
 
@@ -38,27 +39,32 @@ class TDMPCAgent(PlanningAgent):
                 f"agent.obs_keys {missing} are not in the observations {sorted(obs_spec)}; set env.obs_mode "
                 "to include them (e.g. env.obs_mode=state)"
             )
-        images = [k for k in config.obs_keys if len(obs_spec[k]["shape"]) != 1]
-        if images:
-            raise ValueError(f"agent=tdmpc reads vector observations; {images} are not (pixels: coming)")
+        images = [k for k in config.obs_keys if len(obs_spec[k]["shape"]) == 3]
+        others = [k for k in config.obs_keys if k not in images and len(obs_spec[k]["shape"]) != 1]
+        if others or any(not k.startswith("rgb/") for k in images):
+            raise ValueError(
+                f"agent=tdmpc reads vector observations and rgb/<camera> images; {others or images} "
+                "are neither"
+            )
         if "n" in action_spec or "nvec" in action_spec or len(action_spec["shape"]) != 1:
             raise ValueError("agent=tdmpc needs continuous actions (a Box env.controller, e.g. ee_delta)")
         self.name, self.config = config.name, config
         self.obs_spec, self.action_spec = obs_spec, action_spec
-        self.obs_dim = sum(int(obs_spec[k]["shape"][0]) for k in config.obs_keys)
         self.action_dim = int(action_spec["shape"][0])
-        self.model = WorldModel(self.obs_dim, self.action_dim, config)
+        self.images = images
+        features = self._features_module(obs_spec)
+        self.model = WorldModel(features, features.features_dim, self.action_dim, config)
         self.planner = LatentMPPI(config.planner)
-        self.replay = TransitionBuffer(self.obs_dim, self.action_dim)
-        self.episodes: list[int] = []  # per transition: the row's episode id (globally unique)
-        self.starts: list[int] = []  # transitions starting a horizon-step subsequence in one episode
-        self.row_episode: list[int] = []
-        self.next_episode = 0
+        shapes = {k: (tuple(obs_spec[k]["shape"]), np.dtype(obs_spec[k]["dtype"])) for k in config.obs_keys}
+        self.replay = SequenceReplay(shapes, self.action_dim, config.planner.horizon)
         m = self.model
-        self.optimizer = torch.optim.Adam(
-            [*m.encoder.parameters(), *m.dynamics.parameters(), *m.reward.parameters(), *m.qs.parameters()],
-            lr=config.lr,
-        )
+        groups: list[dict[str, Any]] = [
+            {"params": [p for p in m.features.parameters() if p.requires_grad],
+             "lr": config.lr * config.encoder.lr_scale},  # the image encoders (none: an empty group)
+            {"params": [*m.encoder.parameters(), *m.dynamics.parameters(), *m.reward.parameters(),
+                        *m.qs.parameters()]},
+        ]  # fmt: skip
+        self.optimizer = torch.optim.Adam(groups, lr=config.lr)
         self.pi_optimizer = torch.optim.Adam(m.pi.parameters(), lr=config.lr, eps=1e-5)
         self.train_generator = torch.Generator().manual_seed(int(torch.randint(2**62, ())))
         self.updates_owed = 0.0  # fractional updates carried between env steps
@@ -66,17 +72,47 @@ class TDMPCAgent(PlanningAgent):
         self.register_buffer("q_scale", torch.ones(()))  # running Q range for the policy loss
 
     # ------------------------------------------------------------------------------ planning
-    def _vector(self, obs: dict[str, np.ndarray]) -> torch.Tensor:
-        """(B, obs_dim) float32: the ``obs_keys`` entries, concatenated."""
-        parts = [
-            torch.as_tensor(np.asarray(obs[k]), dtype=torch.float32).flatten(1) for k in self.config.obs_keys
-        ]
-        return torch.cat(parts, dim=1)
+    def _features_module(self, obs_spec: dict[str, Any]) -> Any:
+        """The workbench's SB3-compatible extractor over the obs keys: images (channel-first, [0, 1])
+        through one encoder per camera, vectors flattened and joined."""
+        import gymnasium as gym
+
+        from agents.rl.extractor import WorkbenchExtractor
+
+        spaces: dict[str, Any] = {}
+        for key in self.config.obs_keys:
+            shape = tuple(obs_spec[key]["shape"])
+            if key in self.images:
+                h, w, c = shape
+                spaces[key] = gym.spaces.Box(0, 255, (c, h, w), np.uint8)
+            else:
+                spaces[key] = gym.spaces.Box(-np.inf, np.inf, shape, np.float32)
+        return WorkbenchExtractor(gym.spaces.Dict(spaces), encoder=asdict(self.config.encoder))
+
+    def _inputs(self, obs: dict[str, Any], lead: int) -> tuple[dict[str, torch.Tensor], tuple[int, ...]]:
+        """Observation entries with ``lead`` leading dims -> the features module's inputs, leading dims
+        flattened: images uint8 (..., H, W, C) -> float (N, C, H, W) in [0, 1], vectors float (N, D)."""
+        out: dict[str, torch.Tensor] = {}
+        dims: tuple[int, ...] = ()
+        for key in self.config.obs_keys:
+            x = torch.as_tensor(np.asarray(obs[key]) if not isinstance(obs[key], torch.Tensor) else obs[key])
+            dims = tuple(x.shape[:lead])
+            x = x.reshape(-1, *x.shape[lead:])
+            out[key] = x.permute(0, 3, 1, 2).float() / 255.0 if key in self.images else x.float()
+        return out, dims
+
+    def _encode(self, obs: dict[str, Any], lead: int = 1) -> torch.Tensor:
+        inputs, dims = self._inputs(obs, lead)
+        return self.model.encode(inputs, dims)
 
     def plan(self, obs: dict[str, np.ndarray], state: PlanState, explore: bool) -> np.ndarray:
         """(B, A): the latent plan's first action (plus the planner's std as noise when exploring)."""
         cfg, model = self.config.planner, self.model
-        z0 = model.encode(self._vector(obs))  # (B, L)
+        self.model.features.eval()  # acting sees centre crops; training's random crops are for learning
+        try:
+            z0 = self._encode(obs)  # (B, L)
+        finally:
+            self.model.features.train()
         rows = z0.shape[0]
         state.ensure(rows)
         gens = state.generators[:rows]
@@ -121,11 +157,7 @@ class TDMPCAgent(PlanningAgent):
     # ------------------------------------------------------------------------------ learning
     def start_rows(self, mask: np.ndarray, seeds: list[int]) -> None:
         super().start_rows(mask, seeds)
-        while len(self.row_episode) < len(mask):
-            self.row_episode.append(-1)
-        for row in np.flatnonzero(mask):
-            self.row_episode[row] = self.next_episode
-            self.next_episode += 1
+        self.replay.new_episodes(mask)
 
     def explore(self, obs: dict[str, np.ndarray], step: int) -> np.ndarray:
         return self.explore_or_random(obs, random=step < self.config.seed_steps)
@@ -134,23 +166,12 @@ class TDMPCAgent(PlanningAgent):
         self, obs: dict[str, np.ndarray], actions: np.ndarray, rewards: np.ndarray,
         next_obs: dict[str, np.ndarray], terminated: np.ndarray,
     ) -> None:  # fmt: skip
-        first = len(self.replay)
-        rows = len(actions)
-        self.replay.add(state=self._vector(obs).numpy(), action=actions, reward=rewards,
-                        next_state=self._vector(next_obs).numpy(), terminated=terminated)  # fmt: skip
-        self.episodes.extend(self.row_episode[:rows])
-        # Transitions arrive one per row per env step, so a row's next transition is `rows` further on.
-        span = (self.config.planner.horizon - 1) * rows
-        for j in range(first, first + rows):
-            i = j - span
-            if i >= 0 and all(
-                self.episodes[i + k * rows] == self.episodes[j] for k in range(self.config.planner.horizon)
-            ):
-                self.starts.append(i)
+        self.replay.add({k: obs[k] for k in self.config.obs_keys}, actions, rewards,
+                        {k: next_obs[k] for k in self.config.obs_keys}, terminated)  # fmt: skip
 
     def update(self, step: int) -> dict[str, float]:
         out = self.plan_metrics()
-        if step < self.config.seed_steps or not self.starts:
+        if step < self.config.seed_steps or not self.replay.starts:
             return out
         if not self.pretrained:  # TD-MPC2: as many updates as seed steps once they are in
             self.pretrained = True
@@ -164,26 +185,20 @@ class TDMPCAgent(PlanningAgent):
             out.update({k: float(np.mean([m[k] for m in metrics])) for k in metrics[0]})
         return out
 
-    def _batch(self) -> dict[str, torch.Tensor]:
-        """``batch_size`` subsequences of ``horizon`` transitions: each tensor (H, B, ...)."""
-        cfg, rows = self.config, max(1, len(self.row_episode))
-        pick = torch.randint(len(self.starts), (cfg.batch_size,), generator=self.train_generator)
-        starts = torch.as_tensor(self.starts)[pick]  # (B,)
-        idx = starts[None] + rows * torch.arange(cfg.planner.horizon)[:, None]  # (H, B)
-        return {k: v[idx] for k, v in self.replay.tensors().items()}
-
     def _update(self) -> dict[str, float]:
         cfg, model = self.config, self.model
-        batch = self._batch()
+        batch = self.replay.sample(cfg.batch_size, max(1, len(self.replay.row_episode)), self.train_generator)
         horizon = batch["action"].shape[0]
+        obs = {k[len("obs/") :]: v for k, v in batch.items() if k.startswith("obs/")}  # (H, B, ...)
+        next_obs = {k[len("next_obs/") :]: v for k, v in batch.items() if k.startswith("next_obs/")}
         weights = cfg.rho ** torch.arange(horizon, dtype=torch.float32)  # (H,)
         with torch.no_grad():
-            next_z = model.encode(batch["next_state"])  # (H, B, L)
+            next_z = self._encode(next_obs, lead=2)  # (H, B, L)
             noise = torch.randn((*next_z.shape[:-1], self.action_dim), generator=self.train_generator)
             next_a, _ = model.policy(next_z, noise)
             target_q = model.q(next_z, next_a, target=True).min(0).values  # (H, B)
             td = batch["reward"] + cfg.gamma * (1 - batch["terminated"]) * target_q
-        z = model.encode(batch["state"][0])  # (B, L)
+        z = self._encode({k: v[0] for k, v in obs.items()})  # (B, L)
         zs, consistency = [], torch.zeros(())
         for t in range(horizon):
             zs.append(z)
@@ -228,10 +243,6 @@ class TDMPCAgent(PlanningAgent):
     def learner_state(self) -> dict[str, Any]:
         return {
             "replay": self.replay.state(),
-            "episodes": torch.as_tensor(self.episodes, dtype=torch.int64),
-            "starts": torch.as_tensor(self.starts, dtype=torch.int64),
-            "row_episode": list(self.row_episode),
-            "next_episode": self.next_episode,
             "optimizer": self.optimizer.state_dict(),
             "pi_optimizer": self.pi_optimizer.state_dict(),
             "train_generator": self.train_generator.get_state(),
@@ -242,10 +253,6 @@ class TDMPCAgent(PlanningAgent):
 
     def load_learner_state(self, state: dict[str, Any]) -> None:
         self.replay.load_state(state["replay"])
-        self.episodes = state["episodes"].tolist()
-        self.starts = state["starts"].tolist()
-        self.row_episode = list(state["row_episode"])
-        self.next_episode = int(state["next_episode"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.pi_optimizer.load_state_dict(state["pi_optimizer"])
         self.train_generator.set_state(state["train_generator"])

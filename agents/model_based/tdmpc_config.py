@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from agents.encoder_config import EncoderConfig
 from agents.model_based.config import ConfigError
 
 
@@ -68,6 +69,11 @@ class TDMPCConfig:
     entropy_coef: float = 1e-4
     grad_clip: float = 20.0
     obs_keys: list[str] = field(default_factory=lambda: ["state"])
+    # Images (rgb/<camera> in obs_keys): one workbench encoder per camera (agents.rl.extractor), random
+    # crops in training (DrQ's shift), its features joined with the vector keys before the latent MLP.
+    encoder: EncoderConfig = field(
+        default_factory=lambda: EncoderConfig(name="nature_cnn", feature_dim=64, crop_ratio=0.9)
+    )
     planner: LatentPlannerConfig = field(default_factory=LatentPlannerConfig)
 
     def __post_init__(self) -> None:

@@ -41,11 +41,12 @@ def mlp(in_dim: int, hidden: int, out_dim: int, out: nn.Module | None = None) ->
 
 
 class WorldModel(nn.Module):
-    def __init__(self, obs_dim: int, action_dim: int, cfg: TDMPCConfig) -> None:
+    def __init__(self, features: nn.Module, feature_dim: int, action_dim: int, cfg: TDMPCConfig) -> None:
         super().__init__()
         latent, hidden = cfg.latent_dim, cfg.hidden_dim
         self.action_dim = action_dim
-        self.encoder = mlp(obs_dim, hidden, latent, SimNorm(cfg.simnorm_dim))
+        self.features = features  # observation dict -> (N, feature_dim): vectors joined, images encoded
+        self.encoder = mlp(feature_dim, hidden, latent, SimNorm(cfg.simnorm_dim))
         self.dynamics = mlp(latent + action_dim, hidden, latent, SimNorm(cfg.simnorm_dim))
         self.reward = mlp(latent + action_dim, hidden, 1)
         self.pi = mlp(latent, hidden, 2 * action_dim)
@@ -54,8 +55,9 @@ class WorldModel(nn.Module):
         for head in (self.reward[-1], self.qs.net[-1], self.target_qs.net[-1]):
             nn.init.zeros_(head.weight)  # type: ignore[arg-type]  # value and reward heads start at 0
 
-    def encode(self, obs: torch.Tensor) -> torch.Tensor:  # (..., obs_dim) -> (..., L)
-        return self.encoder(obs)
+    def encode(self, obs: dict[str, torch.Tensor], lead: tuple[int, ...]) -> torch.Tensor:
+        """``obs`` entries (prod(lead), ...) as the features module takes them -> latents (*lead, L)."""
+        return self.encoder(self.features(obs)).reshape(*lead, -1)
 
     def next(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:  # (..., L), (..., A) -> (..., L)
         return self.dynamics(torch.cat([z, a], dim=-1))

@@ -15,6 +15,7 @@ from agents.model_based.dynamics import DynamicsEnsemble
 from agents.model_based.latent_planner import LatentMPPI
 from agents.model_based.planners import make_planner
 from agents.model_based.tdmpc_config import LatentPlannerConfig
+from agents.policy_io import load_policy
 from tests.conftest import workbench
 from tests.reliability.test_signals import assert_same_weights, faulty, weights
 
@@ -120,3 +121,22 @@ def test_pets_config_errors_are_one_line(tmp_path: Path) -> None:
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and message in lines[0], (args, proc.stderr)
         assert not run.exists(), "a refused run leaves no directory"
+
+
+@pytest.mark.slow
+def test_tdmpc_from_pixels_uses_the_workbench_encoders(tmp_path: Path) -> None:
+    """rgb + proprio (the target only in the image): a camera encoder as the latent's input, random
+    crops in training; the policy file rebuilds it and acts."""
+    run = tmp_path / "run"
+    workbench("train", "agent=tdmpc", "env=wb/Reach-mujoco-v0", "env.obs_mode=rgb+proprio",
+              "env.cameras=[front]", "env.width=48", "env.height=48", "agent.obs_keys=[rgb/front,proprio]",
+              "agent.steps=120",
+              "agent.seed_steps=60", "agent.hidden_dim=32", "agent.latent_dim=16", "agent.batch_size=16",
+              "agent.encoder.feature_dim=16", "agent.planner.population=16", "agent.planner.elites=4",
+              "agent.planner.prior_samples=2", "agent.updates_per_step=0.25", "trainer.progress=false",
+              "eval.video=false", "eval.episodes=1", f"run_dir={run}")  # fmt: skip
+    policy = load_policy(run / "policy.pt")
+    obs = {"rgb/front": np.zeros((2, 48, 48, 3), np.uint8), "proprio": np.zeros((2, 19), np.float32)}
+    actions = policy.act(obs)
+    assert actions.shape == (2, 4) and np.all(np.abs(actions) <= 1)
+    assert any(k.startswith("model.features.cameras") for k in policy.state_dict())
