@@ -138,3 +138,23 @@ def test_unknown_row_names_the_valid_ones(tmp_path: Path) -> None:
     suite = load_suite(REPO / "configs" / "bench" / "imitation.yaml")
     with pytest.raises(RowError, match="valid: bc_state_push"):
         suite.row("nope")
+
+
+def test_fewer_steps_compares_validation_curves_across_suites() -> None:
+    from workbench.bench.rows import StepsGoal
+
+    def curves(*points: list[list[float]]) -> dict[str, Any]:
+        return {"row": "y", "seeds": [{"seed": i, "curve": c} for i, c in enumerate(points)]}
+
+    sac = curves([[25000, 0.1, 0], [50000, 0.4, 0], [100000, 0.8, 0]], [[25000, 0.1, 0], [50000, 0.2, 0],
+                                                                         [100000, 0.6, 0]])  # fmt: skip
+    goal = row(fewer_steps=StepsGoal("rl/sac", at=50000, factor=5))  # SAC's mean at 50k: 30%
+    fast = curves([[5000, 0.1, 0], [10000, 0.35, 0]])
+    assert check(goal, fast, {"rl/sac": sac}).status == "met"
+    slow = curves([[5000, 0.1, 0], [10000, 0.2, 0], [20000, 0.5, 0]])
+    verdict = check(goal, slow, {"rl/sac": sac})
+    assert verdict.status == "missed" and "at 20,000 steps (budget 10,000)" in verdict.text()
+    assert check(goal, fast, {}).status == "pending"  # no SAC curve yet: no verdict
+    with pytest.raises(RowError, match="fewer_steps names unknown row"):
+        parse_suite({"rows": [{"key": "x", "agent": "a", "task": "t", "data": "d", "overrides": ["a=b"],
+                               "goals": {"fewer_steps": {"than": "nope", "at": 10}}}]})  # fmt: skip

@@ -59,6 +59,31 @@ def seeds_passing(goals: Any, entry: dict[str, Any], failed: list[str], missing:
         failed.append(f"{passing} of {seeds} seeds reach it (need {goals.seeds_passing})")
 
 
+def mean_curve(entry: dict[str, Any]) -> list[tuple[int, float]]:
+    """(env steps, validation success) averaged over the training seeds, at the steps every seed has."""
+    curves = [{int(p[0]): float(p[1]) for p in seed.get("curve") or []} for seed in entry.get("seeds", [])]
+    if not curves or not all(curves):
+        return []
+    steps = sorted(set.intersection(*(set(c) for c in curves)))
+    return [(s, statistics.fmean(c[s] for c in curves)) for s in steps]
+
+
+def fewer_steps(goal: Any, entry: dict[str, Any], base: dict[str, Any] | None, failed: list[str],
+                missing: list[str]) -> None:  # fmt: skip
+    """The row's curve must reach the base row's success at ``goal.at`` within ``goal.at / factor``."""
+    mine, theirs = mean_curve(entry), mean_curve(base) if base is not None else []
+    reference = [v for s, v in theirs if s <= goal.at]
+    if not mine or not reference or theirs[-1][0] < goal.at:
+        missing.append(f"curve of {goal.than} to {goal.at:,} steps" if mine else "curve")
+        return
+    target = reference[-1]
+    reached = next((s for s, v in mine if v >= target), None)
+    budget = goal.at / goal.factor
+    if reached is None or reached > budget:
+        where = "never" if reached is None else f"at {reached:,} steps"
+        failed.append(f"reaches {goal.than}'s {target:.0%} {where} (budget {budget:,.0f})")
+
+
 def check(row: Row, entry: dict[str, Any], others: dict[str, dict[str, Any]]) -> Verdict:
     """Check ``row``'s goals against ``entry``; ``others`` holds the other rows' results by key."""
     goals = row.goals
@@ -106,6 +131,8 @@ def check(row: Row, entry: dict[str, Any], others: dict[str, dict[str, Any]]) ->
             gain = (mine - base) * (100 if goal.metric == "success" else 1)
             unit = " points" if goal.metric == "success" else ""
             failed.append(f"{gain:+.0f}{unit} vs {goal.than}" if unit else f"{gain:+.3g} vs {goal.than}")
+    if goals.fewer_steps is not None:
+        fewer_steps(goals.fewer_steps, entry, others.get(goals.fewer_steps.than), failed, missing)
     if failed:
         return Verdict("missed", tuple(failed), tuple(missing))
     if missing:

@@ -167,8 +167,22 @@ def _cells(row: Row, entry: dict[str, Any], verdict: goals.Verdict, stale: Stale
     return "| " + " | ".join(cells) + " |"
 
 
+def _with_other_suites(suite: Suite, entries: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``entries`` plus the rows of other suites that goals name as ``<suite>/<row>``."""
+    out = dict(entries)
+    for row in suite.rows:
+        goal = row.goals.fewer_steps
+        if goal is not None and "/" in goal.than:
+            name, key = goal.than.split("/", 1)
+            if name in SUITES:
+                found = ResultStore(SUITES[name].store).load_all([key])
+                if key in found:
+                    out[goal.than] = found[key]
+    return out
+
+
 def render(suite: Suite, store: ResultStore, repo: Path = REPO, where: OnlineSuite = RL) -> str:
-    entries = store.load_all(suite.row_keys())
+    entries = _with_other_suites(suite, store.load_all(suite.row_keys()))
     lines = [f"## {where.title}", ""]
     if suite.intro:
         lines += [suite.intro, ""]

@@ -37,6 +37,24 @@ class RelativeGoal:
 
 
 @dataclass(frozen=True)
+class StepsGoal:
+    """Sample efficiency: this row's validation curve reaches the success that row ``than`` has at
+    ``at`` env steps within ``at / factor`` env steps. ``than`` is a row of this suite or
+    ``<suite>/<row>`` of another (``rl/sac_push_dense``); curves are means over training seeds."""
+
+    than: str
+    at: int
+    factor: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.at < 1 or self.factor <= 0:
+            raise RowError(f"goals.fewer_steps: at={self.at} must be >= 1 and factor={self.factor} > 0")
+
+    def text(self) -> str:
+        return f"{self.than}'s success at {self.at:,} steps within {self.at / self.factor:,.0f}"
+
+
+@dataclass(frozen=True)
 class Choice:
     """An acting setting chosen on validation seeds after training, then scored once on the test
     seeds: e.g. ``{key: execute_horizon, values: [2, 4, 8]}`` evaluates ``agent.execute_horizon=v``
@@ -66,6 +84,7 @@ class Goals:
     # How many training seeds must each meet min_success / min_return ("4 of 5 seeds"); None: the mean.
     seeds_passing: int | None = None
     relative: tuple[RelativeGoal, ...] = ()
+    fewer_steps: StepsGoal | None = None
 
     def __post_init__(self) -> None:
         for key in ("min_success", "min_coverage"):
@@ -93,6 +112,8 @@ class Goals:
         if self.seeds_passing is not None and parts:
             parts[-1] += f" on >= {self.seeds_passing} seeds"
         parts.extend(goal.text() for goal in self.relative)
+        if self.fewer_steps is not None:
+            parts.append(self.fewer_steps.text())
         if self.max_wall_minutes is not None:
             parts.append(f"<= {self.max_wall_minutes:g} min")
         if self.max_latency_ms is not None:
@@ -160,6 +181,9 @@ class Suite:
             for goal in row.goals.relative:
                 if goal.than not in keys:
                     raise RowError(f"row {row.key}: relative goal names unknown row {goal.than!r}")
+            steps = row.goals.fewer_steps
+            if steps is not None and "/" not in steps.than and steps.than not in keys:
+                raise RowError(f"row {row.key}: goals.fewer_steps names unknown row {steps.than!r}")
 
     def row(self, key: str) -> Row:
         for row in self.rows:
@@ -192,8 +216,16 @@ def _only(data: dict[str, Any], allowed: set[str], where: str) -> None:
 def parse_goals(data: dict[str, Any] | None, where: str) -> Goals:
     data = dict(data or {})
     scalar = {"min_success", "min_coverage", "max_wall_minutes", "max_latency_ms", "min_return"}
-    _only(data, {*scalar, "relative", "seeds_passing"}, f"{where}.goals")
+    _only(data, {*scalar, "relative", "seeds_passing", "fewer_steps"}, f"{where}.goals")
     passing = data.pop("seeds_passing", None)
+    steps = data.pop("fewer_steps", None)
+    if steps is not None:
+        if not isinstance(steps, dict):
+            raise RowError(
+                f"{where}.goals.fewer_steps must be a mapping like {{than: ROW, at: 50000, factor: 5}}"
+            )
+        _only(steps, {"than", "at", "factor"}, f"{where}.goals.fewer_steps")
+        steps = StepsGoal(str(steps["than"]), int(steps["at"]), float(steps.get("factor", 1.0)))
     relative = []
     for i, item in enumerate(data.pop("relative", None) or []):
         if not isinstance(item, dict):
@@ -201,7 +233,8 @@ def parse_goals(data: dict[str, Any] | None, where: str) -> Goals:
         _only(item, {"than", "by", "metric"}, f"{where}.goals.relative[{i}]")
         relative.append(RelativeGoal(**item))
     values = {k: None if v is None else float(v) for k, v in data.items()}
-    return Goals(**values, relative=tuple(relative), seeds_passing=None if passing is None else int(passing))
+    return Goals(**values, relative=tuple(relative), seeds_passing=None if passing is None else int(passing),
+                 fewer_steps=steps)  # fmt: skip
 
 
 def parse_row(data: dict[str, Any]) -> Row:
