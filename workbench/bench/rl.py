@@ -54,6 +54,7 @@ class OnlineSuite:
     curves: Path
     title: str
     latency: bool = False  # a planning-latency column (model-based agents)
+    compare: bool = False  # per-task figures of this suite's rows beside the other suites' (SAC)
 
     def header(self) -> tuple[str, str]:
         plan = ["plan ms/action"] if self.latency else []
@@ -70,6 +71,7 @@ MBRL = OnlineSuite(
     "mbrl", REPO / "configs" / "bench" / "mbrl.yaml", REPO / "docs" / "bench" / "mbrl",
     Path("runs/bench/mbrl"), REPO / "docs" / "img" / "mbrl", "Model-based RL (`workbench bench mbrl`)",
     latency=True,
+    compare=True,
 )  # fmt: skip
 SUITES = {s.name: s for s in (RL, MBRL)}
 
@@ -249,11 +251,57 @@ def run(
     run_rows(where.name, suite, store, selected, command, machine, lambda key: seed_runner(work, key))
     if store_path.resolve() == where.store.resolve():  # the repository's own results: its docs' curves
         plot_curves(suite, store, where.curves)
+        if where.compare:
+            plot_comparisons(where)
     return render(suite, store, where=where)
+
+
+def plot_comparisons(where: OnlineSuite) -> list[Path]:
+    """One PNG per task of ``where``'s rows: every row of that task (this suite and the others, e.g.
+    PETS, TD-MPC and SAC on Push with the dense reward) as its mean validation success vs env steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless
+    import matplotlib.pyplot as plt
+
+    from workbench.bench.goals import mean_curve
+
+    by_task: dict[str, list[tuple[str, list[tuple[int, float]]]]] = {}
+    for other in SUITES.values():
+        suite = load_suite(other.rows)
+        for key, entry in ResultStore(other.store).load_all(suite.row_keys()).items():
+            row = suite.row(key)
+            points = mean_curve(entry)
+            if points:
+                by_task.setdefault(row.task, []).append((row.agent, points))
+    tasks = {row.task for row in load_suite(where.rows).rows}
+    written = []
+    for task in sorted(tasks):
+        lines = by_task.get(task, [])
+        if len(lines) < 2:  # nothing to compare yet
+            continue
+        fig, ax = plt.subplots(figsize=(4.6, 3.0), dpi=110)
+        for label, points in lines:
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", ms=3, lw=1.5, label=label)
+        ax.set_xscale("log")
+        ax.set_xlabel("env steps")
+        ax.set_ylabel("validation success")
+        ax.set_title(task, fontsize=9)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        where.curves.mkdir(parents=True, exist_ok=True)
+        slug = "".join(c if c.isalnum() else "_" for c in task.lower()).strip("_")
+        path = where.curves / f"compare_{slug}.png"
+        fig.savefig(path)
+        plt.close(fig)
+        written.append(path)
+    return written
 
 
 def rerender(where: OnlineSuite) -> str:
     """The suite's section and curves from its stored results (nothing trained)."""
     suite, store = load_suite(where.rows), ResultStore(where.store)
     plot_curves(suite, store, where.curves)
+    if where.compare:  # the model-based suite: its agents beside SAC, task by task
+        plot_comparisons(where)
     return render(suite, store, where=where)
