@@ -27,7 +27,7 @@ COMMANDS: dict[str, str] = {
     "list": "list registered envs, agents and experiment presets",
     "bench": "benchmarks: `workbench bench envs|train|imitation|sampler|rl` writes docs/benchmarks.md",
 }
-BENCH_SUITES = ("envs", "train", "imitation", "sampler", "rl", "mbrl")
+BENCH_SUITES = ("envs", "train", "imitation", "sampler", "rl", "mbrl", "planning")
 
 USAGE = """usage: workbench <command> [key=value ...]
 

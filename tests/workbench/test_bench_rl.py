@@ -67,3 +67,14 @@ def test_seeds_are_trained_resumed_and_reused(tmp_path: Path) -> None:
     resumed, _, _ = run_seed(overrides, 0, None)
     assert resumed["mean_return"] == record["mean_return"]
     assert json.loads((run_dir / rl.WALL_FILE).read_text())["seconds"] > wall
+
+
+def test_planning_rows_build_every_agent_and_render() -> None:
+    """The latency benchmark's rows name real configs; a tiny run times every agent and checks goals."""
+    from workbench.bench import planning
+
+    result = planning.run(repeats=1, calls=1)
+    assert set(result["results"]) == {"pets_default", "pets_push", "tdmpc_default", "tdmpc_pixels"}
+    assert all(item["median_ms"] > 0 for item in result["results"].values())
+    table = planning.render(result, "workbench bench planning", "now", "abc")
+    assert "<= 50 ms" in table and "<= 20 ms" in table

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from workbench.bench import rl
+from workbench.bench import planning, rl
 from workbench.bench.imitation import REPO, ROWS_FILE, TITLE, store_for
 from workbench.bench.render import render_store
 from workbench.bench.rows import load_suite
@@ -22,6 +22,10 @@ def main(argv: list[str]) -> int:
     write_section(out, "imitation", body)
     for where in rl.SUITES.values():
         write_section(out, where.name, rl.rerender(where))
+    if planning.STORE.is_file():
+        result = planning.load()
+        stamp = f"{result.get('date', '')}, {result.get('machine', '')}"
+        write_section(out, "planning", planning.render(result, result["command"], stamp, planning.status(result)))
     print(f"wrote the imitation, rl and mbrl sections of {out} and their curves in docs/img/")
     return 0
 

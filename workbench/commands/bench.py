@@ -225,6 +225,18 @@ def bench_sampler(cfg: BenchConfig) -> str:
     return sampler.render(result, _command(), f"{datetime.now():%Y-%m-%d %H:%M}, {machine()}", status)
 
 
+def bench_planning(cfg: BenchConfig) -> str:
+    """One planned action of each model-based agent's default planner, side by side; stored, rendered."""
+    from workbench.bench import planning
+
+    result = planning.run()
+    if cfg.write:
+        planning.store(result, _command(), machine())
+        result = planning.load()
+    stamp = f"{datetime.now():%Y-%m-%d %H:%M}, {machine()}"
+    return planning.render(result, _command(), stamp, planning.status(result))
+
+
 SUITES = {
     "envs": bench_envs,
     "train": bench_train,
@@ -232,6 +244,7 @@ SUITES = {
     "sampler": bench_sampler,
     "rl": bench_rl,
     "mbrl": bench_mbrl,
+    "planning": bench_planning,
 }
 
 
