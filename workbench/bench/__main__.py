@@ -25,7 +25,8 @@ def main(argv: list[str]) -> int:
     if planning.STORE.is_file():
         result = planning.load()
         stamp = f"{result.get('date', '')}, {result.get('machine', '')}"
-        write_section(out, "planning", planning.render(result, result["command"], stamp, planning.status(result)))
+        body = planning.render(result, result["command"], stamp, planning.status(result))
+        write_section(out, "planning", body)
     print(f"wrote the imitation, rl and mbrl sections of {out} and their curves in docs/img/")
     return 0
 
