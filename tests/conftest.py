@@ -39,3 +39,14 @@ def reach_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("data") / "reach"
     workbench("collect", "env=wb/Reach-mujoco-v0", "policy=expert", "episodes=8", f"out={out}", "num_envs=2")
     return out
+
+
+def assert_train_refused(cases: dict[tuple[str, ...], str], tmp_path: Path) -> None:
+    """Each ``workbench train ARGS`` exits 2 with one line containing its message, leaving no run."""
+    for i, (args, message) in enumerate(cases.items()):
+        run = tmp_path / f"run{i}"
+        proc = workbench("train", *args, f"run_dir={run}", check=False)
+        assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], (args, proc.stderr)
+        assert not run.exists(), "a refused run leaves no directory"

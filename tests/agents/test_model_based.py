@@ -16,7 +16,7 @@ from agents.model_based.latent_planner import LatentMPPI
 from agents.model_based.planners import make_planner
 from agents.model_based.tdmpc_config import LatentPlannerConfig
 from agents.policy_io import load_policy
-from tests.conftest import workbench
+from tests.conftest import assert_train_refused, workbench
 from tests.reliability.test_signals import assert_same_weights, faulty, weights
 
 
@@ -114,13 +114,7 @@ def test_pets_config_errors_are_one_line(tmp_path: Path) -> None:
         ("agent=pets", "agent.planner.name=ilqr"): "agent.planner.name='ilqr'",
         ("agent=pets", "backend=ray"): "backend=sync or backend=async",
     }
-    for i, (args, message) in enumerate(cases.items()):
-        run = tmp_path / f"run{i}"
-        proc = workbench("train", *args, f"run_dir={run}", check=False)
-        assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
-        lines = proc.stderr.strip().splitlines()
-        assert len(lines) == 1 and message in lines[0], (args, proc.stderr)
-        assert not run.exists(), "a refused run leaves no directory"
+    assert_train_refused(cases, tmp_path)
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import workbench
+from tests.conftest import assert_train_refused, workbench
 from tests.reliability.test_signals import assert_same_weights, faulty, weights
 
 QUIET = ("trainer.progress=false", "eval.video=false", "eval.episodes=4")
@@ -59,13 +59,7 @@ def test_online_config_errors_are_one_line(tmp_path: Path) -> None:
             "agent.num_envs=3",
         ): "set agent.learning_starts>=150",
     }
-    for i, (args, message) in enumerate(cases.items()):
-        run = tmp_path / f"run{i}"
-        proc = workbench("train", *args, f"run_dir={run}", check=False)
-        assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
-        lines = proc.stderr.strip().splitlines()
-        assert len(lines) == 1 and message in lines[0], (args, proc.stderr)
-        assert not run.exists(), "a refused run leaves no directory"
+    assert_train_refused(cases, tmp_path)
 
 
 @pytest.mark.slow
