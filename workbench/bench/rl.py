@@ -290,7 +290,7 @@ def plot_comparisons(where: OnlineSuite) -> list[Path]:
         ax.legend(fontsize=7)
         fig.tight_layout()
         where.curves.mkdir(parents=True, exist_ok=True)
-        slug = "".join(c if c.isalnum() else "_" for c in task.lower()).strip("_")
+        slug = "_".join("".join(c if c.isalnum() else " " for c in task.lower()).split())
         path = where.curves / f"compare_{slug}.png"
         fig.savefig(path)
         plt.close(fig)
