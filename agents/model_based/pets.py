@@ -29,7 +29,7 @@ from agents.model_based.replay import TransitionBuffer
 
 class PETSAgent(PlanningAgent):
     def __init__(self, config: PETSConfig, obs_spec: dict[str, Any], action_spec: dict[str, Any]) -> None:
-        super().__init__(config.planner.horizon, int(action_spec["shape"][0]))
+        super().__init__(config.planner.horizon, int(action_spec["shape"][0]), config.seed_steps)
         if "state" not in obs_spec or len(obs_spec["state"]["shape"]) != 1:
             raise ValueError("agent=pets plans over the task state: set env.obs_mode=state")
         if "n" in action_spec or "nvec" in action_spec or len(action_spec["shape"]) != 1:
@@ -66,12 +66,9 @@ class PETSAgent(PlanningAgent):
         """(B, A) first actions of the plans for ``obs["state"]`` (B, S); warm starts shift by one. CEM's
         and MPPI's sampling explores enough: training acts the same way."""
         states = torch.as_tensor(np.asarray(obs["state"]), dtype=torch.float32)  # (B, S)
-        rows = states.shape[0]
-        plan_state.ensure(rows)
-        generators = plan_state.generators[:rows]
-        mean = plan_state.plans[:rows]
+        mean, generators = plan_state.warm_start(states.shape[0])
         plan = self.planner.plan(self._objective(states, generators), mean, generators)  # (B, H, A)
-        plan_state.plans[:rows] = torch.cat([plan[:, 1:], torch.zeros_like(plan[:, :1])], dim=1)
+        plan_state.shift(plan)
         return plan[:, 0].clamp(-1, 1).numpy().astype(np.float32)
 
     def _objective(self, states: torch.Tensor, generators: list[torch.Generator]) -> Any:
@@ -102,10 +99,6 @@ class PETSAgent(PlanningAgent):
         return objective
 
     # ------------------------------------------------------------------------------ learning
-    def explore(self, obs: dict[str, np.ndarray], step: int) -> np.ndarray:
-        """(B, A) training actions: uniform for the first ``seed_steps`` env steps, then planned."""
-        return self.explore_or_random(obs, random=step < self.config.seed_steps)
-
     def observe(
         self, obs: dict[str, np.ndarray], actions: np.ndarray, rewards: np.ndarray,
         next_obs: dict[str, np.ndarray], terminated: np.ndarray,

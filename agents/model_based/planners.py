@@ -91,6 +91,15 @@ class PlanState:
             extra = torch.zeros(rows - self.plans.shape[0], self.horizon, self.action_dim)
             self.plans = torch.cat([self.plans, extra])
 
+    def warm_start(self, rows: int) -> tuple[torch.Tensor, list[torch.Generator]]:
+        """The first ``rows`` rows' warm-start plans (B, H, A) and generators, created if new."""
+        self.ensure(rows)
+        return self.plans[:rows], self.generators[:rows]
+
+    def shift(self, plan: torch.Tensor) -> None:
+        """Keep ``plan`` (B, H, A) one step on for the next call: its tail, then zeros."""
+        self.plans[: plan.shape[0]] = torch.cat([plan[:, 1:], torch.zeros_like(plan[:, :1])], dim=1)
+
     def restart(self, mask: np.ndarray, seeds: list[int | None] | None) -> None:
         self.ensure(len(mask))
         for row in np.flatnonzero(mask):

@@ -19,9 +19,10 @@ class PlanningAgent(nn.Module):
     separate plans and generators, so evaluating mid-run never changes training. Subclasses bring
     ``plan(obs, state, explore) -> (B, A)``."""
 
-    def __init__(self, horizon: int, action_dim: int) -> None:
+    def __init__(self, horizon: int, action_dim: int, seed_steps: int) -> None:
         super().__init__()
         self.horizon, self.action_dim = horizon, action_dim
+        self.seed_steps = seed_steps  # training env steps acted uniformly at random before planning
         self.acting = PlanState(horizon, action_dim)  # evaluation
         self.exploring = PlanState(horizon, action_dim)  # training rollouts
         self._plan_seconds, self._plan_calls = 0.0, 0
@@ -49,12 +50,11 @@ class PlanningAgent(nn.Module):
         self.exploring.restart(mask, list(seeds))
 
     @torch.no_grad()
-    def explore_or_random(self, obs: dict[str, np.ndarray], random: bool) -> np.ndarray:
-        """(B, A) training actions: uniform in [-1, 1] from each row's generator, or planned."""
-        rows = len(next(iter(obs.values())))
-        self.exploring.ensure(rows)
-        if random:
-            gens = self.exploring.generators[:rows]
+    def explore(self, obs: dict[str, np.ndarray], step: int) -> np.ndarray:
+        """(B, A) training actions at env step ``step``: uniform in [-1, 1] from each row's generator
+        for the first ``seed_steps``, then planned (with the agent's exploration)."""
+        if step < self.seed_steps:
+            _, gens = self.exploring.warm_start(len(next(iter(obs.values()))))
             return np.stack([(torch.rand(self.action_dim, generator=g) * 2 - 1).numpy() for g in gens])
         return self._timed_plan(obs, self.exploring, explore=True)
 

@@ -32,7 +32,7 @@ class TDMPCAgent(PlanningAgent):
     q_scale: torch.Tensor
 
     def __init__(self, config: TDMPCConfig, obs_spec: dict[str, Any], action_spec: dict[str, Any]) -> None:
-        super().__init__(config.planner.horizon, int(action_spec["shape"][0]))
+        super().__init__(config.planner.horizon, int(action_spec["shape"][0]), config.seed_steps)
         missing = [k for k in config.obs_keys if k not in obs_spec]
         if missing:
             raise ValueError(
@@ -113,9 +113,7 @@ class TDMPCAgent(PlanningAgent):
             z0 = self._encode(obs)  # (B, L)
         finally:
             self.model.features.train()
-        rows = z0.shape[0]
-        state.ensure(rows)
-        gens = state.generators[:rows]
+        warm, gens = state.warm_start(z0.shape[0])
         prior = None
         if cfg.prior_samples:  # the policy prior's own sequences among the candidates
             z = z0[:, None].expand(-1, cfg.prior_samples, -1)
@@ -128,13 +126,13 @@ class TDMPCAgent(PlanningAgent):
                 steps.append(a)
                 z = model.next(z, a)
             prior = torch.stack(steps, dim=2)  # (B, P, H, A)
-        mean, std = self.planner.plan(self._value(z0), state.plans[:rows], gens, prior)
+        mean, std = self.planner.plan(self._value(z0), warm, gens, prior)
         action = mean[:, 0]
         if explore:
             action = action + std[:, 0] * torch.stack(
                 [torch.randn(self.action_dim, generator=g) for g in gens]
             )
-        state.plans[:rows] = torch.cat([mean[:, 1:], torch.zeros_like(mean[:, :1])], dim=1)
+        state.shift(mean)
         return action.clamp(-1, 1).numpy().astype(np.float32)
 
     def _value(self, z0: torch.Tensor) -> Any:
@@ -158,9 +156,6 @@ class TDMPCAgent(PlanningAgent):
     def start_rows(self, mask: np.ndarray, seeds: list[int]) -> None:
         super().start_rows(mask, seeds)
         self.replay.new_episodes(mask)
-
-    def explore(self, obs: dict[str, np.ndarray], step: int) -> np.ndarray:
-        return self.explore_or_random(obs, random=step < self.config.seed_steps)
 
     def observe(
         self, obs: dict[str, np.ndarray], actions: np.ndarray, rewards: np.ndarray,

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from workbench.errors import UserError
+from workbench.errors import UserError, warn
 from workbench.sampler.episodes import info_row
 from workbench.sampler.sampler import Sampler, StepResult
 
@@ -103,3 +103,18 @@ class EpisodeStream:
 
     def close(self) -> None:
         self.sampler.close()
+
+
+def warn_if_replay_differs(replayed: Any, saved: Any) -> None:
+    """Warn when envs replayed to their checkpointed episodes do not give the checkpointed observation
+    (an env that is not deterministic under replay): training goes on, but not exactly as it would have."""
+    if not _same(replayed, saved):
+        warn("the envs replayed to their checkpointed episodes do not give the checkpointed "
+             "observation (the env is not deterministic under replay); training continues from the "
+             "replayed state, so this run will not match an uninterrupted one exactly")  # fmt: skip
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return bool(np.array_equal(np.asarray(a), np.asarray(b)))

@@ -85,6 +85,9 @@ class Trainer:
         """Switch the agent between training and acting (dropout, EMA weights, ...)."""
         raise NotImplementedError
 
+    def start(self) -> None:
+        """A fresh run's setup before the first step (a resumed run loads its state instead)."""
+
     def state(self) -> dict[str, Any]:
         return {"model": self.agent.state_dict(), "best_success": self.best_success,
                 "best_return": self.best_return}  # fmt: skip

@@ -19,9 +19,9 @@ import torch
 
 from agents.base import OnlineLearner
 from workbench.config import TrainConfig, TrainerConfig
-from workbench.errors import UserError, warn
+from workbench.errors import UserError
 from workbench.logger import Logger
-from workbench.sampler.stream import EpisodeStream
+from workbench.sampler.stream import EpisodeStream, warn_if_replay_differs
 from workbench.train.base import Evaluator, Trainer
 
 
@@ -54,11 +54,7 @@ class ModelBasedTrainer(Trainer):
         self.learner.load_learner_state(payload["learner"])
         spec = self.learner.action_spec
         self.obs = self.stream.restore(payload["envs"], tuple(spec["shape"]), np.dtype(spec["dtype"]))
-        saved = payload["obs"]
-        if not all(np.array_equal(np.asarray(self.obs[k]), saved[k].numpy()) for k in saved):
-            warn("the envs replayed to their checkpointed episodes do not give the checkpointed "
-                 "observation (the env is not deterministic under replay); training continues from the "
-                 "replayed state, so this run will not match an uninterrupted one exactly")  # fmt: skip
+        warn_if_replay_differs(self.obs, {k: v.numpy() for k, v in payload["obs"].items()})
 
     def train_step(self) -> dict[str, float]:
         actions = self.learner.explore(self.obs, self.step)
@@ -92,15 +88,12 @@ class ModelBasedTrainer(Trainer):
 
 def train_model_based(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bool) -> dict[str, Any]:
     """Train a model-based agent on ``cfg.env``: envs, agent, trainer; then the final evaluation."""
-    from agents.policy_io import policy_spec
     from agents.registry import agent_class
-    from workbench.logger import run_logger
     from workbench.sampler import EnvFactory, Sampler
-    from workbench.train.evaluation import finish_run, validation_evaluator
     from workbench.train.online import env_specs
-    from workbench.train.run import checkpoint_to_resume, load_trainer_state
+    from workbench.train.run import checkpoint_to_resume, fit_online
 
-    ckpt, payload = checkpoint_to_resume(run_dir, resuming)
+    resume = checkpoint_to_resume(run_dir, resuming)
     factory = EnvFactory(cfg.env.id, cfg.env.make_kwargs())
     obs_spec, action_spec, _ = env_specs(factory)
     torch.manual_seed(cfg.seed)  # the agent's initial weights and generators (a resume overwrites them)
@@ -110,19 +103,8 @@ def train_model_based(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bo
         raise UserError(str(exc)) from exc
     sampler = Sampler(factory, cfg.agent.num_envs, cfg.backend.name, max_restarts=cfg.backend.max_restarts)
     stream = EpisodeStream(sampler, cfg.seeds.train_start("rollouts", cfg.seed), cfg.seeds.rollouts.stop)
-    resume_step = None if not resuming else (int(payload["step"]) if payload else 0)
-    logger = run_logger(run_dir, resume_step=resume_step)
-    try:
-        evaluator = validation_evaluator(agent, cfg, run_dir / "eval")
-        trainer = ModelBasedTrainer(agent, stream, cfg.trainer, run_dir, logger, cfg.agent.steps, evaluator)
-        if payload is not None:
-            load_trainer_state(trainer, payload, cfg, ckpt)
-        else:
-            trainer.start()
-        trainer.fit(extra={**policy_spec(agent), "env_id": cfg.env.id})
-        stream.close()  # free the training envs before the evaluation builds its own
-        results = finish_run(agent, cfg, run_dir, logger, trainer.step)
-    finally:
-        stream.close()
-        logger.close()
-    return results
+
+    def make_trainer(logger: Logger, evaluator: Evaluator) -> ModelBasedTrainer:
+        return ModelBasedTrainer(agent, stream, cfg.trainer, run_dir, logger, cfg.agent.steps, evaluator)
+
+    return fit_online(cfg, run_dir, agent, resuming, resume, make_trainer, stream.close)

@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from workbench.config import TrainConfig, TrainerConfig
-from workbench.errors import UserError, warn
+from workbench.errors import UserError
 from workbench.logger import Logger
+from workbench.sampler.stream import warn_if_replay_differs
 from workbench.train.base import Evaluator, Trainer
 from workbench.train.sb3_env import SamplerVecEnv
 from workbench.train.sb3_state import algorithm_state, load_algorithm_state, load_replay_state, replay_state
@@ -61,10 +62,7 @@ class OnlineTrainer(Trainer):
         if self.off_policy:
             load_replay_state(self.algo.replay_buffer, payload["replay"])
         obs = self.venv.restore(payload["envs"])
-        if not _same(obs, saved_obs):
-            warn("the envs replayed to their checkpointed episodes do not give the checkpointed "
-                 "observation (the env is not deterministic under replay); training continues from the "
-                 "replayed state, so this run will not match an uninterrupted one exactly")  # fmt: skip
+        warn_if_replay_differs(obs, saved_obs)
         self.algo._last_obs = obs
         self.algo._last_original_obs = obs
         # SB3's setup without a reset (the observation is set); it would count total steps from here.
@@ -124,12 +122,6 @@ class OnlineTrainer(Trainer):
         return self.venv.stream.window_stats()
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    return bool(np.array_equal(np.asarray(a), np.asarray(b)))
-
-
 def env_specs(factory: Any) -> tuple[dict[str, Any], dict[str, Any], int | None]:
     """The env's observation and action specs (JSON, as policy files hold them) and its time limit."""
     from workbench.data.episode import observation_spec, spec_from_space
@@ -158,16 +150,13 @@ def check_her_warmup(cfg: TrainConfig, horizon: int | None) -> None:
 
 def train_online(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bool) -> dict[str, Any]:
     """Train an SB3 agent on ``cfg.env``: envs, agent, algorithm, trainer; then the final evaluation."""
-    from agents.policy_io import policy_spec
     from agents.registry import agent_class
     from agents.rl.algorithms import build_algorithm, check_compatible
     from agents.rl.spaces import action_space_from_spec, image_keys, observation_space_from_spec
-    from workbench.logger import run_logger
     from workbench.sampler import EnvFactory, Sampler
-    from workbench.train.evaluation import finish_run, validation_evaluator
-    from workbench.train.run import checkpoint_to_resume, load_trainer_state
+    from workbench.train.run import checkpoint_to_resume, fit_online
 
-    ckpt, payload = checkpoint_to_resume(run_dir, resuming)
+    resume = checkpoint_to_resume(run_dir, resuming)
     factory = EnvFactory(cfg.env.id, cfg.env.make_kwargs())
     obs_spec, action_spec, horizon = env_specs(factory)
     try:
@@ -180,21 +169,10 @@ def train_online(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bool) -
     first_seed, last = cfg.seeds.train_start("rollouts", cfg.seed), cfg.seeds.rollouts.stop
     spaces = observation_space_from_spec(obs_spec), action_space_from_spec(action_spec)
     venv = SamplerVecEnv(sampler, *spaces, image_keys(obs_spec), first_seed, last)
-    resume_step = None if not resuming else (int(payload["step"]) if payload else 0)
-    logger = run_logger(run_dir, resume_step=resume_step)
-    try:
+
+    def make_trainer(logger: Logger, evaluator: Evaluator) -> OnlineTrainer:
         algo = build_algorithm(cfg.agent, venv, seed=cfg.seed, device=device)
         agent.adopt(algo.policy)
-        evaluator = validation_evaluator(agent, cfg, run_dir / "eval")
-        trainer = OnlineTrainer(agent, algo, venv, cfg.trainer, run_dir, logger, cfg.agent.steps, evaluator)
-        if payload is not None:
-            load_trainer_state(trainer, payload, cfg, ckpt)
-        else:
-            trainer.start()
-        trainer.fit(extra={**policy_spec(agent), "env_id": cfg.env.id})
-        venv.close()  # the training envs are done: free them before the evaluation builds its own
-        results = finish_run(agent, cfg, run_dir, logger, trainer.step)
-    finally:
-        venv.close()
-        logger.close()
-    return results
+        return OnlineTrainer(agent, algo, venv, cfg.trainer, run_dir, logger, cfg.agent.steps, evaluator)
+
+    return fit_online(cfg, run_dir, agent, resuming, resume, make_trainer, venv.close)

@@ -114,17 +114,14 @@ def train_rllib(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bool) ->
     """Train an RLlib agent: Ray, the registered env, RLlib's algorithm, the shared loop, evaluation."""
     from ray.tune.registry import register_env
 
-    from agents.policy_io import policy_spec
     from agents.registry import agent_class
-    from workbench.logger import run_logger
     from workbench.sampler import EnvFactory
     from workbench.sampler.ray_backend import start_ray
-    from workbench.train.evaluation import finish_run, validation_evaluator
     from workbench.train.online import env_specs
-    from workbench.train.run import checkpoint_to_resume, load_trainer_state
+    from workbench.train.run import checkpoint_to_resume, fit_online
 
     del device  # RLlib places its Learner itself (a GPU when one is configured and visible)
-    ckpt, payload = checkpoint_to_resume(run_dir, resuming)
+    resume = checkpoint_to_resume(run_dir, resuming)
     factory = EnvFactory(cfg.env.id, cfg.env.make_kwargs())
     obs_spec, action_spec, _ = env_specs(factory)
     agent = agent_class(cfg.agent.name)(cfg.agent, obs_spec, action_spec)
@@ -142,16 +139,8 @@ def train_rllib(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bool) ->
         .reporting(metrics_num_episodes_for_smoothing=20)
     )
     algo = algo_config.build_algo()
-    resume_step = None if not resuming else (int(payload["step"]) if payload else 0)
-    logger = run_logger(run_dir, resume_step=resume_step)
-    try:
-        evaluator = validation_evaluator(agent, cfg, run_dir / "eval")
-        trainer = RLlibTrainer(agent, algo, cfg.trainer, run_dir, logger, cfg.agent.steps, evaluator)
-        if payload is not None:
-            load_trainer_state(trainer, payload, cfg, ckpt)
-        trainer.fit(extra={**policy_spec(agent), "env_id": cfg.env.id})
-        results = finish_run(agent, cfg, run_dir, logger, trainer.step)
-    finally:
-        algo.stop()
-        logger.close()
-    return results
+
+    def make_trainer(logger: Logger, evaluator: Evaluator) -> RLlibTrainer:
+        return RLlibTrainer(agent, algo, cfg.trainer, run_dir, logger, cfg.agent.steps, evaluator)
+
+    return fit_online(cfg, run_dir, agent, resuming, resume, make_trainer, algo.stop)

@@ -6,7 +6,7 @@ lives in ``agents/``, the loop in the family's trainer. Families with no trainer
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -231,6 +231,47 @@ def load_trainer_state(trainer: Any, payload: dict[str, Any], cfg: TrainConfig, 
             f"{cfg.env.id}): "
             f"{one_line(exc)[:160]}"
         ) from exc
+
+
+def fit_online(
+    cfg: TrainConfig,
+    run_dir: Path,
+    agent: Any,
+    resuming: bool,
+    resume: tuple[Any, Any],
+    make_trainer: Callable[[Any, Any], Any],
+    release: Callable[[], None],
+) -> dict[str, Any]:
+    """The online families' run (SB3, RLlib, model-based): logger, a trainer from ``make_trainer(logger,
+    validation evaluator)`` started fresh or from ``resume`` (checkpoint, payload; ``resuming``: the run was
+    resumed, even if killed before its first checkpoint), the shared loop,
+    then the training envs released (``release``, once, also on failure) before the final evaluation."""
+    from agents.policy_io import policy_spec
+    from workbench.logger import run_logger
+    from workbench.train.evaluation import finish_run, validation_evaluator
+
+    ckpt, payload = resume
+    logger = run_logger(run_dir, resume_step=(int(payload["step"]) if payload else 0) if resuming else None)
+    released = False
+
+    def release_once() -> None:
+        nonlocal released
+        if not released:
+            released = True
+            release()
+
+    try:
+        trainer = make_trainer(logger, validation_evaluator(agent, cfg, run_dir / "eval"))
+        if payload is not None:
+            load_trainer_state(trainer, payload, cfg, ckpt)
+        else:
+            trainer.start()
+        trainer.fit(extra={**policy_spec(agent), "env_id": cfg.env.id})
+        release_once()  # the training envs are done: free them before the evaluation builds its own
+        return finish_run(agent, cfg, run_dir, logger, trainer.step)
+    finally:
+        release_once()
+        logger.close()
 
 
 def summary_lines(run_dir: Path, results: dict[str, Any]) -> list[str]:
