@@ -260,6 +260,24 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
         out: np.ndarray = self._render_images(camera, width, height, (mode,))[mode]
         return out
 
+    def camera_matrices(self, camera: str, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+        """Pinhole intrinsics K (3, 3) of ``camera`` rendering ``width`` x ``height`` images and its pose
+        T_world_cam (4, 4), both in OpenCV's convention (x right, y down, z forward; pixel (0, 0) is
+        the centre of the top-left pixel), where the camera is now (the wrist camera moves)."""
+        _check_camera(camera)
+        f = 0.5 * height / np.tan(np.deg2rad(CAMERAS[camera].fovy) / 2)  # px, square pixels
+        intrinsics = np.array([[f, 0.0, (width - 1) / 2], [0.0, f, (height - 1) / 2], [0.0, 0.0, 1.0]])
+        pos, rot = self._camera_pose(camera)
+        pose = np.eye(4)
+        pose[:3, :3] = rot @ np.diag([1.0, -1.0, -1.0])  # OpenGL (right, up, back) -> (right, down, fwd)
+        pose[:3, 3] = pos
+        return intrinsics, pose
+
+    def object_poses(self) -> dict[str, np.ndarray]:
+        """World poses (7,) xyz (m) + quaternion wxyz of every pool object and marker, by name."""
+        objects, markers = self._read_pool()
+        return {name: np.array(pose, dtype=np.float64) for name, pose in {**objects, **markers}.items()}
+
     def set_state(self, state: np.ndarray) -> None:
         state = np.asarray(state, dtype=np.float64)
         if state.shape != (self._state_dim,):

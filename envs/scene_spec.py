@@ -161,26 +161,32 @@ def camera_rays(height: int, width: int, fovy: float) -> np.ndarray:
 
 
 def back_project(
-    depth: np.ndarray, rgb: np.ndarray, cam_pos: np.ndarray, cam_rot: np.ndarray, fovy: float
+    depth: np.ndarray, values: np.ndarray, cam_pos: np.ndarray, cam_rot: np.ndarray, fovy: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(H, W) depth (m, along the optical axis) + (H, W, 3) colours -> world xyz (K, 3) and uint8
-    colours (K, 3) of the pixels inside ``WORKSPACE_CROP``; ``cam_rot`` columns map camera axes to world."""
+    """(H, W) depth (m, along the optical axis) + per-pixel ``values`` (H, W, C) (colours; labels too)
+    -> world xyz (K, 3) and the values (K, C) of the pixels inside ``WORKSPACE_CROP``; ``cam_rot``
+    columns map camera axes to world."""
     height, width = depth.shape
     world = (depth.reshape(-1, 1) * camera_rays(height, width, fovy)) @ cam_rot.T + cam_pos  # (H*W, 3)
     low, high = WORKSPACE_CROP
     keep = np.all((world >= low) & (world <= high), axis=1)
-    return world[keep], rgb.reshape(-1, 3)[keep]
+    return world[keep], values.reshape(height * width, -1)[keep]
+
+
+def fuse_index(count: int, n: int) -> np.ndarray:
+    """(n,) rows of a ``count``-point cloud that make an ``n``-point one: evenly spaced (deterministic,
+    so observations replay exactly), or repeated cyclically when there are fewer than ``n``."""
+    return np.linspace(0, count - 1, n).astype(np.int64) if count >= n else np.arange(n) % count
 
 
 def fuse(clouds: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
     """Per-camera (xyz, uint8 rgb) clouds -> (n, 6) float32 xyz + rgb in [0, 1]: evenly spaced rows of
-    the concatenation (deterministic, so observations replay exactly); fewer than ``n`` points are
-    repeated cyclically, none at all gives zeros."""
+    the concatenation (``fuse_index``); none at all gives zeros."""
     xyz = np.concatenate([c[0] for c in clouds])
     out = np.zeros((n, 6), dtype=np.float32)
     if len(xyz) == 0:
         return out
-    index = np.linspace(0, len(xyz) - 1, n).astype(np.int64) if len(xyz) >= n else np.arange(n) % len(xyz)
+    index = fuse_index(len(xyz), n)
     out[:, :3] = xyz[index]
     out[:, 3:] = np.concatenate([c[1] for c in clouds])[index] / 255.0
     return out

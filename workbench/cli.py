@@ -26,8 +26,12 @@ COMMANDS: dict[str, str] = {
     "report": "figures of a run: run=DIR writes a learning curve and a frame strip (PNG)",
     "list": "list registered envs, agents and experiment presets",
     "bench": "benchmarks: `workbench bench envs|train|imitation|sampler|rl` writes docs/benchmarks.md",
+    "perception": "perception data and models: `workbench perception collect env=ID frames=N out=DIR`",
 }
 BENCH_SUITES = ("envs", "train", "imitation", "sampler", "rl", "mbrl", "planning")
+PERCEPTION_ACTIONS = ("collect",)
+# Commands whose first argument chooses what they do; perception's actions have a config each.
+SUBCOMMANDS = {"bench": BENCH_SUITES, "perception": PERCEPTION_ACTIONS}
 
 USAGE = """usage: workbench <command> [key=value ...]
 
@@ -95,6 +99,11 @@ def command_help(command: str) -> str:
     text = [f"usage: workbench {command} [key=value ...]", "", COMMANDS[command], ""]
     if command == "bench":
         text += [f"suites: {', '.join(BENCH_SUITES)}", ""]
+    if command == "perception":
+        text += [f"actions: {', '.join(PERCEPTION_ACTIONS)}", ""]
+        for action in PERCEPTION_ACTIONS:
+            text += [f"workbench perception {action} keys and defaults:"]
+            text += _fields_text(SCHEMAS[f"perception_{action}"])
     if command in SCHEMAS:
         groups = _groups_text(command)
         if groups:
@@ -177,11 +186,13 @@ def error_line(exc: BaseException) -> str:
 def _dispatch(command: str, rest: list[str]) -> int:
     multirun = any(a in MULTIRUN_FLAGS for a in rest)
     rest = [a for a in rest if a not in MULTIRUN_FLAGS]
-    if command == "bench" and (not rest or rest[0] not in BENCH_SUITES):
-        valid = ", ".join(BENCH_SUITES)
-        raise UserError(f"bench needs a suite: one of {valid} (e.g. workbench bench envs)")
+    if command in SUBCOMMANDS and (not rest or rest[0] not in SUBCOMMANDS[command]):
+        valid = SUBCOMMANDS[command]
+        what = "a suite" if command == "bench" else "an action"
+        example = f"workbench {command} {valid[0]}"
+        raise UserError(f"{command} needs {what}: one of {', '.join(valid)} (e.g. {example})")
     suite = None
-    if command == "bench":
+    if command in SUBCOMMANDS:
         suite, rest = rest[0], rest[1:]
     bad = [a for a in rest if "=" not in a]
     if bad:
@@ -200,7 +211,7 @@ def _dispatch(command: str, rest: list[str]) -> int:
 def _run_one(command: str, suite: str | None, overrides: list[str], run_dir: str | None = None) -> Any:
     from workbench.config import compose
 
-    cfg = compose(command, overrides)
+    cfg = compose(f"{command}_{suite}" if command == "perception" else command, overrides)
     if run_dir is not None:
         cfg.run_dir = run_dir
     return _runner(command)(cfg, suite) if suite is not None else _runner(command)(cfg)

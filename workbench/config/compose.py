@@ -15,6 +15,7 @@ from workbench.config.commands import (
     ReplayConfig,
     ReportConfig,
 )
+from workbench.config.perception import PerceptionCollectConfig
 from workbench.config.train import TrainConfig
 from workbench.errors import ConfigError, one_line
 
@@ -30,6 +31,7 @@ SCHEMAS: dict[str, type] = {
     "bench": BenchConfig,
     "export": ExportConfig,
     "report": ReportConfig,
+    "perception_collect": PerceptionCollectConfig,
 }
 
 

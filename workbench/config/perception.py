@@ -1,0 +1,61 @@
+"""Configs of ``workbench perception <action>``: one dataclass per action."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from workbench.config.env import EnvConfig, check_camera, check_size
+from workbench.config.seeds import SeedPlan
+from workbench.errors import ConfigError
+
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass
+class PerceptionCollectConfig:
+    """``workbench perception collect env=ID frames=N cameras=[...] split=train out=DIR``.
+
+    ``env`` chooses the task and backend (its ``id``, ``controller`` and ``kwargs``); the cameras and
+    image size are this command's own keys (the observation mode is rgb+depth+seg+state, set by the
+    command). Frames come from ``frames / frames_per_episode`` expert episodes on the split's seeds.
+    """
+
+    env: EnvConfig = field(default_factory=EnvConfig)
+    cameras: list[str] = field(default_factory=lambda: ["agentview"])
+    width: int = 224
+    height: int = 224
+    frames: int = 1000
+    frames_per_episode: int = 4
+    split: str = "train"
+    seed_offset: int = 0  # episode i uses seed (start of the split's range) + seed_offset + i
+    num_points: int = 1024
+    seeds: SeedPlan = field(default_factory=SeedPlan)
+    out: str | None = None
+    progress: bool = True
+    debug: bool = False
+
+    def __post_init__(self) -> None:
+        import envs
+
+        if self.out is None:
+            raise ConfigError("perception collect needs out=DIR, the dataset directory to write")
+        if self.env.id not in envs.TASK_ENV_IDS:
+            raise ConfigError(
+                f"env={self.env.id!r} renders no scene; choose a task env, e.g. wb/Tabletop-mujoco-v0"
+            )
+        if not self.cameras:
+            raise ConfigError("cameras is empty; name at least one camera, e.g. cameras=[agentview]")
+        for camera in self.cameras:
+            check_camera(camera, "cameras")
+        if len(set(self.cameras)) != len(self.cameras):
+            raise ConfigError(f"cameras={self.cameras} names a camera twice")
+        check_size(self.width, self.height, "width/height")
+        if self.width < 8 or self.height < 8:
+            raise ConfigError(f"width/height = {self.width}x{self.height}; use at least 8x8")
+        for key in ("frames", "frames_per_episode", "num_points"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"{key}={getattr(self, key)} must be >= 1")
+        if self.seed_offset < 0:
+            raise ConfigError(f"seed_offset={self.seed_offset} must be >= 0")
+        if self.split not in SPLITS:
+            raise ConfigError(f"split={self.split!r} is not one of {list(SPLITS)}")
