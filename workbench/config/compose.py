@@ -15,7 +15,7 @@ from workbench.config.commands import (
     ReplayConfig,
     ReportConfig,
 )
-from workbench.config.perception import PerceptionCollectConfig
+from workbench.config.perception import PerceptionCollectConfig, PerceptionTrainConfig
 from workbench.config.train import TrainConfig
 from workbench.errors import ConfigError, one_line
 
@@ -32,6 +32,7 @@ SCHEMAS: dict[str, type] = {
     "export": ExportConfig,
     "report": ReportConfig,
     "perception_collect": PerceptionCollectConfig,
+    "perception_train": PerceptionTrainConfig,
 }
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from perception.detection.centernet import CenterNetConfig
 from workbench.config.env import EnvConfig, check_camera, check_size
 from workbench.config.seeds import SeedPlan
+from workbench.config.train import TrainerConfig, check_device
 from workbench.errors import ConfigError
 
 SPLITS = ("train", "validation", "test")
@@ -59,3 +61,57 @@ class PerceptionCollectConfig:
             raise ConfigError(f"seed_offset={self.seed_offset} must be >= 0")
         if self.split not in SPLITS:
             raise ConfigError(f"split={self.split!r} is not one of {list(SPLITS)}")
+
+
+TASKS = ("detection",)
+
+
+@dataclass
+class PerceptionTrainConfig:
+    """``workbench perception train data=DIR task=detection [model.name=centernet] [steps=N]``.
+
+    Trains on the dataset's ``train`` split (``camera``: one of its cameras; null: the first),
+    validates every ``trainer.eval_every`` steps on its ``validation`` split (keeping the best weights),
+    and scores the final model once on its ``test`` split. ``resume=RUN_DIR`` continues a run from
+    its last checkpoint (its recorded config; only ``steps`` may grow).
+    """
+
+    data: str | None = None
+    task: str = "detection"
+    model: CenterNetConfig = field(default_factory=CenterNetConfig)
+    camera: str | None = None
+    steps: int = 3000
+    batch_size: int = 16
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    flip: bool = True  # random left-right flips of the training images (and their boxes)
+    seed: int = 0
+    trainer: TrainerConfig = field(
+        default_factory=lambda: TrainerConfig(
+            log_every=50, checkpoint_every=500, eval_every=500, keep_checkpoints=1, final_policy="best"
+        )
+    )
+    run_dir: str | None = None
+    runs_root: str = "runs"
+    resume: str | None = None
+    threads: str = "auto"
+    device: str = "auto"
+    debug: bool = False
+
+    def __post_init__(self) -> None:
+        if self.data is None and self.resume is None:
+            raise ConfigError("perception train needs data=DIR (a `workbench perception collect` dataset)")
+        if self.task not in TASKS:
+            raise ConfigError(f"task={self.task!r} is not one of {list(TASKS)}")
+        if self.model.name != "centernet":
+            raise ConfigError(
+                f"model.name={self.model.name!r} is not one of ['centernet'] for task=detection"
+            )
+        for key in ("steps", "batch_size"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"{key}={getattr(self, key)} must be >= 1")
+        if not self.lr > 0 or self.weight_decay < 0:
+            raise ConfigError(f"lr={self.lr} must be > 0 and weight_decay={self.weight_decay} >= 0")
+        if self.camera is not None:
+            check_camera(self.camera, "camera")
+        check_device(self.device)

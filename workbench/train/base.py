@@ -13,11 +13,10 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
-from agents.base import LearnedPolicy
 from workbench.checkpoint import rng_state, save_checkpoint, set_rng_state
 from workbench.config import TrainerConfig
 from workbench.errors import UserError
@@ -27,6 +26,16 @@ from workbench.signals import deferred_stop
 from workbench.train.distributed import DistInfo
 
 Evaluator = Callable[[int], dict[str, float]]
+
+
+class Trainable(Protocol):
+    """What the shared loop needs of what it trains: a policy, or a perception model."""
+
+    def save(self, path: str | Path) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> Any: ...
 
 
 def _crossed(before: int, after: int, every: int) -> bool:
@@ -54,9 +63,11 @@ class Trainer:
     """Runs ``train_step`` from ``self.step`` to ``total_steps`` with logging, checkpoints and
     validation. ``samples_per_step`` turns steps/s into samples/s in the logs."""
 
+    best_file = "policy_best.pt"  # where periodic validation keeps the best weights (in the run dir)
+
     def __init__(
         self,
-        agent: LearnedPolicy,
+        agent: Trainable,
         config: TrainerConfig,
         run_dir: Path,
         logger: Logger,
@@ -179,6 +190,11 @@ class Trainer:
             f"({where}); lower agent.lr or check the data"
         )
 
+    def score(self, results: dict[str, float]) -> tuple[float, float]:
+        """How a validation result ranks (higher is better), kept as ``best_success``/``best_return``:
+        success first, the mean return breaking ties (and ranking envs without success, e.g. CartPole)."""
+        return float(results.get("success_rate", 0.0)), float(results.get("mean_return", 0.0))
+
     def progress_fields(self, means: dict[str, float]) -> dict[str, float]:
         """What the progress line shows of a logging window."""
         return {"loss": means.get("loss", float("nan"))}
@@ -196,8 +212,7 @@ class Trainer:
             results = self.evaluator(self.step)
             self.set_mode(True)
         self.logger.log(self.step, results, prefix="eval/")
-        # Success first; the mean return breaks ties (and ranks envs without success, e.g. CartPole).
-        score = (float(results.get("success_rate", 0.0)), float(results.get("mean_return", 0.0)))
+        score = self.score(results)
         if score > (self.best_success, self.best_return):
             self.best_success, self.best_return = score
-            self.agent.save(self.run_dir / "policy_best.pt")
+            self.agent.save(self.run_dir / self.best_file)
