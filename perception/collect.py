@@ -88,8 +88,8 @@ def collect(spec: CollectSpec, out: Path, seeds: SeedPlan, progress: bool = True
         )
     first = seed_range.start + spec.seed_offset
 
-    kwargs = {**(spec.env_kwargs or {}), "obs_mode": "state+rgb+depth+seg", "cameras": tuple(spec.cameras),
-              "width": spec.width, "height": spec.height, "terminate_on_success": False}  # fmt: skip
+    # The expert steps on the state; images are rendered at the capture steps only (a few per episode).
+    kwargs = {**(spec.env_kwargs or {}), "obs_mode": "state", "terminate_on_success": False}
     env = gym.make(spec.env_id, **kwargs)
     base: Any = env.unwrapped
     task = base.task
@@ -120,7 +120,7 @@ def collect(spec: CollectSpec, out: Path, seeds: SeedPlan, progress: bool = True
                 expert.reset_envs(np.ones(1, bool), [seed])
                 for step in range(horizon):
                     if step in steps:
-                        _write_frame(tmp, frame, base, obs, spec, seed, step, coco, CAMERAS)
+                        _write_frame(tmp, frame, base, spec, seed, step, coco, CAMERAS)
                         frame += 1
                         bar.update(1)
                     if step == max(steps):
@@ -145,7 +145,7 @@ def collect(spec: CollectSpec, out: Path, seeds: SeedPlan, progress: bool = True
 
 
 def _write_frame(
-    root: Path, frame: int, base: Any, obs: dict[str, Any], spec: CollectSpec, seed: int, step: int,
+    root: Path, frame: int, base: Any, spec: CollectSpec, seed: int, step: int,
     coco: dict[str, list[dict[str, Any]]], cameras: dict[str, Any],
 ) -> None:  # fmt: skip
     """Every camera's images and COCO records of ``frame``, and its labelled point cloud."""
@@ -154,7 +154,7 @@ def _write_frame(
     poses = base.object_poses()
     views = []
     for cam in spec.cameras:
-        rgb, depth, seg = obs[f"rgb/{cam}"], obs[f"depth/{cam}"], obs[f"seg/{cam}"]
+        rgb, depth, seg = (base.render_obs(m, cam, spec.width, spec.height) for m in ("rgb", "depth", "seg"))
         intrinsics, world_from_cam = base.camera_matrices(cam, spec.width, spec.height)
         views.append((depth, rgb, seg, world_from_cam, cameras[cam].fovy))
         name = f"{frame:06d}_{cam}.png"
