@@ -28,7 +28,7 @@ COMMANDS: dict[str, str] = {
     "bench": "benchmarks: `workbench bench envs|train|imitation|sampler|rl` writes docs/benchmarks.md",
     "perception": "perception data and models: `workbench perception collect env=ID frames=N out=DIR`",
 }
-BENCH_SUITES = ("envs", "train", "imitation", "sampler", "rl", "mbrl", "planning")
+BENCH_SUITES = ("envs", "train", "imitation", "sampler", "rl", "mbrl", "planning", "perception")
 PERCEPTION_ACTIONS = ("collect", "train")
 # Commands whose first argument chooses what they do; perception's actions have a config each.
 SUBCOMMANDS = {"bench": BENCH_SUITES, "perception": PERCEPTION_ACTIONS}

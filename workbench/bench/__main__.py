@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from workbench.bench import planning, rl
+from workbench.bench import perception, planning, rl
 from workbench.bench.imitation import REPO, ROWS_FILE, TITLE, store_for
 from workbench.bench.render import render_store
 from workbench.bench.rows import load_suite
@@ -27,7 +27,9 @@ def main(argv: list[str]) -> int:
         stamp = f"{result.get('date', '')}, {result.get('machine', '')}"
         body = planning.render(result, result["command"], stamp, planning.status(result))
         write_section(out, "planning", body)
-    print(f"wrote the imitation, rl and mbrl sections of {out} and their curves in docs/img/")
+    if any(perception.STORE.glob("*.json")):
+        write_section(out, "perception", perception.rerender())
+    print(f"wrote the benchmark sections of {out} and their curves in docs/img/")
     return 0
 
 

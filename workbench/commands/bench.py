@@ -237,6 +237,15 @@ def bench_planning(cfg: BenchConfig) -> str:
     return planning.render(result, _command(), stamp, planning.status(result))
 
 
+def bench_perception(cfg: BenchConfig) -> str:
+    """The perception rows (``configs/bench/perception.yaml``): datasets, training, test scores."""
+    from workbench.bench import perception
+
+    work = Path(cfg.work) if cfg.work else perception.WORK
+    store = Path(cfg.store) if cfg.store else perception.STORE
+    return perception.run(cfg.rows or None, store, work, _command(), machine())
+
+
 SUITES = {
     "envs": bench_envs,
     "train": bench_train,
@@ -245,6 +254,7 @@ SUITES = {
     "rl": bench_rl,
     "mbrl": bench_mbrl,
     "planning": bench_planning,
+    "perception": bench_perception,
 }
 
 

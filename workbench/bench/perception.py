@@ -1,0 +1,184 @@
+"""``workbench bench perception``: collect each row's dataset, train its model, store the test scores.
+
+Rows live in ``configs/bench/perception.yaml``: a row names a dataset (collected once into
+``WORK/data/<dataset>`` by ``workbench perception collect``: train, validation and test splits from
+their own seed ranges) and the ``workbench perception train`` overrides. Its run directory
+``WORK/<row>`` resumes when a previous benchmark stopped mid-training; a finished run is trained
+again. Each row's entry (``docs/bench/perception/<row>.json``) holds the commit, the command, the test
+scores (pycocotools), the one-thread latency, the training wall time and the validation curve, so rows
+can run one at a time and the table shows every row measured so far, stale ones marked.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workbench.bench.provenance import staleness
+from workbench.errors import UserError
+
+REPO = Path(__file__).resolve().parents[2]
+ROWS = REPO / "configs" / "bench" / "perception.yaml"
+STORE = REPO / "docs" / "bench" / "perception"
+WORK = REPO / "runs" / "bench" / "perception"
+TITLE = "Perception (`workbench bench perception`)"
+GOALS = {"min_map50": ("map50", ">="), "max_latency_ms": ("latency_ms", "<=")}
+
+
+def load_rows() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(ROWS.read_text())
+    for row in data["rows"]:
+        if row["dataset"] not in data["datasets"]:
+            raise UserError(f"{ROWS}: row {row['key']} names unknown dataset {row['dataset']!r}")
+        unknown = set(row.get("goals", {})) - set(GOALS)
+        if unknown:
+            raise UserError(
+                f"{ROWS}: row {row['key']}: unknown goals {sorted(unknown)}; valid: {list(GOALS)}"
+            )
+    return data
+
+
+def run(keys: list[str] | None, store: Path, work: Path, command: str, machine: str) -> str:
+    from workbench.io import atomic_write_json
+    from workbench.provenance import dirty_paths, head_commit
+
+    data = load_rows()
+    rows = [r for r in data["rows"] if not keys or r["key"] in keys]
+    unknown = sorted(set(keys or []) - {r["key"] for r in data["rows"]})
+    if unknown:
+        raise UserError(f"unknown perception rows {unknown}; valid: {[r['key'] for r in data['rows']]}")
+    for row in rows:
+        dataset = _dataset(data["datasets"][row["dataset"]], work / "data" / row["dataset"])
+        run_dir = work / row["key"]
+        print(f"bench perception: {row['key']} ...", flush=True)
+        wall = _train(row, dataset, run_dir)
+        results = json.loads((run_dir / "results.json").read_text())
+        entry = {
+            "row": row["key"], "commit": head_commit(REPO),
+            "dirty_paths": dirty_paths(REPO, _paths(data, row)),
+            "date": f"{datetime.now():%Y-%m-%d %H:%M}", "command": command, "machine": machine,
+            "dataset": row["dataset"], "overrides": row["overrides"], "results": results,
+            "train_minutes": wall / 60, "curve": _curve(run_dir),
+        }  # fmt: skip
+        atomic_write_json(store / f"{row['key']}.json", entry)
+    return render(data, store)
+
+
+def _dataset(spec: dict[str, Any], out: Path) -> Path:
+    """Collect the splits of ``spec`` that ``out`` lacks (each split is atomic: a stopped collection
+    leaves no partial split behind)."""
+    from workbench.commands.perception import collect
+    from workbench.config import compose
+
+    have = json.loads((out / "dataset.json").read_text())["splits"] if (out / "dataset.json").exists() else {}
+    for split, frames in spec["frames"].items():
+        if split not in have:
+            overrides = [*spec["collect"], f"frames={frames}", f"split={split}", f"out={out}"]
+            overrides.append("progress=false")
+            collect(compose("perception_collect", overrides))
+    return out
+
+
+def _train(row: dict[str, Any], dataset: Path, run_dir: Path) -> float:
+    """Train the row (resuming an unfinished run); returns the training wall time in seconds, summed
+    over the sessions that trained it (kept in ``bench_wall.json``)."""
+    from workbench.commands.perception import train
+    from workbench.config import compose
+
+    wall_file = run_dir / "bench_wall.json"
+    if (run_dir / "results.json").exists():
+        shutil.rmtree(run_dir)  # a finished run: measure anew
+    earlier = json.loads(wall_file.read_text())["seconds"] if wall_file.exists() else 0.0
+    resuming = (run_dir / "config.yaml").exists()
+    where = [f"resume={run_dir}"] if resuming else [f"data={dataset}", f"run_dir={run_dir}"]
+    steps = [o for o in row["overrides"] if o.startswith("steps=")]
+    overrides = [*where, *(steps if resuming else row["overrides"]), "trainer.progress=false"]
+    tic = time.perf_counter()
+    try:
+        train(compose("perception_train", overrides))
+    finally:
+        if run_dir.exists():
+            from workbench.io import atomic_write_json
+
+            atomic_write_json(wall_file, {"seconds": earlier + time.perf_counter() - tic})
+    return earlier + time.perf_counter() - tic
+
+
+def _curve(run_dir: Path) -> list[list[float]]:
+    """[step, validation mAP@0.5] of every periodic validation."""
+    out = []
+    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if "eval/map50" in record:
+            out.append([record["step"], record["eval/map50"]])
+    return out
+
+
+def _paths(data: dict[str, Any], row: dict[str, Any]) -> list[str]:
+    return sorted({*data.get("shaped_by", []), *row.get("shaped_by", [])})
+
+
+def _met(row: dict[str, Any], results: dict[str, Any]) -> str:
+    verdicts = []
+    for goal, bound in row.get("goals", {}).items():
+        key, op = GOALS[goal]
+        value = results.get(key)
+        verdicts.append(value is not None and (value >= bound if op == ">=" else value <= bound))
+    if not verdicts:
+        return ""
+    return "yes" if all(verdicts) else "**no**"
+
+
+def _goal_text(row: dict[str, Any]) -> str:
+    parts = []
+    for goal, bound in row.get("goals", {}).items():
+        key, op = GOALS[goal]
+        parts.append(f"{'mAP@0.5' if key == 'map50' else key} {op} {bound:g}")
+    return ", ".join(parts) or "reported"
+
+
+def render(data: dict[str, Any], store: Path) -> str:
+    lines = [
+        f"## {TITLE}",
+        "",
+        " ".join(str(data.get("intro", "")).split()),
+        "",
+        "| row | model | task | train frames | mAP@0.5 | mAP@[.5:.95] | ms/frame (1 thread) | train min "
+        "| goal | met | measured at |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    commands = []
+    for row in data["rows"]:
+        path = store / f"{row['key']}.json"
+        if not path.exists():
+            blank = "| " * 5
+            lines.append(
+                f"| {row['key']} | {row['model']} | {row['task']} {blank}| {_goal_text(row)} | | not run |"
+            )
+            continue
+        entry = json.loads(path.read_text())
+        res = entry["results"]
+        frames = data["datasets"][row["dataset"]]["frames"]["train"]
+        stale = staleness(REPO, entry.get("commit"), _paths(data, row)).text()
+        lines.append(
+            f"| {row['key']} | {row['model']} | {row['task']} | {frames} "
+            f"| {res.get('map50', float('nan')):.3f} | {res.get('map', float('nan')):.3f} "
+            f"| {res.get('latency_ms', float('nan')):.1f} "
+            f"| {entry['train_minutes']:.1f} | {_goal_text(row)} | {_met(row, res)} | {stale} |"
+        )
+        curve = ", ".join(f"{int(s)}: {v:.2f}" for s, v in entry["curve"])
+        commands.append(f"- {row['key']}: `{entry['command']}` ({entry['date']}, {entry['machine']}); "
+                        f"validation mAP@0.5 by step: {curve or 'none'}")  # fmt: skip
+        if row.get("notes"):
+            commands.append(f"  {' '.join(str(row['notes']).split())}")
+    return "\n".join([*lines, "", *commands]) if commands else "\n".join(lines)
+
+
+def rerender(store: Path = STORE) -> str:
+    return render(load_rows(), store)
