@@ -2,7 +2,8 @@
 
 Images of one camera (a dataset may hold several); boxes and labels of the *thing* categories
 (movable objects) as contiguous class indices ``0..C-1`` in category-id order, which is what a
-detector's head predicts; the instance masks as they are (instance id = category id).
+detector's head predicts; the instance masks as they are (instance id = category id, which is what a
+semantic segmenter predicts).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from workbench.io import load_json
 
 
 @dataclass
-class DetectionSplit:
+class PerceptionSplit:
     root: Path  # OUT/<split>
     camera: str
     images: np.ndarray  # (N, H, W, 3) uint8
@@ -26,8 +27,9 @@ class DetectionSplit:
     boxes: list[np.ndarray]  # per image (K, 4) float32 [x, y, w, h], pixels
     labels: list[np.ndarray]  # per image (K,) int64 class indices
     image_ids: list[int]  # the COCO image ids of ``images``, in order
-    class_ids: list[int]  # class index -> COCO category id
+    class_ids: list[int]  # detection: class index -> COCO category id (the thing categories)
     class_names: list[str]
+    categories: list[dict[str, Any]]  # every category of the dataset (COCO's, with isthing)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -42,7 +44,7 @@ def dataset_meta(root: Path) -> dict[str, Any]:
     return meta
 
 
-def load_split(root: Path, split: str, camera: str | None = None) -> DetectionSplit:
+def load_split(root: Path, split: str, camera: str | None = None) -> PerceptionSplit:
     """Read ``root/<split>`` for ``camera`` (None: the dataset's first camera)."""
     import imageio.v3 as iio
 
@@ -68,8 +70,8 @@ def load_split(root: Path, split: str, camera: str | None = None) -> DetectionSp
         anns = [a for a in per_image.get(im["id"], []) if a["category_id"] in index]
         boxes.append(np.asarray([a["bbox"] for a in anns], np.float32).reshape(-1, 4))
         labels.append(np.asarray([index[a["category_id"]] for a in anns], np.int64))
-    return DetectionSplit(
+    return PerceptionSplit(
         root=root / split, camera=camera, images=np.stack(images), seg=np.stack(segs), boxes=boxes,
         labels=labels, image_ids=[im["id"] for im in chosen], class_ids=[c["id"] for c in things],
-        class_names=[c["name"] for c in things],
+        class_names=[c["name"] for c in things], categories=coco["categories"],
     )  # fmt: skip

@@ -35,9 +35,9 @@ class CenterNetConfig:
     def __post_init__(self) -> None:
         for key in ("width", "neck_channels", "max_detections"):
             if getattr(self, key) < 1:
-                raise ValueError(f"model.{key}={getattr(self, key)} must be >= 1")
+                raise ValueError(f"detector.{key}={getattr(self, key)} must be >= 1")
         if not 0.0 < self.min_overlap < 1.0:
-            raise ValueError(f"model.min_overlap={self.min_overlap} must be in (0, 1)")
+            raise ValueError(f"detector.min_overlap={self.min_overlap} must be in (0, 1)")
 
 
 class CenterNet(nn.Module):

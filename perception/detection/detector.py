@@ -1,13 +1,8 @@
-"""A trained detector as one self-contained file: network, its config, the classes and the image size.
-
-``Detector`` is what the perception trainer trains (``compute_loss``) and what everything else uses
-(``detect``); ``load_detector`` rebuilds it from ``model.pt`` with ``torch.load(weights_only=True)``,
-so a model file from elsewhere cannot run code.
-"""
+"""The detector the perception trainer trains (``compute_loss``) and everything else uses (``detect``);
+saved as one self-contained file (``perception.model_io``)."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from foundation.files import save_torch, verify_checksum
 from perception.detection.centernet import CenterNet, CenterNetConfig, centernet_loss, decode, make_targets
-from workbench.errors import UserError
-
-MODEL_FORMAT = "workbench-perception-model"
-MODEL_VERSION = 1
+from perception.model_io import load_model, save_model
 
 
 class Detector(nn.Module):
@@ -56,32 +47,10 @@ class Detector(nn.Module):
                 for boxes, scores, classes in decode(out, self.config.max_detections)]  # fmt: skip
 
     def save(self, path: str | Path) -> None:
-        save_torch({
-            "format": MODEL_FORMAT, "version": MODEL_VERSION, "task": self.task, "model": self.config.name,
-            "config": dataclasses.asdict(self.config), "class_ids": self.class_ids,
-            "class_names": self.class_names, "image_hw": list(self.image_hw), "state_dict": self.state_dict(),
-        }, path)  # fmt: skip
+        save_model(self, path)
 
 
 def load_detector(path: Path) -> Detector:
-    """A ``model.pt`` written by ``Detector.save``; a damaged or foreign file is refused in one line."""
-    if not path.is_file():
-        raise UserError(f"{path}: no such model file")
-    verify_checksum(path)  # a mismatch raises CorruptFileError (a ValueError: one line, exit 2)
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise UserError(f"{path} is not a workbench model file ({type(exc).__name__})") from exc
-    if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
-        raise UserError(f"{path} is not a workbench perception model file")
-    if payload.get("task") != "detection":
-        raise UserError(f"{path} is a {payload.get('task')} model, not a detector")
-    if payload.get("version") != MODEL_VERSION:
-        raise UserError(
-            f"{path} is model format version {payload.get('version')}; this workbench reads {MODEL_VERSION}"
-        )
-    detector = Detector(CenterNetConfig(**payload["config"]), payload["class_ids"], payload["class_names"],
-                        tuple(payload["image_hw"]))  # fmt: skip
-    detector.load_state_dict(payload["state_dict"])
-    detector.eval()
-    return detector
+    """A ``model.pt`` holding a detector (``perception.model_io``)."""
+    model: Detector = load_model(path, task="detection")
+    return model

@@ -50,19 +50,11 @@ def test_map_is_pycocotools_on_a_known_case(tmp_path: Path) -> None:
     assert coco_detection_map(tmp_path / "a.json", [], [1], [3])["map"] == 0.0
 
 
-@pytest.fixture(scope="module")
-def tabletop(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("perception") / "tabletop"
-    for split, frames in (("train", 8), ("validation", 4), ("test", 4)):
-        workbench("perception", "collect", "env=wb/Tabletop-mujoco-v0", f"frames={frames}", f"split={split}",
-                  "width=64", "height=64", f"out={out}", "progress=false")  # fmt: skip
-    return out
-
-
 def test_train_scores_and_resumes_exactly(tabletop: Path, tmp_path: Path) -> None:
     common = (
-        "perception", "train", f"data={tabletop}", "batch_size=4", "model.width=8", "model.neck_channels=16",
-        "trainer.eval_every=4", "trainer.log_every=2", "trainer.checkpoint_every=4", "trainer.progress=false",
+        "perception", "train", f"data={tabletop}", "batch_size=4", "detector.width=8",
+        "detector.neck_channels=16", "trainer.eval_every=4", "trainer.log_every=2",
+        "trainer.checkpoint_every=4", "trainer.progress=false",
     )  # fmt: skip
     whole = tmp_path / "whole"
     workbench(*common, "steps=8", f"run_dir={whole}")
@@ -84,7 +76,7 @@ def test_bad_training_input_is_refused(tabletop: Path, tmp_path: Path) -> None:
     cases = {
         ("data=" + str(tmp_path / "none"),): "not a perception dataset",
         (f"data={tabletop}", "camera=wrist"): "no camera 'wrist'",
-        (f"data={tabletop}", "task=segmentation"): "task=",
+        (f"data={tabletop}", "task=pose"): "task=",
         (f"data={tabletop}", "steps=0"): "steps=0",
         (f"resume={tmp_path}",): "no config.yaml",
     }

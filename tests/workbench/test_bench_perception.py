@@ -19,7 +19,8 @@ def test_rows_parse_and_the_table_checks_goals(tmp_path: Path) -> None:
              "results": {"map50": 0.95, "map": 0.7, "latency_ms": 12.0}}  # fmt: skip
     (tmp_path / f"{row['key']}.json").write_text(json.dumps(entry))
     table = perception.render(data, tmp_path)
-    assert "| 0.950 | 0.700 | 12.0 |" in table and "| yes |" in table and "500: 0.93" in table
+    assert "| mAP@0.5 0.950, mAP@[.5:.95] 0.700 | 12.0 |" in table
+    assert "| yes |" in table and "500: 0.93" in table
     entry["results"] = {"map50": 0.5, "map": 0.2, "latency_ms": 12.0}
     (tmp_path / f"{row['key']}.json").write_text(json.dumps(entry))
     assert "| **no** |" in perception.render(data, tmp_path)

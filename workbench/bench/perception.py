@@ -28,7 +28,8 @@ ROWS = REPO / "configs" / "bench" / "perception.yaml"
 STORE = REPO / "docs" / "bench" / "perception"
 WORK = REPO / "runs" / "bench" / "perception"
 TITLE = "Perception (`workbench bench perception`)"
-GOALS = {"min_map50": ("map50", ">="), "max_latency_ms": ("latency_ms", "<=")}
+GOALS = {"min_map50": ("map50", ">="), "min_miou": ("miou", ">="), "max_latency_ms": ("latency_ms", "<=")}
+NAMES = {"map50": "mAP@0.5", "miou": "mIoU", "latency_ms": "ms/frame"}
 
 
 def load_rows() -> dict[str, Any]:
@@ -111,13 +112,20 @@ def _train(row: dict[str, Any], dataset: Path, run_dir: Path) -> float:
 
 
 def _curve(run_dir: Path) -> list[list[float]]:
-    """[step, validation mAP@0.5] of every periodic validation."""
+    """[step, validation score] of every periodic validation: mAP@0.5 (detection) or mIoU."""
     out = []
     for line in (run_dir / "metrics.jsonl").read_text().splitlines():
         record = json.loads(line)
-        if "eval/map50" in record:
-            out.append([record["step"], record["eval/map50"]])
+        for key in ("eval/map50", "eval/miou"):
+            if key in record:
+                out.append([record["step"], record[key]])
     return out
+
+
+def _score_text(res: dict[str, Any]) -> str:
+    if "miou" in res:
+        return f"mIoU {res['miou']:.3f} (objects {res.get('miou_objects', float('nan')):.3f})"
+    return f"mAP@0.5 {res.get('map50', float('nan')):.3f}, mAP@[.5:.95] {res.get('map', float('nan')):.3f}"
 
 
 def _paths(data: dict[str, Any], row: dict[str, Any]) -> list[str]:
@@ -139,7 +147,7 @@ def _goal_text(row: dict[str, Any]) -> str:
     parts = []
     for goal, bound in row.get("goals", {}).items():
         key, op = GOALS[goal]
-        parts.append(f"{'mAP@0.5' if key == 'map50' else key} {op} {bound:g}")
+        parts.append(f"{NAMES[key]} {op} {bound:g}")
     return ", ".join(parts) or "reported"
 
 
@@ -149,15 +157,15 @@ def render(data: dict[str, Any], store: Path) -> str:
         "",
         " ".join(str(data.get("intro", "")).split()),
         "",
-        "| row | model | task | train frames | mAP@0.5 | mAP@[.5:.95] | ms/frame (1 thread) | train min "
-        "| goal | met | measured at |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| row | model | task | train frames | test score | ms/frame (1 thread) | train min | goal | met "
+        "| measured at |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     commands = []
     for row in data["rows"]:
         path = store / f"{row['key']}.json"
         if not path.exists():
-            blank = "| " * 5
+            blank = "| " * 4
             lines.append(
                 f"| {row['key']} | {row['model']} | {row['task']} {blank}| {_goal_text(row)} | | not run |"
             )
@@ -168,13 +176,13 @@ def render(data: dict[str, Any], store: Path) -> str:
         stale = staleness(REPO, entry.get("commit"), _paths(data, row)).text()
         lines.append(
             f"| {row['key']} | {row['model']} | {row['task']} | {frames} "
-            f"| {res.get('map50', float('nan')):.3f} | {res.get('map', float('nan')):.3f} "
-            f"| {res.get('latency_ms', float('nan')):.1f} "
+            f"| {_score_text(res)} | {res.get('latency_ms', float('nan')):.1f} "
             f"| {entry['train_minutes']:.1f} | {_goal_text(row)} | {_met(row, res)} | {stale} |"
         )
         curve = ", ".join(f"{int(s)}: {v:.2f}" for s, v in entry["curve"])
+        metric = "mIoU" if "miou" in res else "mAP@0.5"
         commands.append(f"- {row['key']}: `{entry['command']}` ({entry['date']}, {entry['machine']}); "
-                        f"validation mAP@0.5 by step: {curve or 'none'}")  # fmt: skip
+                        f"validation {metric} by step: {curve or 'none'}")  # fmt: skip
         if row.get("notes"):
             commands.append(f"  {' '.join(str(row['notes']).split())}")
     return "\n".join([*lines, "", *commands]) if commands else "\n".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from perception.detection.centernet import CenterNetConfig
+from perception.segmentation.unet import UNetConfig
 from workbench.config.env import EnvConfig, check_camera, check_size
 from workbench.config.seeds import SeedPlan
 from workbench.config.train import TrainerConfig, check_device
@@ -63,12 +64,15 @@ class PerceptionCollectConfig:
             raise ConfigError(f"split={self.split!r} is not one of {list(SPLITS)}")
 
 
-TASKS = ("detection",)
+TASKS = ("detection", "segmentation")
 
 
 @dataclass
 class PerceptionTrainConfig:
-    """``workbench perception train data=DIR task=detection [model.name=centernet] [steps=N]``.
+    """``workbench perception train data=DIR task=detection|segmentation [steps=N]``.
+
+    The task's model: ``detector`` (a CenterNet-style detector) for ``task=detection``, ``segmenter``
+    (a U-Net) for ``task=segmentation``; e.g. ``detector.width=16``.
 
     Trains on the dataset's ``train`` split (``camera``: one of its cameras; null: the first),
     validates every ``trainer.eval_every`` steps on its ``validation`` split (keeping the best weights),
@@ -78,7 +82,8 @@ class PerceptionTrainConfig:
 
     data: str | None = None
     task: str = "detection"
-    model: CenterNetConfig = field(default_factory=CenterNetConfig)
+    detector: CenterNetConfig = field(default_factory=CenterNetConfig)
+    segmenter: UNetConfig = field(default_factory=UNetConfig)
     camera: str | None = None
     steps: int = 3000
     batch_size: int = 16
@@ -103,9 +108,9 @@ class PerceptionTrainConfig:
             raise ConfigError("perception train needs data=DIR (a `workbench perception collect` dataset)")
         if self.task not in TASKS:
             raise ConfigError(f"task={self.task!r} is not one of {list(TASKS)}")
-        if self.model.name != "centernet":
+        if self.detector.name != "centernet" or self.segmenter.name != "unet":
             raise ConfigError(
-                f"model.name={self.model.name!r} is not one of ['centernet'] for task=detection"
+                "detector.name is centernet and segmenter.name is unet (the models built so far)"
             )
         for key in ("steps", "batch_size"):
             if getattr(self, key) < 1:

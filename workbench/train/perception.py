@@ -4,12 +4,15 @@ One ``train_step`` is one minibatch: images drawn by the run's own generator (se
 so a resumed run draws the batches the uninterrupted one would), flipped left-right at random
 (``flip``), the model's loss, an AdamW step. Checkpoints, metrics (metrics.jsonl and TensorBoard),
 validation on the dataset's ``validation`` split with the best weights kept (``model_best.pt``,
-ranked by the task's metric) are the shared :class:`~workbench.train.base.Trainer`'s.
+ranked by the task's metric: mAP@0.5 for detection, mIoU for segmentation) are the shared
+:class:`~workbench.train.base.Trainer`'s. A batch carries every label (boxes, classes, the seg image);
+each model reads what its task needs.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +20,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from perception.data import DetectionSplit
+from perception.data import PerceptionSplit
 from perception.detection.detector import Detector
 from perception.metrics import coco_detection_map
+from perception.segmentation.segmenter import Segmenter
 from workbench.config import TrainerConfig
 from workbench.logger import Logger
 from workbench.train.base import Evaluator, Trainer
@@ -29,12 +33,14 @@ class PerceptionTrainer(Trainer):
     best_file = "model_best.pt"
 
     def __init__(
-        self, model: Detector, data: DetectionSplit, batch_size: int, lr: float, weight_decay: float,
+        self, model: Any, data: PerceptionSplit, batch_size: int, lr: float, weight_decay: float,
         flip: bool, seed: int, config: TrainerConfig, run_dir: Path, logger: Logger, total_steps: int,
         evaluator: Evaluator | None = None, device: Any = "cpu",
+        score_keys: tuple[str, str] = ("map50", "map"),
     ) -> None:  # fmt: skip
         super().__init__(model, config, run_dir, logger, total_steps, batch_size, evaluator)
         self.model, self.data, self.batch_size, self.flip = model, data, batch_size, flip
+        self.score_keys = score_keys
         self.device = torch.device(device)
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
         self.generator = torch.Generator().manual_seed(seed)
@@ -43,15 +49,16 @@ class PerceptionTrainer(Trainer):
         rows = torch.randint(len(self.data), (self.batch_size,), generator=self.generator).numpy()
         flips = torch.rand(self.batch_size, generator=self.generator).numpy() < 0.5
         width = self.data.images.shape[2]
-        images, boxes = self.data.images[rows].copy(), []
+        images, seg, boxes = self.data.images[rows].copy(), self.data.seg[rows].copy(), []
         for i, row in enumerate(rows):
             box = self.data.boxes[row].copy()
             if self.flip and flips[i]:
-                images[i] = images[i, :, ::-1]
+                images[i], seg[i] = images[i, :, ::-1], seg[i, :, ::-1]
                 box[:, 0] = width - box[:, 0] - box[:, 2]
             boxes.append(box)
         return {"images": torch.from_numpy(images).to(self.device), "boxes": boxes,
-                "labels": [self.data.labels[row] for row in rows]}  # fmt: skip
+                "labels": [self.data.labels[row] for row in rows],
+                "seg": torch.from_numpy(seg.astype(np.int64)).to(self.device)}  # fmt: skip
 
     def train_step(self) -> dict[str, float]:
         loss, metrics = self.model.compute_loss(self.batch())
@@ -65,7 +72,8 @@ class PerceptionTrainer(Trainer):
         self.model.train(training)
 
     def score(self, results: dict[str, float]) -> tuple[float, float]:
-        return float(results["map50"]), float(results["map"])
+        first, second = self.score_keys
+        return float(results[first]), float(results[second])
 
     def progress_fields(self, means: dict[str, float]) -> dict[str, float]:
         return {"loss": means.get("loss", float("nan"))}
@@ -80,7 +88,7 @@ class PerceptionTrainer(Trainer):
         self.generator.set_state(payload["generator"])
 
 
-def detection_scores(model: Detector, data: DetectionSplit, batch_size: int = 16) -> dict[str, float]:
+def detection_scores(model: Detector, data: PerceptionSplit, batch_size: int = 16) -> dict[str, float]:
     """COCO mAP of ``model`` on ``data`` (pycocotools), and the mean wall time per frame (ms)."""
     detections: list[dict[str, Any]] = []
     model.eval()
@@ -99,17 +107,43 @@ def detection_scores(model: Detector, data: DetectionSplit, batch_size: int = 16
     return {**scores, "ms_per_frame_batched": 1000 * seconds / max(len(data), 1)}
 
 
-def frame_latency_ms(model: Detector, image: np.ndarray, repeats: int = 20) -> float:
-    """Median wall time of detecting one frame (batch 1) on one CPU thread, after two warm-up calls."""
+def segmentation_scores(model: Segmenter, data: PerceptionSplit, batch_size: int = 16) -> dict[str, float]:
+    """Mean IoU over every class present in the truth or the prediction (``miou``, background, table
+    and robot included, as VOC counts), over the movable objects only (``miou_objects``), and pixel
+    accuracy, from one confusion matrix over the split."""
+    from perception.segmentation.unet import confusion, iou_per_class
+
+    num_classes = len(model.class_ids)
+    matrix = torch.zeros(num_classes, num_classes, dtype=torch.long)
+    model.eval()
+    seconds = 0.0
+    for start in range(0, len(data), batch_size):
+        tic = time.perf_counter()
+        pred = model.segment(data.images[start : start + batch_size])
+        seconds += time.perf_counter() - tic
+        truth = torch.from_numpy(data.seg[start : start + batch_size].astype(np.int64))
+        matrix += confusion(torch.from_numpy(pred), truth.clamp_max(num_classes - 1), num_classes)
+    iou = iou_per_class(matrix)
+    things = [c["id"] for c in data.categories if c["isthing"] and c["id"] < num_classes]
+    return {
+        "miou": float(torch.nanmean(iou)),
+        "miou_objects": float(torch.nanmean(iou[things])) if things else float("nan"),
+        "pixel_accuracy": float(matrix.diag().sum() / matrix.sum().clamp_min(1)),
+        "ms_per_frame_batched": 1000 * seconds / max(len(data), 1),
+    }
+
+
+def frame_latency_ms(infer: Callable[[np.ndarray], Any], image: np.ndarray, repeats: int = 20) -> float:
+    """Median wall time of ``infer`` on one frame (batch 1) on one CPU thread, after two warm-up calls."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         for _ in range(2):
-            model.detect(image[None])
+            infer(image[None])
         times = []
         for _ in range(repeats):
             tic = time.perf_counter()
-            model.detect(image[None])
+            infer(image[None])
             times.append(time.perf_counter() - tic)
     finally:
         torch.set_num_threads(threads)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,18 @@ def train_perception(cfg: PerceptionTrainConfig, run_dir: Path, resuming: bool) 
     import torch
 
     from perception.data import dataset_meta, load_split
-    from perception.detection.detector import Detector, load_detector
+    from perception.detection.detector import Detector
+    from perception.model_io import load_model
+    from perception.segmentation.segmenter import Segmenter
     from workbench.logger import run_logger
     from workbench.threads import configure_threads
     from workbench.train.device import pick_device
-    from workbench.train.perception import PerceptionTrainer, detection_scores, frame_latency_ms
+    from workbench.train.perception import (
+        PerceptionTrainer,
+        detection_scores,
+        frame_latency_ms,
+        segmentation_scores,
+    )
     from workbench.train.run import checkpoint_to_resume
 
     assert cfg.data is not None
@@ -46,19 +54,32 @@ def train_perception(cfg: PerceptionTrainConfig, run_dir: Path, resuming: bool) 
     train = load_split(root, "train", cfg.camera)
     validation = load_split(root, "validation", train.camera) if cfg.trainer.eval_every else None
     torch.manual_seed(cfg.seed)
-    model = Detector(cfg.model, train.class_ids, train.class_names, train.images.shape[1:3]).to(device)
+    image_hw = train.images.shape[1:3]
+    model: Any
+    scores: Callable[[Any, Any], dict[str, float]]
+    if cfg.task == "detection":
+        model = Detector(cfg.detector, train.class_ids, train.class_names, image_hw)
+        scores, score_keys = detection_scores, ("map50", "map")
+    else:  # segmentation: every segmentation id is a class (0: background)
+        names = {0: "background", **{c["id"]: c["name"] for c in train.categories}}
+        ids = list(range(max(names) + 1))
+        try:
+            model = Segmenter(cfg.segmenter, ids, [names.get(i, f"id{i}") for i in ids], image_hw)
+        except ValueError as exc:
+            raise UserError(str(exc)) from exc
+        scores, score_keys = segmentation_scores, ("miou", "miou_objects")
+    model = model.to(device)
     ckpt, payload = checkpoint_to_resume(run_dir, resuming)
 
     def evaluator(step: int) -> dict[str, float]:
         assert validation is not None
-        scores = detection_scores(model, validation)
-        return {k: v for k, v in scores.items() if k.startswith("map")}
+        return {k: v for k, v in scores(model, validation).items() if not k.startswith("ms_")}
 
     logger = run_logger(run_dir, resume_step=(int(payload["step"]) if payload else 0) if resuming else None)
     try:
         trainer = PerceptionTrainer(
             model, train, cfg.batch_size, cfg.lr, cfg.weight_decay, cfg.flip, cfg.seed, cfg.trainer, run_dir,
-            logger, cfg.steps, evaluator if validation is not None else None, device,
+            logger, cfg.steps, evaluator if validation is not None else None, device, score_keys,
         )  # fmt: skip
         if payload is not None:
             try:
@@ -69,14 +90,16 @@ def train_perception(cfg: PerceptionTrainConfig, run_dir: Path, resuming: bool) 
         model.save(run_dir / "model.pt")
         chosen = "last"
         if cfg.trainer.final_policy == "best" and (run_dir / trainer.best_file).is_file():
-            model = load_detector(run_dir / trainer.best_file).to(device)
+            model = load_model(run_dir / trainer.best_file, task=cfg.task).to(device)
             model.save(run_dir / "model.pt")
             chosen = "best"
         results: dict[str, Any] = {"final_model": chosen, "camera": train.camera, "env_id": meta["env_id"]}
         if "test" in meta.get("splits", {}):
             test = load_split(root, "test", train.camera)
-            results.update(split="test", **detection_scores(model.cpu(), test))
-            results["latency_ms"] = frame_latency_ms(model, test.images[0])
+            model = model.cpu()
+            results.update(split="test", **scores(model, test))
+            infer = model.detect if cfg.task == "detection" else model.segment
+            results["latency_ms"] = frame_latency_ms(infer, test.images[0])
         logger.log(cfg.steps, {k: v for k, v in results.items() if isinstance(v, float)}, prefix="test/")
     finally:
         logger.close()

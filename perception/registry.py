@@ -1,0 +1,15 @@
+"""Perception models by (task, model name): their config dataclass and model class."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from perception.detection.centernet import CenterNetConfig
+from perception.detection.detector import Detector
+from perception.segmentation.segmenter import Segmenter
+from perception.segmentation.unet import UNetConfig
+
+MODELS: dict[tuple[str, str], tuple[Any, Any]] = {
+    ("detection", "centernet"): (CenterNetConfig, Detector),
+    ("segmentation", "unet"): (UNetConfig, Segmenter),
+}

@@ -1,0 +1,57 @@
+"""The semantic segmenter the perception trainer trains (``compute_loss``) and everything else uses
+(``segment``); saved as one self-contained file (``perception.model_io``).
+
+Classes are the dataset's segmentation ids (0 the background; each id its own category, see
+``perception.labels``), so the target is the ``seg`` image itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from perception.model_io import load_model, save_model
+from perception.segmentation.unet import UNet, UNetConfig, segmentation_loss
+
+
+class Segmenter(nn.Module):
+    task = "segmentation"
+
+    def __init__(
+        self, config: UNetConfig, class_ids: list[int], class_names: list[str], image_hw: tuple[int, int]
+    ) -> None:
+        super().__init__()
+        if list(class_ids) != list(range(len(class_ids))):
+            raise ValueError(f"segmentation classes must be the ids 0..C-1, got {class_ids}")
+        step = 2 ** (config.depth - 1)
+        if image_hw[0] % step or image_hw[1] % step:
+            raise ValueError(
+                f"segmenter.depth={config.depth} needs image sizes divisible by {step}, got {image_hw}"
+            )
+        self.config, self.class_ids, self.class_names = config, list(class_ids), list(class_names)
+        self.image_hw = (int(image_hw[0]), int(image_hw[1]))
+        self.net = UNet(config, len(class_ids))
+
+    def compute_loss(self, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
+        """``batch``: images (B, H, W, 3) uint8 and seg (B, H, W) int64 tensors."""
+        loss, metrics = segmentation_loss(self.net(batch["images"]), batch["seg"], self.config.dice_weight)
+        return loss, {"loss": float(loss.detach()), **metrics}
+
+    @torch.no_grad()
+    def segment(self, images: np.ndarray) -> np.ndarray:
+        """(B, H, W, 3) uint8 -> (B, H, W) int64 class (= segmentation) ids."""
+        if images.shape[1:3] != self.image_hw:
+            raise ValueError(f"the segmenter was trained on {self.image_hw} images, got {images.shape[1:3]}")
+        device = next(self.parameters()).device
+        return self.net(torch.as_tensor(images, device=device)).argmax(1).cpu().numpy()
+
+    def save(self, path: str | Path) -> None:
+        save_model(self, path)
+
+
+def load_segmenter(path: Path) -> Segmenter:
+    model: Segmenter = load_model(path, task="segmentation")
+    return model
