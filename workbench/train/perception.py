@@ -88,23 +88,33 @@ class PerceptionTrainer(Trainer):
         self.generator.set_state(payload["generator"])
 
 
+def _batched(
+    infer: Callable[[np.ndarray], Any], data: PerceptionSplit, batch_size: int
+) -> tuple[list[Any], float]:
+    """``infer`` over the split's images in batches: the outputs by batch, and the mean ms per frame."""
+    outputs, seconds = [], 0.0
+    for start in range(0, len(data), batch_size):
+        tic = time.perf_counter()
+        outputs.append(infer(data.images[start : start + batch_size]))
+        seconds += time.perf_counter() - tic
+    return outputs, 1000 * seconds / max(len(data), 1)
+
+
 def detection_scores(model: Detector, data: PerceptionSplit, batch_size: int = 16) -> dict[str, float]:
     """COCO mAP of ``model`` on ``data`` (pycocotools), and the mean wall time per frame (ms)."""
     detections: list[dict[str, Any]] = []
     model.eval()
-    seconds = 0.0
-    for start in range(0, len(data), batch_size):
-        tic = time.perf_counter()
-        found = model.detect(data.images[start : start + batch_size])
-        seconds += time.perf_counter() - tic
-        for image_id, result in zip(data.image_ids[start : start + batch_size], found, strict=True):
+    outputs, ms = _batched(model.detect, data, batch_size)
+    for batch, found in enumerate(outputs):
+        ids = data.image_ids[batch * batch_size : (batch + 1) * batch_size]
+        for image_id, result in zip(ids, found, strict=True):
             for box, score, category in zip(
                 result["boxes"], result["scores"], result["category_ids"], strict=True
             ):
                 detections.append({"image_id": int(image_id), "category_id": int(category),
                                    "bbox": [float(v) for v in box], "score": float(score)})  # fmt: skip
     scores = coco_detection_map(data.root / "annotations.json", detections, data.image_ids, data.class_ids)
-    return {**scores, "ms_per_frame_batched": 1000 * seconds / max(len(data), 1)}
+    return {**scores, "ms_per_frame_batched": ms}
 
 
 def segmentation_scores(model: Segmenter, data: PerceptionSplit, batch_size: int = 16) -> dict[str, float]:
@@ -116,12 +126,9 @@ def segmentation_scores(model: Segmenter, data: PerceptionSplit, batch_size: int
     num_classes = len(model.class_ids)
     matrix = torch.zeros(num_classes, num_classes, dtype=torch.long)
     model.eval()
-    seconds = 0.0
-    for start in range(0, len(data), batch_size):
-        tic = time.perf_counter()
-        pred = model.segment(data.images[start : start + batch_size])
-        seconds += time.perf_counter() - tic
-        truth = torch.from_numpy(data.seg[start : start + batch_size].astype(np.int64))
+    outputs, ms = _batched(model.segment, data, batch_size)
+    for batch, pred in enumerate(outputs):
+        truth = torch.from_numpy(data.seg[batch * batch_size : (batch + 1) * batch_size].astype(np.int64))
         matrix += confusion(torch.from_numpy(pred), truth.clamp_max(num_classes - 1), num_classes)
     iou = iou_per_class(matrix)
     things = [c["id"] for c in data.categories if c["isthing"] and c["id"] < num_classes]
@@ -129,7 +136,7 @@ def segmentation_scores(model: Segmenter, data: PerceptionSplit, batch_size: int
         "miou": float(torch.nanmean(iou)),
         "miou_objects": float(torch.nanmean(iou[things])) if things else float("nan"),
         "pixel_accuracy": float(matrix.diag().sum() / matrix.sum().clamp_min(1)),
-        "ms_per_frame_batched": 1000 * seconds / max(len(data), 1),
+        "ms_per_frame_batched": ms,
     }
 
 
