@@ -58,11 +58,12 @@ def run(keys: list[str] | None, store: Path, work: Path, command: str, machine: 
         dataset = _dataset(data["datasets"][row["dataset"]], work / "data" / row["dataset"])
         run_dir = work / row["key"]
         print(f"bench perception: {row['key']} ...", flush=True)
+        # The code that trains is the code at the start: a commit made while the row runs is not in it.
+        commit, dirty = head_commit(REPO), dirty_paths(REPO, _paths(data, row))
         wall = _train(row, dataset, run_dir)
         results = json.loads((run_dir / "results.json").read_text())
         entry = {
-            "row": row["key"], "commit": head_commit(REPO),
-            "dirty_paths": dirty_paths(REPO, _paths(data, row)),
+            "row": row["key"], "commit": commit, "dirty_paths": dirty,
             "date": f"{datetime.now():%Y-%m-%d %H:%M}", "command": command, "machine": machine,
             "dataset": row["dataset"], "overrides": row["overrides"], "results": results,
             "train_minutes": wall / 60, "curve": _curve(run_dir),
