@@ -64,6 +64,7 @@ class Trainer:
     validation. ``samples_per_step`` turns steps/s into samples/s in the logs."""
 
     best_file = "policy_best.pt"  # where periodic validation keeps the best weights (in the run dir)
+    resume_command = "workbench train resume={run_dir}"  # what a stopped run is continued with
 
     def __init__(
         self,
@@ -171,7 +172,7 @@ class Trainer:
                 if stopping:
                     raise stop.exception(
                         f"stopped at step {self.step} of {self.total_steps}; checkpoint written: "
-                        f"continue with `workbench train resume={self.run_dir}`"
+                        f"continue with `{self.resume_command.format(run_dir=self.run_dir)}`"
                     )
         self.set_mode(False)
 

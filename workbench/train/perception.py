@@ -31,6 +31,7 @@ from workbench.train.base import Evaluator, Trainer
 
 class PerceptionTrainer(Trainer):
     best_file = "model_best.pt"
+    resume_command = "workbench perception train resume={run_dir}"
 
     def __init__(
         self, model: Any, data: PerceptionSplit, batch_size: int, lr: float, weight_decay: float,
