@@ -25,7 +25,7 @@ COMMANDS: dict[str, str] = {
     "export": "convert a dataset for other tools: dataset=DIR format=lerobot out=DIR (LeRobot v3.0)",
     "report": "figures of a run: run=DIR writes a learning curve and a frame strip (PNG)",
     "list": "list registered envs, agents and experiment presets",
-    "bench": "benchmarks: `workbench bench envs|train|imitation|sampler|rl` writes docs/benchmarks.md",
+    "bench": "benchmarks: `workbench bench <suite>` writes its section of docs/benchmarks.md",
     "perception": "perception data and models: `workbench perception collect env=ID frames=N out=DIR`",
 }
 BENCH_SUITES = ("envs", "train", "imitation", "sampler", "rl", "mbrl", "planning", "perception")
