@@ -10,7 +10,6 @@ seen by the 224 px ``agentview`` camera still spans ~5 cells.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -18,26 +17,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from foundation.resnet import ResNet18GN, group_norm
+from perception.detection.config import CenterNetConfig
 
-STRIDE = 4
-
-
-@dataclass
-class CenterNetConfig:
-    name: str = "centernet"
-    width: int = 32  # ResNet-18-GN stage-1 width (64 = the standard ResNet-18; 32 is ~4x cheaper)
-    neck_channels: int = 64
-    size_weight: float = 0.1  # the paper's weights of the size and offset L1 losses
-    offset_weight: float = 1.0
-    min_overlap: float = 0.7  # the Gaussian radius keeps IoU >= this for a centre that far off
-    max_detections: int = 50
-
-    def __post_init__(self) -> None:
-        for key in ("width", "neck_channels", "max_detections"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"detector.{key}={getattr(self, key)} must be >= 1")
-        if not 0.0 < self.min_overlap < 1.0:
-            raise ValueError(f"detector.min_overlap={self.min_overlap} must be in (0, 1)")
+STRIDE = 4  # input pixels per heatmap cell along each axis
+__all__ = ["STRIDE", "CenterNet", "CenterNetConfig", "centernet_loss", "decode", "make_targets"]
 
 
 class CenterNet(nn.Module):

@@ -9,29 +9,14 @@ which keeps 20-pixel objects from drowning in table and background pixels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from foundation.resnet import group_norm
+from perception.segmentation.config import UNetConfig
 
-
-@dataclass
-class UNetConfig:
-    name: str = "unet"
-    width: int = 16  # channels of the first stage; stage i has width * 2**i
-    depth: int = 4  # stages: the input is downsampled 2**(depth-1) times (H and W must divide by it)
-    dice_weight: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.width < 1 or not 1 <= self.depth <= 6:
-            raise ValueError(
-                f"segmenter.width={self.width} must be >= 1, segmenter.depth={self.depth} in [1, 6]"
-            )
-        if self.dice_weight < 0:
-            raise ValueError(f"segmenter.dice_weight={self.dice_weight} must be >= 0")
+__all__ = ["UNet", "UNetConfig", "confusion", "iou_per_class", "segmentation_loss"]
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:

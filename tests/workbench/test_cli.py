@@ -12,7 +12,8 @@ from tests.conftest import REPO, workbench
 def test_help_is_instant_and_imports_nothing_heavy() -> None:
     code = (
         "import sys; from workbench.cli import main\n"
-        "for args in (['--help'], ['train', '--help'], ['eval', '--help'], ['replay', '--help']):\n"
+        "for args in (['--help'], ['train', '--help'], ['eval', '--help'], ['replay', '--help'],\n"
+        "             ['perception', '--help']):\n"
         "    assert main(args) == 0\n"
         "heavy = [m for m in ('torch', 'mujoco', 'ray', 'pybullet', 'hydra') if m in sys.modules]\n"
         "assert not heavy, heavy\n"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from perception.detection.centernet import CenterNetConfig
-from perception.segmentation.unet import UNetConfig
+from perception.detection.config import CenterNetConfig
+from perception.segmentation.config import UNetConfig
 from workbench.config.env import EnvConfig, check_camera, check_size
 from workbench.config.seeds import SeedPlan
 from workbench.config.train import TrainerConfig, check_device
