@@ -7,6 +7,8 @@ itself in ``__post_init__`` with a message that names the key and says what to d
 """
 
 from agents.imitation.dagger_config import DaggerConfig
+from perception.detection.config import CenterNetConfig
+from perception.segmentation.config import UNetConfig
 from workbench.config.backend import BACKEND_NAMES, BackendConfig
 from workbench.config.commands import (
     EXPORT_FORMATS,
@@ -50,6 +52,7 @@ __all__ = [
     "SCHEMAS",
     "BackendConfig",
     "BenchConfig",
+    "CenterNetConfig",
     "CollectConfig",
     "DaggerConfig",
     "DemoConfig",
@@ -63,6 +66,7 @@ __all__ = [
     "SeedRange",
     "TrainConfig",
     "TrainerConfig",
+    "UNetConfig",
     "check_device",
     "check_obs_keys",
     "compose",
