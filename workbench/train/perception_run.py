@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.config.perception import PerceptionTrainConfig
-from workbench.errors import UserError, one_line
+from workbench.errors import UserError
 from workbench.io import atomic_write_json
 
 
@@ -44,7 +44,7 @@ def train_perception(cfg: PerceptionTrainConfig, run_dir: Path, resuming: bool) 
         frame_latency_ms,
         segmentation_scores,
     )
-    from workbench.train.run import checkpoint_to_resume
+    from workbench.train.run import checkpoint_to_resume, load_checkpoint_state, logged_from
 
     assert cfg.data is not None
     root = Path(cfg.data)
@@ -75,17 +75,15 @@ def train_perception(cfg: PerceptionTrainConfig, run_dir: Path, resuming: bool) 
         assert validation is not None
         return {k: v for k, v in scores(model, validation).items() if not k.startswith("ms_")}
 
-    logger = run_logger(run_dir, resume_step=(int(payload["step"]) if payload else 0) if resuming else None)
+    logger = run_logger(run_dir, resume_step=logged_from(payload, resuming))
     try:
         trainer = PerceptionTrainer(
             model, train, cfg.batch_size, cfg.lr, cfg.weight_decay, cfg.flip, cfg.seed, cfg.trainer, run_dir,
             logger, cfg.steps, evaluator if validation is not None else None, device, score_keys,
         )  # fmt: skip
         if payload is not None:
-            try:
-                trainer.load_state(payload)
-            except (RuntimeError, KeyError, ValueError) as exc:
-                raise UserError(f"checkpoint {ckpt} does not fit this run: {one_line(exc)[:160]}") from exc
+            saved = f"{payload.get('task')} on {payload.get('data')}"
+            load_checkpoint_state(trainer, payload, ckpt, saved, f"the run trains {cfg.task} on {cfg.data}")
         trainer.fit(extra={"task": cfg.task, "data": str(root)})
         model.save(run_dir / "model.pt")
         chosen = "last"

@@ -182,10 +182,8 @@ def train_offline(
     agent = agent_class(cfg.agent.name)(cfg.agent, dict(meta["obs_spec"]), meta["action_spec"], data.stats)
     if dist.rank > 0:  # the same initial weights everywhere, then each rank its own noise and dropout
         torch.manual_seed(cfg.seed + 100_003 * dist.rank)
-    # A resumed run logs from its checkpoint's step: lines a killed run wrote after it are dropped
-    # (step 0 when it was killed before its first checkpoint), so no step appears twice.
-    resume_step = None if not resuming else (int(payload["step"]) if payload else 0)
-    logger = run_logger(run_dir, resume_step=resume_step) if dist.main else Logger([])
+    # A resumed run logs from its checkpoint's step, so no step appears twice.
+    logger = run_logger(run_dir, resume_step=logged_from(payload, resuming)) if dist.main else Logger([])
     evaluator = validation_evaluator(agent, cfg, run_dir / "eval") if dist.main else None
     trainer = OfflineTrainer(
         agent, data, Recipe.of(cfg.agent), cfg.trainer, run_dir, logger, device, cfg.seed, evaluator, dist
@@ -222,15 +220,25 @@ def checkpoint_to_resume(run_dir: Path, resuming: bool, main: bool = True) -> tu
 def load_trainer_state(trainer: Any, payload: dict[str, Any], cfg: TrainConfig, ckpt: Any) -> None:
     """Restore a checkpoint into the trainer; one of another env or agent (copied in by hand) is
     refused naming both, not a wall of tensor-size mismatches."""
+    saved = f"{payload.get('agent')} on {payload.get('env_id', 'an unrecorded env')}"
+    load_checkpoint_state(trainer, payload, ckpt, saved, f"the run trains {cfg.agent.name} on {cfg.env.id}")
+
+
+def load_checkpoint_state(trainer: Any, payload: dict[str, Any], ckpt: Any, saved: str, wanted: str) -> None:
+    """``trainer.load_state(payload)``, a mismatch refused in one line naming what the checkpoint holds
+    (``saved``) and what this run trains (``wanted``): any trainer family."""
     try:
         trainer.load_state(payload)
     except (RuntimeError, KeyError, ValueError) as exc:
         raise UserError(
-            f"checkpoint {ckpt} does not fit this run ({payload.get('agent')} on "
-            f"{payload.get('env_id', 'an unrecorded env')}; the run trains {cfg.agent.name} on "
-            f"{cfg.env.id}): "
-            f"{one_line(exc)[:160]}"
+            f"checkpoint {ckpt} does not fit this run ({saved}; {wanted}): {one_line(exc)[:160]}"
         ) from exc
+
+
+def logged_from(payload: dict[str, Any] | None, resuming: bool) -> int | None:
+    """The step a run's logs continue from: None for a new run; a resumed run's checkpoint step (0 when
+    it was killed before its first checkpoint), so lines a killed run wrote after it are dropped."""
+    return (int(payload["step"]) if payload else 0) if resuming else None
 
 
 def fit_online(
@@ -251,7 +259,7 @@ def fit_online(
     from workbench.train.evaluation import finish_run, validation_evaluator
 
     ckpt, payload = resume
-    logger = run_logger(run_dir, resume_step=(int(payload["step"]) if payload else 0) if resuming else None)
+    logger = run_logger(run_dir, resume_step=logged_from(payload, resuming))
     released = False
 
     def release_once() -> None:
