@@ -26,7 +26,7 @@ class Segmenter(nn.Module):
         super().__init__()
         if list(class_ids) != list(range(len(class_ids))):
             raise ValueError(f"segmentation classes must be the ids 0..C-1, got {class_ids}")
-        step = 2 ** (config.depth - 1)
+        step = config.stem_stride * 2 ** (config.depth - 1)
         if image_hw[0] % step or image_hw[1] % step:
             raise ValueError(
                 f"segmenter.depth={config.depth} needs image sizes divisible by {step}, got {image_hw}"
