@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from workbench.errors import UserError
 from workbench.io import load_json
@@ -34,6 +35,21 @@ class PerceptionSplit:
     def __len__(self) -> int:
         return len(self.images)
 
+    def batch(self, rows: np.ndarray, flips: np.ndarray, generator: torch.Generator) -> dict[str, Any]:
+        """A training batch of ``rows``, those with ``flips`` mirrored left-right (boxes too): images
+        (B, H, W, 3) uint8 and seg (B, H, W) int64 tensors, boxes / labels lists of arrays."""
+        width = self.images.shape[2]
+        images, seg, boxes = self.images[rows].copy(), self.seg[rows].copy(), []
+        for i, row in enumerate(rows):
+            box = self.boxes[row].copy()
+            if flips[i]:
+                images[i], seg[i] = images[i, :, ::-1], seg[i, :, ::-1]
+                box[:, 0] = width - box[:, 0] - box[:, 2]
+            boxes.append(box)
+        labels = [self.labels[row] for row in rows]
+        return {"images": torch.from_numpy(images), "boxes": boxes, "labels": labels,
+                "seg": torch.from_numpy(seg.astype(np.int64))}  # fmt: skip
+
 
 def dataset_meta(root: Path) -> dict[str, Any]:
     path = root / "dataset.json"
@@ -44,15 +60,19 @@ def dataset_meta(root: Path) -> dict[str, Any]:
     return meta
 
 
+def require_split(root: Path, meta: dict[str, Any], split: str) -> None:
+    if split not in meta.get("splits", {}):
+        have = sorted(meta.get("splits", {}))
+        raise UserError(f"{root} has no {split} split (it has {have}); collect it with "
+                        f"`workbench perception collect split={split} out={root}`")  # fmt: skip
+
+
 def load_split(root: Path, split: str, camera: str | None = None) -> PerceptionSplit:
     """Read ``root/<split>`` for ``camera`` (None: the dataset's first camera)."""
     import imageio.v3 as iio
 
     meta = dataset_meta(root)
-    if split not in meta.get("splits", {}):
-        have = sorted(meta.get("splits", {}))
-        raise UserError(f"{root} has no {split} split (it has {have}); collect it with "
-                        f"`workbench perception collect split={split} out={root}`")  # fmt: skip
+    require_split(root, meta, split)
     camera = camera or meta["cameras"][0]
     if camera not in meta["cameras"]:
         raise UserError(f"{root} has no camera {camera!r}; its cameras: {meta['cameras']}")

@@ -1,6 +1,7 @@
-"""Perception model files: one self-contained ``.pt`` per model (network config, classes, image size,
-weights), written atomically with a ``.sha256`` and read back with ``torch.load(weights_only=True)``,
-so a model file from elsewhere cannot run code. ``load_model`` rebuilds whichever task it holds."""
+"""Perception model files: one self-contained ``.pt`` per model (network config, the constructor's
+other arguments -- classes, image size, ... -- and weights), written atomically with a ``.sha256``
+and read back with ``torch.load(weights_only=True)``, so a model file from elsewhere cannot run
+code. ``load_model`` rebuilds whichever task it holds."""
 
 from __future__ import annotations
 
@@ -17,13 +18,18 @@ MODEL_FORMAT = "workbench-perception-model"
 MODEL_VERSION = 1
 
 
+# Files written before ``init_keys`` was recorded hold these constructor arguments.
+LEGACY_INIT_KEYS = ["class_ids", "class_names", "image_hw"]
+
+
 def save_model(model: Any, path: str | Path) -> None:
-    """``model``: a perception model class (``task``, ``config``, ``class_ids``, ``class_names``,
-    ``image_hw``)."""
+    """``model``: a perception model class (``task``, ``config`` and ``init_args()``: the constructor's
+    other arguments, plain values) -- rebuilt as ``cls(config, **init_args)``."""
+    args = model.init_args()
     save_torch({
         "format": MODEL_FORMAT, "version": MODEL_VERSION, "task": model.task, "model": model.config.name,
-        "config": dataclasses.asdict(model.config), "class_ids": model.class_ids,
-        "class_names": model.class_names, "image_hw": list(model.image_hw), "state_dict": model.state_dict(),
+        "config": dataclasses.asdict(model.config), **args, "init_keys": list(args),
+        "state_dict": model.state_dict(),
     }, path)  # fmt: skip
 
 
@@ -51,8 +57,8 @@ def load_model(path: Path, task: str | None = None) -> Any:
     if spec is None:
         raise UserError(f"{path}: unknown model {payload.get('model')!r} for task {payload.get('task')!r}")
     config_cls, model_cls = spec
-    model = model_cls(config_cls(**payload["config"]), payload["class_ids"], payload["class_names"],
-                      tuple(payload["image_hw"]))  # fmt: skip
+    args = {key: payload[key] for key in payload.get("init_keys", LEGACY_INIT_KEYS)}
+    model = model_cls(config_cls(**payload["config"]), **args)
     model.load_state_dict(payload["state_dict"])
     model.eval()
     return model

@@ -6,10 +6,14 @@ from typing import Any
 
 from perception.detection.centernet import CenterNetConfig
 from perception.detection.detector import Detector
+from perception.points.config import PointNetConfig
+from perception.points.models import ObjectClassifier, ObjectLocator
 from perception.segmentation.segmenter import Segmenter
 from perception.segmentation.unet import UNetConfig
 
 MODELS: dict[tuple[str, str], tuple[Any, Any]] = {
     ("detection", "centernet"): (CenterNetConfig, Detector),
     ("segmentation", "unet"): (UNetConfig, Segmenter),
+    ("points", "pointnet"): (PointNetConfig, ObjectLocator),
+    ("point_classification", "pointnet"): (PointNetConfig, ObjectClassifier),
 }

@@ -46,6 +46,9 @@ class Detector(nn.Module):
         return [{"boxes": boxes, "scores": scores, "category_ids": ids[classes]}
                 for boxes, scores, classes in decode(out, self.config.max_detections)]  # fmt: skip
 
+    def init_args(self) -> dict[str, Any]:
+        return {"class_ids": self.class_ids, "class_names": self.class_names, "image_hw": list(self.image_hw)}
+
     def save(self, path: str | Path) -> None:
         save_model(self, path)
 

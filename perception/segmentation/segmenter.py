@@ -48,6 +48,9 @@ class Segmenter(nn.Module):
         device = next(self.parameters()).device
         return self.net(torch.as_tensor(images, device=device)).argmax(1).cpu().numpy()
 
+    def init_args(self) -> dict[str, Any]:
+        return {"class_ids": self.class_ids, "class_names": self.class_names, "image_hw": list(self.image_hw)}
+
     def save(self, path: str | Path) -> None:
         save_model(self, path)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from perception.detection.config import CenterNetConfig
+from perception.points.config import PointNetConfig
 from perception.segmentation.config import UNetConfig
 from workbench.config.env import EnvConfig, check_camera, check_size
 from workbench.config.seeds import SeedPlan
@@ -64,15 +65,17 @@ class PerceptionCollectConfig:
             raise ConfigError(f"split={self.split!r} is not one of {list(SPLITS)}")
 
 
-TASKS = ("detection", "segmentation")
+TASKS = ("detection", "segmentation", "points", "point_classification")
 
 
 @dataclass
 class PerceptionTrainConfig:
-    """``workbench perception train data=DIR task=detection|segmentation [steps=N]``.
+    """``workbench perception train data=DIR task=detection|segmentation|points|point_classification``.
 
     The task's model: ``detector`` (a CenterNet-style detector) for ``task=detection``, ``segmenter``
-    (a U-Net) for ``task=segmentation``; e.g. ``detector.width=16``.
+    (a U-Net) for ``task=segmentation``, ``pointnet`` for ``task=points`` (per-point classes and the
+    movable objects' centres from the frames' point clouds) and ``task=point_classification`` (an
+    object's category from its points); e.g. ``detector.width=16``.
 
     Trains on the dataset's ``train`` split (``camera``: one of its cameras; null: the first),
     validates every ``trainer.eval_every`` steps on its ``validation`` split (keeping the best weights),
@@ -84,6 +87,7 @@ class PerceptionTrainConfig:
     task: str = "detection"
     detector: CenterNetConfig = field(default_factory=CenterNetConfig)
     segmenter: UNetConfig = field(default_factory=UNetConfig)
+    pointnet: PointNetConfig = field(default_factory=PointNetConfig)
     camera: str | None = None
     steps: int = 3000
     batch_size: int = 16
@@ -108,10 +112,13 @@ class PerceptionTrainConfig:
             raise ConfigError("perception train needs data=DIR (a `workbench perception collect` dataset)")
         if self.task not in TASKS:
             raise ConfigError(f"task={self.task!r} is not one of {list(TASKS)}")
-        if self.detector.name != "centernet" or self.segmenter.name != "unet":
-            raise ConfigError(
-                "detector.name is centernet and segmenter.name is unet (the models built so far)"
-            )
+        if (
+            self.detector.name != "centernet"
+            or self.segmenter.name != "unet"
+            or self.pointnet.name != "pointnet"
+        ):
+            raise ConfigError("detector.name is centernet, segmenter.name unet and pointnet.name pointnet "
+                              "(the models built so far)")  # fmt: skip
         for key in ("steps", "batch_size"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key}={getattr(self, key)} must be >= 1")

@@ -1,12 +1,13 @@
 """The perception trainer: supervised perception models on a collected dataset, in the shared loop.
 
-One ``train_step`` is one minibatch: images drawn by the run's own generator (seeded; checkpointed,
-so a resumed run draws the batches the uninterrupted one would), flipped left-right at random
-(``flip``), the model's loss, an AdamW step. Checkpoints, metrics (metrics.jsonl and TensorBoard),
-validation on the dataset's ``validation`` split with the best weights kept (``model_best.pt``,
-ranked by the task's metric: mAP@0.5 for detection, mIoU for segmentation) are the shared
-:class:`~workbench.train.base.Trainer`'s. A batch carries every label (boxes, classes, the seg image);
-each model reads what its task needs.
+One ``train_step`` is one minibatch: items (images, clouds or object crops) drawn by the run's own
+generator (seeded; checkpointed, so a resumed run draws the batches the uninterrupted one would),
+mirrored at random (``flip``), the model's loss, an AdamW step. Checkpoints, metrics (metrics.jsonl
+and TensorBoard), validation on the dataset's ``validation`` split with the best weights kept
+(``model_best.pt``, ranked by the task's metric: mAP@0.5 for detection, mIoU for segmentation, the
+position error for ``points``, accuracy for ``point_classification``) are the shared
+:class:`~workbench.train.base.Trainer`'s. A batch carries every label of its kind; each model reads
+what its task needs.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -29,12 +30,20 @@ from workbench.logger import Logger
 from workbench.train.base import Evaluator, Trainer
 
 
+class TrainingData(Protocol):
+    """A split the trainer draws from (``PerceptionSplit``, ``PointSplit``, ``CropSplit``)."""
+
+    def __len__(self) -> int: ...
+
+    def batch(self, rows: np.ndarray, flips: np.ndarray, generator: torch.Generator) -> dict[str, Any]: ...
+
+
 class PerceptionTrainer(Trainer):
     best_file = "model_best.pt"
     resume_command = "workbench perception train resume={run_dir}"
 
     def __init__(
-        self, model: Any, data: PerceptionSplit, batch_size: int, lr: float, weight_decay: float,
+        self, model: Any, data: TrainingData, batch_size: int, lr: float, weight_decay: float,
         flip: bool, seed: int, config: TrainerConfig, run_dir: Path, logger: Logger, total_steps: int,
         evaluator: Evaluator | None = None, device: Any = "cpu",
         score_keys: tuple[str, str] = ("map50", "map"),
@@ -48,18 +57,9 @@ class PerceptionTrainer(Trainer):
 
     def batch(self) -> dict[str, Any]:
         rows = torch.randint(len(self.data), (self.batch_size,), generator=self.generator).numpy()
-        flips = torch.rand(self.batch_size, generator=self.generator).numpy() < 0.5
-        width = self.data.images.shape[2]
-        images, seg, boxes = self.data.images[rows].copy(), self.data.seg[rows].copy(), []
-        for i, row in enumerate(rows):
-            box = self.data.boxes[row].copy()
-            if self.flip and flips[i]:
-                images[i], seg[i] = images[i, :, ::-1], seg[i, :, ::-1]
-                box[:, 0] = width - box[:, 0] - box[:, 2]
-            boxes.append(box)
-        return {"images": torch.from_numpy(images).to(self.device), "boxes": boxes,
-                "labels": [self.data.labels[row] for row in rows],
-                "seg": torch.from_numpy(seg.astype(np.int64)).to(self.device)}  # fmt: skip
+        flips = (torch.rand(self.batch_size, generator=self.generator).numpy() < 0.5) & self.flip
+        batch = self.data.batch(rows, flips, self.generator)
+        return {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
     def train_step(self) -> dict[str, float]:
         loss, metrics = self.model.compute_loss(self.batch())
@@ -73,8 +73,9 @@ class PerceptionTrainer(Trainer):
         self.model.train(training)
 
     def score(self, results: dict[str, float]) -> tuple[float, float]:
-        first, second = self.score_keys
-        return float(results[first]), float(results[second])
+        """The two ``score_keys`` (a leading ``-``: lower is better)."""
+        first, second = (-results[k[1:]] if k.startswith("-") else results[k] for k in self.score_keys)
+        return float(first), float(second)
 
     def progress_fields(self, means: dict[str, float]) -> dict[str, float]:
         return {"loss": means.get("loss", float("nan"))}
@@ -90,22 +91,22 @@ class PerceptionTrainer(Trainer):
 
 
 def _batched(
-    infer: Callable[[np.ndarray], Any], data: PerceptionSplit, batch_size: int
+    infer: Callable[[np.ndarray], Any], inputs: np.ndarray, batch_size: int
 ) -> tuple[list[Any], float]:
-    """``infer`` over the split's images in batches: the outputs by batch, and the mean ms per frame."""
+    """``infer`` over ``inputs`` (N, ...) in batches: the outputs by batch, and the mean ms per item."""
     outputs, seconds = [], 0.0
-    for start in range(0, len(data), batch_size):
+    for start in range(0, len(inputs), batch_size):
         tic = time.perf_counter()
-        outputs.append(infer(data.images[start : start + batch_size]))
+        outputs.append(infer(inputs[start : start + batch_size]))
         seconds += time.perf_counter() - tic
-    return outputs, 1000 * seconds / max(len(data), 1)
+    return outputs, 1000 * seconds / max(len(inputs), 1)
 
 
 def detection_scores(model: Detector, data: PerceptionSplit, batch_size: int = 16) -> dict[str, float]:
     """COCO mAP of ``model`` on ``data`` (pycocotools), and the mean wall time per frame (ms)."""
     detections: list[dict[str, Any]] = []
     model.eval()
-    outputs, ms = _batched(model.detect, data, batch_size)
+    outputs, ms = _batched(model.detect, data.images, batch_size)
     for batch, found in enumerate(outputs):
         ids = data.image_ids[batch * batch_size : (batch + 1) * batch_size]
         for image_id, result in zip(ids, found, strict=True):
@@ -127,7 +128,7 @@ def segmentation_scores(model: Segmenter, data: PerceptionSplit, batch_size: int
     num_classes = len(model.class_ids)
     matrix = torch.zeros(num_classes, num_classes, dtype=torch.long)
     model.eval()
-    outputs, ms = _batched(model.segment, data, batch_size)
+    outputs, ms = _batched(model.segment, data.images, batch_size)
     for batch, pred in enumerate(outputs):
         truth = torch.from_numpy(data.seg[batch * batch_size : (batch + 1) * batch_size].astype(np.int64))
         matrix += confusion(torch.from_numpy(pred), truth.clamp_max(num_classes - 1), num_classes)
@@ -139,6 +140,48 @@ def segmentation_scores(model: Segmenter, data: PerceptionSplit, batch_size: int
         "pixel_accuracy": float(matrix.diag().sum() / matrix.sum().clamp_min(1)),
         "ms_per_frame_batched": ms,
     }
+
+
+def point_scores(model: Any, data: Any, batch_size: int = 32) -> dict[str, float]:
+    """An ``ObjectLocator`` on a ``PointSplit``: the mean and median distance (cm) between each seen
+    object's predicted and true centre (``position_error_cm``; an object the model does not find counts
+    in ``found`` only), the fraction found, and the per-point mIoU over the classes present."""
+    from perception.segmentation.unet import confusion, iou_per_class
+
+    num_classes = len(model.class_ids)
+    matrix = torch.zeros(num_classes, num_classes, dtype=torch.long)
+    errors, missed = [], 0
+    model.eval()
+    outputs, ms = _batched(model.predict, data.points(slice(None)), batch_size)
+    for batch, (classes, found) in enumerate(outputs):
+        start = batch * batch_size
+        truth = torch.from_numpy(data.instance[start : start + len(classes)]).clamp_max(num_classes - 1)
+        matrix += confusion(torch.from_numpy(classes), truth, num_classes)
+        for centres, guess in zip(data.centres[start : start + len(classes)], found, strict=True):
+            for cid, centre in centres.items():
+                if cid in guess:
+                    errors.append(100 * float(np.linalg.norm(guess[cid] - centre)))
+                else:
+                    missed += 1
+    total = len(errors) + missed
+    return {
+        "position_error_cm": float(np.mean(errors)) if errors else float("nan"),
+        "position_error_median_cm": float(np.median(errors)) if errors else float("nan"),
+        "found": len(errors) / max(total, 1),
+        "point_miou": float(torch.nanmean(iou_per_class(matrix))),
+        "ms_per_frame_batched": ms,
+    }
+
+
+def classification_scores(model: Any, data: Any, batch_size: int = 256) -> dict[str, float]:
+    """An ``ObjectClassifier`` on a ``CropSplit`` (deterministic crops): accuracy over its objects."""
+    crops = np.stack([data.crop(i, None) for i in range(len(data))])
+    model.eval()
+    outputs, ms = _batched(model.classify, crops, batch_size)
+    predicted = np.concatenate(outputs)
+    truth = np.asarray(data.class_ids)[data.labels(np.arange(len(data)))]
+    return {"accuracy": float((predicted == truth).mean()), "objects": float(len(data)),
+            "ms_per_object_batched": ms}  # fmt: skip
 
 
 def frame_latency_ms(infer: Callable[[np.ndarray], Any], image: np.ndarray, repeats: int = 20) -> float:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from workbench.config.perception import PerceptionTrainConfig
 from workbench.errors import UserError
@@ -28,22 +31,85 @@ def check_data(cfg: PerceptionTrainConfig) -> None:
         raise UserError(f"{cfg.data} has no camera {cfg.camera!r}; its cameras: {meta['cameras']}")
 
 
+def _load(cfg: PerceptionTrainConfig, root: Path) -> Callable[[str], Any]:
+    """How this task reads a split: images of one camera, clouds, or object crops."""
+    from perception.data import load_split
+    from perception.points.data import crop_split, load_point_split
+
+    if cfg.task == "points":
+        return lambda split: load_point_split(root, split)
+    if cfg.task == "point_classification":
+        return lambda split: crop_split(
+            load_point_split(root, split), cfg.pointnet.crop_points, cfg.pointnet.min_crop_points
+        )
+    first: list[str] = []  # validation and test use the camera train was read from
+
+    def images(split: str) -> Any:
+        data = load_split(root, split, first[0] if first else cfg.camera)
+        first.append(data.camera)
+        return data
+
+    return images
+
+
+def _model(
+    cfg: PerceptionTrainConfig, train: Any
+) -> tuple[Any, Callable[[Any, Any], dict[str, float]], tuple[str, str]]:
+    """The task's model built for ``train``'s classes, its scoring function and its two ranking keys."""
+    from perception.detection.detector import Detector
+    from perception.points.models import ObjectClassifier, ObjectLocator
+    from perception.segmentation.segmenter import Segmenter
+    from workbench.train.perception import (
+        classification_scores,
+        detection_scores,
+        point_scores,
+        segmentation_scores,
+    )
+
+    if cfg.task == "detection":
+        detector = Detector(cfg.detector, train.class_ids, train.class_names, train.images.shape[1:3])
+        return detector, detection_scores, ("map50", "map")
+    if cfg.task == "point_classification":
+        if not len(train):
+            raise UserError(
+                f"{cfg.data}: no object has {cfg.pointnet.min_crop_points} points in any train cloud"
+            )
+        return ObjectClassifier(cfg.pointnet, train.class_ids, train.class_names), classification_scores, (
+            "accuracy", "accuracy")  # fmt: skip
+    # segmentation and points: every segmentation id is a class (0: background)
+    names = {0: "background", **{c["id"]: c["name"] for c in train.categories}}
+    ids = list(range(max(names) + 1))
+    labels = [names.get(i, f"id{i}") for i in ids]
+    if cfg.task == "points":
+        return ObjectLocator(cfg.pointnet, ids, labels, train.thing_ids), point_scores, (
+            "-position_error_cm", "point_miou")  # fmt: skip
+    try:
+        model = Segmenter(cfg.segmenter, ids, labels, train.images.shape[1:3])
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    return model, segmentation_scores, ("miou", "miou_objects")
+
+
+def _one_input(model: Any, test: Any) -> tuple[Callable[[np.ndarray], Any], np.ndarray]:
+    """The model's inference function and one test input (for the batch-1 latency)."""
+    if model.task == "detection":
+        return model.detect, test.images[0]
+    if model.task == "segmentation":
+        return model.segment, test.images[0]
+    if model.task == "points":
+        return model.locate, test.points(0)
+    return model.classify, test.crop(0, None)
+
+
 def train_perception(cfg: PerceptionTrainConfig, run_dir: Path, resuming: bool) -> dict[str, Any]:
     import torch
 
-    from perception.data import dataset_meta, load_split
-    from perception.detection.detector import Detector
+    from perception.data import dataset_meta
     from perception.model_io import load_model
-    from perception.segmentation.segmenter import Segmenter
     from workbench.logger import run_logger
     from workbench.threads import configure_threads
     from workbench.train.device import pick_device
-    from workbench.train.perception import (
-        PerceptionTrainer,
-        detection_scores,
-        frame_latency_ms,
-        segmentation_scores,
-    )
+    from workbench.train.perception import PerceptionTrainer, frame_latency_ms
     from workbench.train.run import checkpoint_to_resume, load_checkpoint_state, logged_from
 
     assert cfg.data is not None
@@ -51,23 +117,10 @@ def train_perception(cfg: PerceptionTrainConfig, run_dir: Path, resuming: bool) 
     meta = dataset_meta(root)
     device = pick_device(cfg.device)
     configure_threads(cfg.threads, cfg, device.type)
-    train = load_split(root, "train", cfg.camera)
-    validation = load_split(root, "validation", train.camera) if cfg.trainer.eval_every else None
+    loaded = _load(cfg, root)
+    train, validation = loaded("train"), loaded("validation") if cfg.trainer.eval_every else None
     torch.manual_seed(cfg.seed)
-    image_hw = train.images.shape[1:3]
-    model: Any
-    scores: Callable[[Any, Any], dict[str, float]]
-    if cfg.task == "detection":
-        model = Detector(cfg.detector, train.class_ids, train.class_names, image_hw)
-        scores, score_keys = detection_scores, ("map50", "map")
-    else:  # segmentation: every segmentation id is a class (0: background)
-        names = {0: "background", **{c["id"]: c["name"] for c in train.categories}}
-        ids = list(range(max(names) + 1))
-        try:
-            model = Segmenter(cfg.segmenter, ids, [names.get(i, f"id{i}") for i in ids], image_hw)
-        except ValueError as exc:
-            raise UserError(str(exc)) from exc
-        scores, score_keys = segmentation_scores, ("miou", "miou_objects")
+    model, scores, score_keys = _model(cfg, train)
     model = model.to(device)
     ckpt, payload = checkpoint_to_resume(run_dir, resuming)
 
@@ -91,15 +144,17 @@ def train_perception(cfg: PerceptionTrainConfig, run_dir: Path, resuming: bool) 
             model = load_model(run_dir / trainer.best_file, task=cfg.task).to(device)
             model.save(run_dir / "model.pt")
             chosen = "best"
-        results: dict[str, Any] = {"final_model": chosen, "camera": train.camera, "env_id": meta["env_id"]}
+        camera = getattr(train, "camera", ",".join(meta["cameras"]))
+        results: dict[str, Any] = {"final_model": chosen, "camera": camera, "env_id": meta["env_id"]}
         if "test" in meta.get("splits", {}):
-            test = load_split(root, "test", train.camera)
+            test = loaded("test")
             model = model.cpu()
             results.update(split="test", **scores(model, test))
-            infer = model.detect if cfg.task == "detection" else model.segment
-            results["latency_ms"] = frame_latency_ms(infer, test.images[0])
+            results["latency_ms"] = frame_latency_ms(*_one_input(model, test))
         logger.log(cfg.steps, {k: v for k, v in results.items() if isinstance(v, float)}, prefix="test/")
     finally:
         logger.close()
+    # JSON has no NaN: a score that is undefined (no object found at all) is written as null
+    results = {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in results.items()}
     atomic_write_json(run_dir / "results.json", results)
     return results
