@@ -278,6 +278,27 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
         objects, markers = self._read_pool()
         return {name: np.array(pose, dtype=np.float64) for name, pose in {**objects, **markers}.items()}
 
+    def observe_with(self, positions: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The task's vector observations (``state``; the goal view's ``observation`` and
+        ``achieved_goal``) as they read now with the named objects' positions replaced by
+        ``positions`` (name -> (3,) world xyz): the hook perception in the loop uses to put an estimate
+        in place of the simulator's truth. Rewards and success stay the simulator's."""
+        scene = self._scene()
+        objects = {name: np.array(pose, dtype=np.float64) for name, pose in scene.objects.items()}
+        for name, xyz in positions.items():
+            if name not in objects:
+                raise ValueError(f"{self._name()} has no object {name!r}; its objects: {sorted(objects)}")
+            objects[name][:3] = xyz
+        seen = Scene(ee=np.array(scene.ee), ee_yaw=scene.ee_yaw, gripper=scene.gripper, objects=objects,
+                     markers=scene.markers, goal=scene.goal)  # fmt: skip
+        out: dict[str, np.ndarray] = {}
+        if "state" in self.obs_modes:
+            out["state"] = self.task.state(seen)
+        if "goal" in self.obs_modes:
+            out["observation"] = self.task.goal_observation(seen)
+            out["achieved_goal"] = self.task.achieved_goal(seen)
+        return out
+
     def set_state(self, state: np.ndarray) -> None:
         state = np.asarray(state, dtype=np.float64)
         if state.shape != (self._state_dim,):

@@ -20,13 +20,8 @@ from workbench.io import atomic_write_json
 from workbench.progress import ProgressBar
 from workbench.provenance import provenance
 from workbench.replay import render_states
-from workbench.sampler import EnvFactory, Sampler
+from workbench.sampler import EnvFactory, Sampler, env_factory
 from workbench.video import write_video
-
-
-def env_factory(env: EnvConfig) -> EnvFactory:
-    return EnvFactory(env.id, env.make_kwargs())
-
 
 RESULTS_FORMAT = "workbench-eval-results"
 RESULTS_VERSION = 2

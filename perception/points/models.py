@@ -40,17 +40,22 @@ class ObjectLocator(nn.Module):
     task = "points"
 
     def __init__(
-        self, config: PointNetConfig, class_ids: list[int], class_names: list[str], thing_ids: list[int]
-    ) -> None:
+        self, config: PointNetConfig, class_ids: list[int], class_names: list[str], thing_ids: list[int],
+        sensor: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
         super().__init__()
         if list(class_ids) != list(range(len(class_ids))):
             raise ValueError(f"point classes must be the ids 0..C-1, got {class_ids}")
         self.config, self.class_ids, self.class_names = config, list(class_ids), list(class_names)
         self.thing_ids = [int(i) for i in thing_ids]
+        # The clouds it was trained on: env_id, cameras, width, height, num_points (what an env must
+        # render for ``env.perception=`` to feed it the same kind of cloud).
+        self.sensor = dict(sensor or {})
         self.net = PointNetSegmenter(config.width, len(class_ids) + 3)
 
     def init_args(self) -> dict[str, Any]:
-        return {"class_ids": self.class_ids, "class_names": self.class_names, "thing_ids": self.thing_ids}
+        return {"class_ids": self.class_ids, "class_names": self.class_names, "thing_ids": self.thing_ids,
+                "sensor": self.sensor}  # fmt: skip
 
     def forward(self, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, N, 6) -> class logits (B, N, C) and centre votes (B, N, 3), world metres."""

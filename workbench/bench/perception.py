@@ -28,8 +28,15 @@ ROWS = REPO / "configs" / "bench" / "perception.yaml"
 STORE = REPO / "docs" / "bench" / "perception"
 WORK = REPO / "runs" / "bench" / "perception"
 TITLE = "Perception (`workbench bench perception`)"
-GOALS = {"min_map50": ("map50", ">="), "min_miou": ("miou", ">="), "max_latency_ms": ("latency_ms", "<=")}
-NAMES = {"map50": "mAP@0.5", "miou": "mIoU", "latency_ms": "ms/frame"}
+GOALS = {
+    "min_map50": ("map50", ">="), "min_miou": ("miou", ">="), "max_latency_ms": ("latency_ms", "<="),
+    "max_position_error_cm": ("position_error_cm", "<="), "min_accuracy": ("accuracy", ">="),
+}  # fmt: skip
+NAMES = {"map50": "mAP@0.5", "miou": "mIoU", "latency_ms": "ms/frame",
+         "position_error_cm": "position error cm", "accuracy": "accuracy"}  # fmt: skip
+# The validation score a row's curve follows, by task (the first of these its metrics log).
+CURVE_KEYS = {"eval/map50": "mAP@0.5", "eval/miou": "mIoU", "eval/position_error_cm": "position error (cm)",
+              "eval/accuracy": "accuracy"}  # fmt: skip
 
 
 def load_rows() -> dict[str, Any]:
@@ -113,20 +120,31 @@ def _train(row: dict[str, Any], dataset: Path, run_dir: Path) -> float:
 
 
 def _curve(run_dir: Path) -> list[list[float]]:
-    """[step, validation score] of every periodic validation: mAP@0.5 (detection) or mIoU."""
+    """[step, validation score] of every periodic validation (``CURVE_KEYS``)."""
     out = []
     for line in (run_dir / "metrics.jsonl").read_text().splitlines():
         record = json.loads(line)
-        for key in ("eval/map50", "eval/miou"):
+        for key in CURVE_KEYS:
             if key in record:
                 out.append([record["step"], record[key]])
+                break
     return out
 
 
 def _score_text(res: dict[str, Any]) -> str:
+    if "position_error_cm" in res:
+        return (f"position error {_num(res['position_error_cm'])} cm (median "
+                f"{_num(res.get('position_error_median_cm'))}), found {_num(res.get('found'))}, "
+                f"point mIoU {_num(res.get('point_miou'))}")  # fmt: skip
+    if "accuracy" in res:
+        return f"accuracy {res['accuracy']:.3f} over {int(res.get('objects', 0))} objects"
     if "miou" in res:
         return f"mIoU {res['miou']:.3f} (objects {res.get('miou_objects', float('nan')):.3f})"
     return f"mAP@0.5 {res.get('map50', float('nan')):.3f}, mAP@[.5:.95] {res.get('map', float('nan')):.3f}"
+
+
+def _num(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 def _paths(data: dict[str, Any], row: dict[str, Any]) -> list[str]:
@@ -181,7 +199,7 @@ def render(data: dict[str, Any], store: Path) -> str:
             f"| {entry['train_minutes']:.1f} | {_goal_text(row)} | {_met(row, res)} | {stale} |"
         )
         curve = ", ".join(f"{int(s)}: {v:.2f}" for s, v in entry["curve"])
-        metric = "mIoU" if "miou" in res else "mAP@0.5"
+        metric = next((name for key, name in CURVE_KEYS.items() if key[5:] in res), "score")
         commands.append(f"- {row['key']}: `{entry['command']}` ({entry['date']}, {entry['machine']}); "
                         f"validation {metric} by step: {curve or 'none'}")  # fmt: skip
         if row.get("notes"):

@@ -35,11 +35,11 @@ def _agent(overrides: list[str]) -> tuple[Any, dict[str, np.ndarray]]:
     """The configured agent with initial weights and one observation (batch 1) of its env."""
     from agents.registry import agent_class
     from workbench.config import compose
-    from workbench.sampler import EnvFactory
+    from workbench.sampler import env_factory
     from workbench.train.online import env_specs
 
     cfg = compose("train", overrides)
-    factory = EnvFactory(cfg.env.id, cfg.env.make_kwargs())
+    factory = env_factory(cfg.env)
     obs_spec, action_spec, _ = env_specs(factory)
     agent = agent_class(cfg.agent.name)(cfg.agent, obs_spec, action_spec)
     env = factory()

@@ -1,5 +1,8 @@
 """``workbench eval run=RUN_DIR`` (a trained policy) or ``env=ID policy=expert|random``.
 
+For ``run=`` the env is the run's own; ``env.perception=PERCEPTION_RUN`` feeds its task state from a
+perception model instead of the simulator (``perception.in_the_loop``).
+
 Every evaluation writes a new record directory (results.json, videos/, episodes/) and never touches
 an earlier one: ``RUN_DIR/eval/<checkpoint>_<split>_s<seed>_n<episodes>[-k]/`` for a run, ``out=DIR``
 (new or empty) when given. A learned policy is refused seeds that appear in its training data.
@@ -52,6 +55,10 @@ def _trained_policy(cfg: EvalConfig) -> tuple[Any, Any, Any, Path, dict[str, Any
     if not run_dir.is_dir():
         raise UserError(f"run={run_dir}: no such run directory")
     train_cfg = load_train_config(run_dir / "config.yaml")
+    if cfg.env.perception is not None:  # the run's env, its objects seen by a perception model
+        train_cfg = dataclasses.replace(
+            train_cfg, env=dataclasses.replace(train_cfg.env, perception=cfg.env.perception)
+        )
     settings = cfg.settings(train_cfg.seeds)  # the run's own seed plan
     ckpt = Path(cfg.checkpoint) if cfg.checkpoint else latest_checkpoint(run_dir)
     if ckpt is None:
@@ -67,6 +74,8 @@ def _trained_policy(cfg: EvalConfig) -> tuple[Any, Any, Any, Path, dict[str, Any
     policy.eval()
     check_held_out(payload, settings.first_seed, settings.episodes, cfg.allow_train_seeds, run_dir)
     name = f"{ckpt.stem}_{settings.split}_s{settings.first_seed}_n{settings.episodes}"
+    if cfg.env.perception is not None:
+        name += "_perceived"
     extra = {
         "run": str(run_dir),
         "checkpoint": str(ckpt),
@@ -74,6 +83,7 @@ def _trained_policy(cfg: EvalConfig) -> tuple[Any, Any, Any, Path, dict[str, Any
         "acting_overrides": overrides,
         "config_hash": config_hash((run_dir / "config.yaml").read_text()),
         "allow_train_seeds": cfg.allow_train_seeds,
+        "perception": cfg.env.perception,
     }
     return policy, train_cfg.env, settings, record_dir(run_dir / "eval", name), extra
 
@@ -147,9 +157,7 @@ def acting_overrides(agent_name: str, overrides: dict[str, Any]) -> dict[str, An
     return dict(overrides)
 
 
-def check_held_out(
-    payload: dict[str, Any], first: int, count: int, allow: bool, run_dir: Path
-) -> None:
+def check_held_out(payload: dict[str, Any], first: int, count: int, allow: bool, run_dir: Path) -> None:
     """Refuse (exit 2) to score a policy on seeds that appear in the data it was trained on."""
     from workbench.config.seeds import format_seeds, overlap
     from workbench.data import episode_seeds

@@ -22,6 +22,9 @@ class EnvConfig:
     controller: str | None = None
     reward: str = "dense"  # dense (the task's shaped terms) | sparse (-1 until success, then 0)
     kwargs: dict[str, Any] = field(default_factory=dict)  # passed to the env constructor as is
+    # A `workbench perception train task=points` run (or its model.pt): the task state's object
+    # positions come from what it perceives in the cameras' point cloud (perception.in_the_loop).
+    perception: str | None = None
 
     def __post_init__(self) -> None:
         import envs  # light: registration only
@@ -41,6 +44,8 @@ class EnvConfig:
 
         if self.reward not in REWARDS:
             raise ConfigError(f"env.reward={self.reward!r} is not one of {list(REWARDS)}")
+        if self.perception is not None and self.id not in envs.TASK_ENV_IDS:
+            raise ConfigError(f"env.perception applies to the task envs (wb/<Task>-<sim>-v0), not {self.id}")
         if self.controller is not None:
             from envs.controllers import CONTROLLERS
 

@@ -1,7 +1,7 @@
 """Episodes and steps on vector envs, locally or on Ray: see :mod:`workbench.sampler.sampler`."""
 
 from workbench.sampler.episodes import EnvFailure, PolicyFailure
-from workbench.sampler.factory import EnvFactory
+from workbench.sampler.factory import EnvFactory, env_factory
 from workbench.sampler.random_policy import RandomPolicy
 from workbench.sampler.sampler import BACKENDS, Sampler, StepResult, rollout
 
@@ -13,5 +13,6 @@ __all__ = [
     "RandomPolicy",
     "Sampler",
     "StepResult",
+    "env_factory",
     "rollout",
 ]

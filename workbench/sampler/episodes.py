@@ -20,7 +20,7 @@ from workbench.data import Episode
 from workbench.sampler.vector import sim_states
 
 # Per-step task metrics (from the env's info) summarised per episode as max_<key> and final_<key>.
-EPISODE_METRICS = ("coverage",)
+EPISODE_METRICS = ("coverage", "perception_error_cm")  # PushT; perception in the loop
 
 
 class PolicyFailure(Exception):
@@ -42,7 +42,7 @@ class Recorder:
         self.rewards: list[float] = []
         self.successes: list[bool] = []
         self.states: list[np.ndarray] = []
-        self.metrics: dict[str, list[float]] = {}  # per-step task metrics, e.g. PushT coverage
+        self.metrics: dict[str, list[float]] = {}  # per-step metrics, e.g. PushT coverage
 
     def add_obs(self, obs: dict[str, np.ndarray] | np.ndarray, row: int) -> None:
         # Array observations (passthrough envs such as CartPole) are recorded under "state".

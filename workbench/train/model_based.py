@@ -89,12 +89,12 @@ class ModelBasedTrainer(Trainer):
 def train_model_based(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bool) -> dict[str, Any]:
     """Train a model-based agent on ``cfg.env``: envs, agent, trainer; then the final evaluation."""
     from agents.registry import agent_class
-    from workbench.sampler import EnvFactory, Sampler
+    from workbench.sampler import Sampler, env_factory
     from workbench.train.online import env_specs
     from workbench.train.run import checkpoint_to_resume, fit_online
 
     resume = checkpoint_to_resume(run_dir, resuming)
-    factory = EnvFactory(cfg.env.id, cfg.env.make_kwargs())
+    factory = env_factory(cfg.env)
     obs_spec, action_spec, _ = env_specs(factory)
     torch.manual_seed(cfg.seed)  # the agent's initial weights and generators (a resume overwrites them)
     try:

@@ -153,11 +153,11 @@ def train_online(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bool) -
     from agents.registry import agent_class
     from agents.rl.algorithms import build_algorithm, check_compatible
     from agents.rl.spaces import action_space_from_spec, image_keys, observation_space_from_spec
-    from workbench.sampler import EnvFactory, Sampler
+    from workbench.sampler import Sampler, env_factory
     from workbench.train.run import checkpoint_to_resume, fit_online
 
     resume = checkpoint_to_resume(run_dir, resuming)
-    factory = EnvFactory(cfg.env.id, cfg.env.make_kwargs())
+    factory = env_factory(cfg.env)
     obs_spec, action_spec, horizon = env_specs(factory)
     try:
         check_compatible(cfg.agent, obs_spec, action_spec, cfg.env.id)

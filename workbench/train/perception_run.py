@@ -53,9 +53,10 @@ def _load(cfg: PerceptionTrainConfig, root: Path) -> Callable[[str], Any]:
 
 
 def _model(
-    cfg: PerceptionTrainConfig, train: Any
+    cfg: PerceptionTrainConfig, train: Any, meta: dict[str, Any]
 ) -> tuple[Any, Callable[[Any, Any], dict[str, float]], tuple[str, str]]:
-    """The task's model built for ``train``'s classes, its scoring function and its two ranking keys."""
+    """The task's model built for ``train``'s classes (``meta``: the dataset's), its scoring function
+    and its two ranking keys."""
     from perception.detection.detector import Detector
     from perception.points.models import ObjectClassifier, ObjectLocator
     from perception.segmentation.segmenter import Segmenter
@@ -81,7 +82,8 @@ def _model(
     ids = list(range(max(names) + 1))
     labels = [names.get(i, f"id{i}") for i in ids]
     if cfg.task == "points":
-        return ObjectLocator(cfg.pointnet, ids, labels, train.thing_ids), point_scores, (
+        sensor = {key: meta[key] for key in ("env_id", "cameras", "width", "height", "num_points")}
+        return ObjectLocator(cfg.pointnet, ids, labels, train.thing_ids, sensor), point_scores, (
             "-position_error_cm", "point_miou")  # fmt: skip
     try:
         model = Segmenter(cfg.segmenter, ids, labels, train.images.shape[1:3])
@@ -120,7 +122,7 @@ def train_perception(cfg: PerceptionTrainConfig, run_dir: Path, resuming: bool) 
     loaded = _load(cfg, root)
     train, validation = loaded("train"), loaded("validation") if cfg.trainer.eval_every else None
     torch.manual_seed(cfg.seed)
-    model, scores, score_keys = _model(cfg, train)
+    model, scores, score_keys = _model(cfg, train, meta)
     model = model.to(device)
     ckpt, payload = checkpoint_to_resume(run_dir, resuming)
 

@@ -115,14 +115,14 @@ def train_rllib(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bool) ->
     from ray.tune.registry import register_env
 
     from agents.registry import agent_class
-    from workbench.sampler import EnvFactory
+    from workbench.sampler import env_factory
     from workbench.sampler.ray_backend import start_ray
     from workbench.train.online import env_specs
     from workbench.train.run import checkpoint_to_resume, fit_online
 
     del device  # RLlib places its Learner itself (a GPU when one is configured and visible)
     resume = checkpoint_to_resume(run_dir, resuming)
-    factory = EnvFactory(cfg.env.id, cfg.env.make_kwargs())
+    factory = env_factory(cfg.env)
     obs_spec, action_spec, _ = env_specs(factory)
     agent = agent_class(cfg.agent.name)(cfg.agent, obs_spec, action_spec)
     start_ray(cfg.backend.address)
