@@ -7,6 +7,12 @@ their own seed ranges) and the ``workbench perception train`` overrides. Its run
 again. Each row's entry (``docs/bench/perception/<row>.json``) holds the commit, the command, the test
 scores (pycocotools), the one-thread latency, the training wall time and the validation curve, so rows
 can run one at a time and the table shows every row measured so far, stale ones marked.
+
+``loop_rows`` put a trained model in the loop: the row trains a state policy (``workbench train``
+with its ``train`` overrides; a finished policy is trained again) and evaluates it on the same test
+seeds three ways -- on the simulator's state, on the state with the objects placed by the model of the
+``perception`` row (``env.perception=``, that row's run directory: run it first), and the scripted
+expert on that perceived state (what perception alone costs).
 """
 
 from __future__ import annotations
@@ -58,9 +64,18 @@ def run(keys: list[str] | None, store: Path, work: Path, command: str, machine: 
 
     data = load_rows()
     rows = [r for r in data["rows"] if not keys or r["key"] in keys]
-    unknown = sorted(set(keys or []) - {r["key"] for r in data["rows"]})
+    loops = [r for r in data.get("loop_rows", []) if not keys or r["key"] in keys]
+    valid = [r["key"] for r in [*data["rows"], *data.get("loop_rows", [])]]
+    unknown = sorted(set(keys or []) - set(valid))
     if unknown:
-        raise UserError(f"unknown perception rows {unknown}; valid: {[r['key'] for r in data['rows']]}")
+        raise UserError(f"unknown perception rows {unknown}; valid: {valid}")
+    training = {r["key"] for r in rows}
+    for loop in loops:
+        if loop["perception"] not in training and not (work / loop["perception"] / "model.pt").is_file():
+            raise UserError(
+                f"loop row {loop['key']} needs the model of row {loop['perception']}: run "
+                f"`workbench bench perception rows=[{loop['perception']}]` first (or both together)"
+            )
     for row in rows:
         dataset = _dataset(data["datasets"][row["dataset"]], work / "data" / row["dataset"])
         run_dir = work / row["key"]
@@ -76,7 +91,54 @@ def run(keys: list[str] | None, store: Path, work: Path, command: str, machine: 
             "train_minutes": wall / 60, "curve": _curve(run_dir),
         }  # fmt: skip
         atomic_write_json(store / f"{row['key']}.json", entry)
+    for loop in loops:
+        print(f"bench perception: {loop['key']} ...", flush=True)
+        commit, dirty = head_commit(REPO), dirty_paths(REPO, _paths(data, loop))
+        entry = {"row": loop["key"], "commit": commit, "dirty_paths": dirty,
+                 "date": f"{datetime.now():%Y-%m-%d %H:%M}", "command": command, "machine": machine,
+                 **_loop(loop, work, store)}  # fmt: skip
+        atomic_write_json(store / f"{loop['key']}.json", entry)
     return render(data, store)
+
+
+def _loop(loop: dict[str, Any], work: Path, store: Path) -> dict[str, Any]:
+    """Train the loop row's policy and evaluate it with and without perception, and the expert with."""
+    from workbench.commands.eval import run as evaluate
+    from workbench.commands.train import run as train
+    from workbench.config import compose
+
+    root, model = work / loop["key"], work / loop["perception"]
+    if root.exists():
+        shutil.rmtree(root)  # measure anew: the policy and its evaluations belong together
+    policy = root / "policy"
+    tic = time.perf_counter()
+    train(compose("train", [*loop["train"], f"run_dir={policy}", "trainer.progress=false"]))
+    train_minutes = (time.perf_counter() - tic) / 60
+    seeds = [f"seed={loop['eval_seed']}", f"episodes={loop['episodes']}", "num_envs=2"]
+    runs = {
+        "truth": ["run=" + str(policy), "video=false"],
+        "perceived": ["run=" + str(policy), f"env.perception={model}", "video_episodes=2"],
+        "expert_perceived": [f"env={loop['env']}", "policy=expert", f"env.perception={model}", "video=false"],
+    }
+    results = {}
+    for name, overrides in runs.items():
+        out = root / f"eval_{name}"
+        res = evaluate(compose("eval", [*overrides, *seeds, f"out={out}"]))
+        kept = ("success_rate", "mean_return", "mean_length", "episodes", "seeds")
+        results[name] = {k: res[k] for k in kept}
+        for key in ("mean_final_perception_error_cm", "mean_max_perception_error_cm"):
+            if key in res:
+                results[name][key] = res[key]
+        if name == "perceived":
+            videos = [out / v for v in res["videos"]]
+            target = store / "videos"
+            target.mkdir(parents=True, exist_ok=True)
+            for video in videos:
+                shutil.copyfile(video, target / f"{loop['key']}_{video.name}")
+    model_entry = store / f"{loop['perception']}.json"
+    model_commit = json.loads(model_entry.read_text())["commit"] if model_entry.exists() else None
+    return {"results": results, "train_minutes": train_minutes, "perception_row": loop["perception"],
+            "perception_commit": model_commit, "train": loop["train"]}  # fmt: skip
 
 
 def _dataset(spec: dict[str, Any], out: Path) -> Path:
@@ -204,7 +266,48 @@ def render(data: dict[str, Any], store: Path) -> str:
                         f"validation {metric} by step: {curve or 'none'}")  # fmt: skip
         if row.get("notes"):
             commands.append(f"  {' '.join(str(row['notes']).split())}")
-    return "\n".join([*lines, "", *commands]) if commands else "\n".join(lines)
+    out = "\n".join([*lines, "", *commands]) if commands else "\n".join(lines)
+    if data.get("loop_rows"):
+        out += "\n\n" + _render_loops(data, store)
+    return out
+
+
+def _render_loops(data: dict[str, Any], store: Path) -> str:
+    lines = [
+        "Perception in the loop: the same test seeds, the policy on the simulator's state, on the state with",
+        "the objects where the perception row's model places them, and the scripted expert on that",
+        "perceived state.",
+        "",
+        "| row | policy | perception | success, true state | success, perceived | expert, perceived "
+        "| perception error cm (mean final / max) | goal | met | measured at |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    notes = []
+    for row in data["loop_rows"]:
+        path = store / f"{row['key']}.json"
+        bound = row.get("goals", {}).get("min_success")
+        goal = f"perceived success >= {bound:.0%}" if bound is not None else ""
+        if not path.exists():
+            blank = "| " * 4
+            cells = f"| {row['key']} | {row['policy']} | {row['perception']} {blank}"
+            lines.append(f"{cells}| {goal} | | not run |")
+            continue
+        entry = json.loads(path.read_text())
+        res = entry["results"]
+        perceived = res["perceived"]
+        met = "" if bound is None else "yes" if perceived["success_rate"] >= bound else "**no**"
+        stale = staleness(REPO, entry.get("commit"), _paths(data, row)).text()
+        error = (f"{perceived.get('mean_final_perception_error_cm', float('nan')):.2f} / "
+                 f"{perceived.get('mean_max_perception_error_cm', float('nan')):.2f}")  # fmt: skip
+        lines.append(
+            f"| {row['key']} | {row['policy']} | {row['perception']} | {res['truth']['success_rate']:.0%} "
+            f"| {perceived['success_rate']:.0%} | {res['expert_perceived']['success_rate']:.0%} | {error} "
+            f"| {goal} | {met} | {stale} |"
+        )
+        notes.append(f"- {row['key']}: `{entry['command']}` ({entry['date']}, {entry['machine']}); "
+                     f"{perceived['episodes']} episodes from seed {perceived['seeds'][0]}; policy trained "
+                     f"{entry['train_minutes']:.1f} min")  # fmt: skip
+    return "\n".join([*lines, "", *notes]) if notes else "\n".join(lines)
 
 
 def rerender(store: Path = STORE) -> str:
