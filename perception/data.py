@@ -37,7 +37,9 @@ class PerceptionSplit:
 
     def batch(self, rows: np.ndarray, flips: np.ndarray, generator: torch.Generator) -> dict[str, Any]:
         """A training batch of ``rows``, those with ``flips`` mirrored left-right (boxes too): images
-        (B, H, W, 3) uint8 and seg (B, H, W) int64 tensors, boxes / labels lists of arrays."""
+        (B, H, W, 3) uint8 and seg (B, H, W) int64 tensors, boxes / labels lists of arrays, and a
+        seed per image (B,) for what a model samples from its batch (the promptable segmenter's
+        clicks), drawn from ``generator`` so a resumed run samples the same."""
         width = self.images.shape[2]
         images, seg, boxes = self.images[rows].copy(), self.seg[rows].copy(), []
         for i, row in enumerate(rows):
@@ -47,8 +49,9 @@ class PerceptionSplit:
                 box[:, 0] = width - box[:, 0] - box[:, 2]
             boxes.append(box)
         labels = [self.labels[row] for row in rows]
+        seeds = torch.randint(2**31, (len(rows),), generator=generator)
         return {"images": torch.from_numpy(images), "boxes": boxes, "labels": labels,
-                "seg": torch.from_numpy(seg.astype(np.int64))}  # fmt: skip
+                "seg": torch.from_numpy(seg.astype(np.int64)), "seeds": seeds}  # fmt: skip
 
 
 def dataset_meta(root: Path) -> dict[str, Any]:

@@ -8,12 +8,15 @@ from perception.detection.centernet import CenterNetConfig
 from perception.detection.detector import Detector
 from perception.points.config import PointNetConfig
 from perception.points.models import ObjectClassifier, ObjectLocator
+from perception.promptable.config import PromptSegConfig
+from perception.promptable.model import PromptableSegmenter
 from perception.segmentation.segmenter import Segmenter
 from perception.segmentation.unet import UNetConfig
 
 MODELS: dict[tuple[str, str], tuple[Any, Any]] = {
     ("detection", "centernet"): (CenterNetConfig, Detector),
     ("segmentation", "unet"): (UNetConfig, Segmenter),
+    ("promptable", "promptseg"): (PromptSegConfig, PromptableSegmenter),
     ("points", "pointnet"): (PointNetConfig, ObjectLocator),
     ("point_classification", "pointnet"): (PointNetConfig, ObjectClassifier),
 }

@@ -2,9 +2,8 @@
 
 Every object is its box centre: a per-class heatmap at stride 4 peaks there, and two small heads
 regress the box size and the sub-cell offset of the centre. Decoding is a 3x3 max-pool (the
-paper's NMS) and the top-k peaks. The backbone is the workbench's ResNet-18-GN
-(``foundation.resnet``) with a small FPN-style top-down neck back to stride 4, where a 4 cm object
-seen by the 224 px ``agentview`` camera still spans ~5 cells.
+paper's NMS) and the top-k peaks. The features are ``perception.backbone``'s stride-4 map (the
+workbench's ResNet-18-GN with a small FPN-style neck).
 """
 
 from __future__ import annotations
@@ -16,22 +15,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from foundation.resnet import ResNet18GN, group_norm
+from perception.backbone import STRIDE, Stride4Features
 from perception.detection.config import CenterNetConfig
 
-STRIDE = 4  # input pixels per heatmap cell along each axis
 __all__ = ["STRIDE", "CenterNet", "CenterNetConfig", "centernet_loss", "decode", "make_targets"]
 
 
-class CenterNet(nn.Module):
+class CenterNet(Stride4Features):
     def __init__(self, config: CenterNetConfig, num_classes: int) -> None:
-        super().__init__()
+        super().__init__(config.width, config.neck_channels)
         self.config, self.num_classes = config, num_classes
-        self.backbone = ResNet18GN(3, config.width)
         c = config.neck_channels
-        widths = [config.width * m for m in (1, 2, 4, 8)]  # stages at strides 4, 8, 16, 32
-        self.lateral = nn.ModuleList(nn.Conv2d(w, c, 1) for w in widths)
-        self.smooth = nn.Sequential(nn.Conv2d(c, c, 3, padding=1, bias=False), group_norm(c), nn.ReLU())
 
         def head(out: int) -> nn.Sequential:
             return nn.Sequential(nn.Conv2d(c, c, 3, padding=1), nn.ReLU(), nn.Conv2d(c, out, 1))
@@ -44,16 +38,7 @@ class CenterNet(nn.Module):
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """(B, H, W, 3) uint8 -> heat logits (B, C, H/4, W/4), size and offset (B, 2, H/4, W/4)."""
-        x = images.permute(0, 3, 1, 2).float() / 127.5 - 1.0  # (B, 3, H, W) in [-1, 1]
-        x = self.backbone.stem(x)
-        features = []
-        for stage in self.backbone.stages:
-            x = stage(x)
-            features.append(x)
-        top = self.lateral[-1](features[-1])
-        for lateral, feature in zip(reversed(self.lateral[:-1]), reversed(features[:-1]), strict=True):
-            top = lateral(feature) + F.interpolate(top, size=feature.shape[-2:], mode="nearest")
-        y = self.smooth(top)  # (B, c, H/4, W/4)
+        y = self.features(images)  # (B, c, H/4, W/4)
         return {"heat": self.heat(y), "size": self.size(y), "offset": self.offset(y)}
 
 

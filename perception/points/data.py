@@ -28,7 +28,7 @@ class PointSplit:
     xyz: np.ndarray  # (F, N, 3) float32 world m
     rgb: np.ndarray  # (F, N, 3) uint8
     instance: np.ndarray  # (F, N) int64 segmentation (= category) ids
-    centres: list[dict[int, np.ndarray]]  # per frame {category id: (3,) world centre} of seen objects
+    centres: list[dict[int, np.ndarray]]  # per frame {category id: (3,) world centre} of seen movable objects
     categories: list[dict[str, Any]]
 
     def __len__(self) -> int:
@@ -64,9 +64,10 @@ def load_point_split(root: Path, split: str) -> PointSplit:
     coco = load_json(root / split / "annotations.json")
     frame_of = {im["id"]: im["frame"] for im in coco["images"]}
     frames = sorted(set(frame_of.values()))
+    things = {c["id"] for c in coco["categories"] if c["isthing"]}
     centres: dict[int, dict[int, np.ndarray]] = {f: {} for f in frames}
     for ann in coco["annotations"]:
-        if "pose_world" in ann:
+        if "pose_world" in ann and ann["category_id"] in things:  # markers have poses too: not located
             centres[frame_of[ann["image_id"]]][ann["category_id"]] = np.asarray(
                 ann["pose_world"][:3], np.float32
             )

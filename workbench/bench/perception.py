@@ -37,12 +37,14 @@ TITLE = "Perception (`workbench bench perception`)"
 GOALS = {
     "min_map50": ("map50", ">="), "min_miou": ("miou", ">="), "max_latency_ms": ("latency_ms", "<="),
     "max_position_error_cm": ("position_error_cm", "<="), "min_accuracy": ("accuracy", ">="),
+    "min_mask_iou": ("mask_iou", ">="),
 }  # fmt: skip
 NAMES = {"map50": "mAP@0.5", "miou": "mIoU", "latency_ms": "ms/frame",
-         "position_error_cm": "position error cm", "accuracy": "accuracy"}  # fmt: skip
+         "position_error_cm": "position error cm", "accuracy": "accuracy",
+         "mask_iou": "mask IoU"}  # fmt: skip
 # The validation score a row's curve follows, by task (the first of these its metrics log).
 CURVE_KEYS = {"eval/map50": "mAP@0.5", "eval/miou": "mIoU", "eval/position_error_cm": "position error (cm)",
-              "eval/accuracy": "accuracy"}  # fmt: skip
+              "eval/accuracy": "accuracy", "eval/mask_iou": "mask IoU"}  # fmt: skip
 
 
 def load_rows() -> dict[str, Any]:
@@ -198,6 +200,9 @@ def _score_text(res: dict[str, Any]) -> str:
         return (f"position error {_num(res['position_error_cm'])} cm (median "
                 f"{_num(res.get('position_error_median_cm'))}), found {_num(res.get('found'))}, "
                 f"point mIoU {_num(res.get('point_miou'))}")  # fmt: skip
+    if "mask_iou" in res:
+        above = f"IoU > 0.5: {res.get('iou_above_50', 0):.2f}, > 0.75: {res.get('iou_above_75', 0):.2f}"
+        return f"mask IoU {res['mask_iou']:.3f} ({above}) over {int(res.get('objects', 0))} objects"
     if "accuracy" in res:
         return f"accuracy {res['accuracy']:.3f} over {int(res.get('objects', 0))} objects"
     if "miou" in res:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from perception.detection.config import CenterNetConfig
 from perception.points.config import PointNetConfig
+from perception.promptable.config import PromptSegConfig
 from perception.segmentation.config import UNetConfig
 from workbench.config.env import EnvConfig, check_camera, check_size
 from workbench.config.seeds import SeedPlan
@@ -65,7 +66,7 @@ class PerceptionCollectConfig:
             raise ConfigError(f"split={self.split!r} is not one of {list(SPLITS)}")
 
 
-TASKS = ("detection", "segmentation", "points", "point_classification")
+TASKS = ("detection", "segmentation", "promptable", "points", "point_classification")
 
 
 @dataclass
@@ -73,7 +74,8 @@ class PerceptionTrainConfig:
     """``workbench perception train data=DIR task=detection|segmentation|points|point_classification``.
 
     The task's model: ``detector`` (a CenterNet-style detector) for ``task=detection``, ``segmenter``
-    (a U-Net) for ``task=segmentation``, ``pointnet`` for ``task=points`` (per-point classes and the
+    (a U-Net) for ``task=segmentation``, ``promptseg`` (SAM-style: an object's mask from one click)
+    for ``task=promptable``, ``pointnet`` for ``task=points`` (per-point classes and the
     movable objects' centres from the frames' point clouds) and ``task=point_classification`` (an
     object's category from its points); e.g. ``detector.width=16``.
 
@@ -87,6 +89,7 @@ class PerceptionTrainConfig:
     task: str = "detection"
     detector: CenterNetConfig = field(default_factory=CenterNetConfig)
     segmenter: UNetConfig = field(default_factory=UNetConfig)
+    promptseg: PromptSegConfig = field(default_factory=PromptSegConfig)
     pointnet: PointNetConfig = field(default_factory=PointNetConfig)
     camera: str | None = None
     steps: int = 3000

@@ -142,6 +142,39 @@ def segmentation_scores(model: Segmenter, data: PerceptionSplit, batch_size: int
     }
 
 
+def promptable_scores(model: Any, data: PerceptionSplit, batch_size: int = 16) -> dict[str, float]:
+    """A ``PromptableSegmenter`` with one click per visible movable object (at least ``min_area`` px),
+    at the point farthest inside its mask: the mean IoU of the predicted and true masks
+    (``mask_iou``) and the fraction above 0.5 and 0.75."""
+    from perception.promptable.model import centre_click
+
+    things, min_area = set(model.class_ids), model.config.min_area
+    ious: list[float] = []
+    seconds = 0.0
+    model.eval()
+    for start in range(0, len(data), batch_size):
+        seg = data.seg[start : start + batch_size]
+        truths = [
+            [mask for cid in np.unique(image) if cid in things and (mask := image == cid).sum() >= min_area]
+            for image in seg
+        ]
+        clicks = [np.array([centre_click(m) for m in masks], np.float32).reshape(-1, 2) for masks in truths]
+        tic = time.perf_counter()
+        found = model.segment(data.images[start : start + batch_size], clicks)
+        seconds += time.perf_counter() - tic
+        for masks, predicted in zip(truths, found, strict=True):
+            for truth, guess in zip(masks, predicted, strict=True):
+                ious.append(float((truth & guess).sum() / max((truth | guess).sum(), 1)))
+    scores = np.asarray(ious)
+    return {
+        "mask_iou": float(scores.mean()) if len(scores) else 0.0,
+        "iou_above_50": float((scores > 0.5).mean()) if len(scores) else 0.0,
+        "iou_above_75": float((scores > 0.75).mean()) if len(scores) else 0.0,
+        "objects": float(len(scores)),
+        "ms_per_frame_batched": 1000 * seconds / max(len(data), 1),
+    }
+
+
 def point_scores(model: Any, data: Any, batch_size: int = 32) -> dict[str, float]:
     """An ``ObjectLocator`` on a ``PointSplit``: the mean and median distance (cm) between each seen
     object's predicted and true centre (``position_error_cm``; an object the model does not find counts

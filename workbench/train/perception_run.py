@@ -59,17 +59,27 @@ def _model(
     and its two ranking keys."""
     from perception.detection.detector import Detector
     from perception.points.models import ObjectClassifier, ObjectLocator
+    from perception.promptable.model import PromptableSegmenter
     from perception.segmentation.segmenter import Segmenter
     from workbench.train.perception import (
         classification_scores,
         detection_scores,
         point_scores,
+        promptable_scores,
         segmentation_scores,
     )
 
     if cfg.task == "detection":
         detector = Detector(cfg.detector, train.class_ids, train.class_names, train.images.shape[1:3])
         return detector, detection_scores, ("map50", "map")
+    if cfg.task == "promptable":
+        try:
+            prompted = PromptableSegmenter(
+                cfg.promptseg, train.class_ids, train.class_names, train.images.shape[1:3]
+            )
+        except ValueError as exc:
+            raise UserError(str(exc)) from exc
+        return prompted, promptable_scores, ("mask_iou", "mask_iou")
     if cfg.task == "point_classification":
         if not len(train):
             raise UserError(
@@ -98,6 +108,9 @@ def _one_input(model: Any, test: Any) -> tuple[Callable[[np.ndarray], Any], np.n
         return model.detect, test.images[0]
     if model.task == "segmentation":
         return model.segment, test.images[0]
+    if model.task == "promptable":
+        click = np.array([model.image_hw[1] // 2, model.image_hw[0] // 2], np.float32)
+        return (lambda images: model.segment(images, [click[None]])), test.images[0]
     if model.task == "points":
         return model.locate, test.points(0)
     return model.classify, test.crop(0, None)
