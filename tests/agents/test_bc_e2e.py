@@ -68,3 +68,11 @@ def test_bc_rgb_collect_train_eval(tmp_path: Path) -> None:
         "agent.steps=10", "agent.batch_size=8",
     )  # fmt: skip
     assert results["episodes"] == 2
+    # what the policy's camera encoder looks at, over an episode it acted in
+    workbench("eval", f"run={run}", "episodes=1", "video=false", f"out={tmp_path / 'ev'}")
+    explained = tmp_path / "explain"
+    workbench("perception", "explain", f"run={run}", f"episodes={tmp_path / 'ev' / 'episodes'}", "every=25",
+              f"out={explained}")  # fmt: skip
+    assert (explained / "explain.mp4").is_file()
+    assert sorted(p.name for p in explained.glob("*.png")) == ["explain_0000.png", "explain_0025.png",
+                                                               "explain_0050.png"]  # fmt: skip

@@ -1,11 +1,16 @@
-"""``workbench perception <action>``: perception datasets (``collect``) and, later, models."""
+"""``workbench perception <action>``: perception datasets (``collect``), models (``train``) and what
+they see (``explain``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from workbench.config.perception import PerceptionCollectConfig, PerceptionTrainConfig
+from workbench.config.perception import (
+    PerceptionCollectConfig,
+    PerceptionExplainConfig,
+    PerceptionTrainConfig,
+)
 from workbench.errors import UserError
 
 
@@ -14,6 +19,8 @@ def run(cfg: Any, action: str) -> dict[str, Any]:
         return collect(cfg)
     if action == "train":
         return train(cfg)
+    if action == "explain":
+        return explain(cfg)
     raise AssertionError(f"unknown perception action {action!r}")  # the CLI checks actions first
 
 
@@ -128,3 +135,112 @@ def _leaves(cfg: Any, prefix: str = "") -> dict[str, Any]:
         else:
             out[f"{prefix}{f.name}"] = value
     return out
+
+
+def explain(cfg: PerceptionExplainConfig) -> dict[str, Any]:
+    """Saliency and Grad-CAM pictures of a perception model or an image policy (``perception.explain``)."""
+    import numpy as np
+
+    from perception.explain import explain as explain_frames
+    from perception.explain import panel, perception_target, policy_target
+    from workbench.evaluate import check_new_or_empty, staged_dir
+    from workbench.video import write_video
+
+    assert cfg.run is not None and cfg.out is not None
+    out = Path(cfg.out)
+    check_new_or_empty(out)
+    run = Path(cfg.run)
+    if not run.exists():
+        raise UserError(f"run={run}: no such run directory or model file")
+    perception_model = run / "model.pt" if run.is_dir() else run
+    if (
+        perception_model.suffix == ".pt"
+        and perception_model.is_file()
+        and _is_perception_file(perception_model)
+    ):
+        from perception.model_io import load_model
+
+        model = load_model(perception_model)
+        target = perception_target(model)
+        if cfg.episodes is not None:
+            frames, steps = _episode_frames(cfg, None, getattr(model, "image_hw", None))
+        else:
+            from perception.data import load_split
+
+            assert cfg.data is not None
+            data = load_split(Path(cfg.data), cfg.split)
+            rows = np.linspace(0, len(data) - 1, min(cfg.frames, len(data))).astype(int)
+            frames, steps = data.images[rows], rows
+    else:
+        if cfg.episodes is None:
+            raise UserError("an image policy is explained on an episode it acted in: give episodes=DIR "
+                            "(e.g. RUN/eval/<record>/episodes) and episode=K")  # fmt: skip
+        from workbench.api import load_policy
+
+        try:
+            policy = load_policy(run)
+        except FileNotFoundError as exc:
+            raise UserError(f"run={run}: {exc}") from exc
+        from workbench.data.reader import load_episode
+
+        observations = load_episode(Path(cfg.episodes), cfg.episode).obs
+        target = policy_target(policy, observations, cfg.camera)
+        frames, steps = _episode_frames(cfg, target.camera, None, observations)
+    cams, saliency = [], []
+    for start in range(0, len(frames), 16):
+        cam, sal = explain_frames(target, frames[start : start + 16], steps[start : start + 16])
+        cams.append(cam)
+        saliency.append(sal)
+    panels = [
+        panel(f, c, s) for f, c, s in zip(frames, np.concatenate(cams), np.concatenate(saliency), strict=True)
+    ]
+    import imageio.v3 as iio
+
+    with staged_dir(out) as stage:
+        every = cfg.every if cfg.episodes is not None else 1
+        for i in range(0, len(panels), every):
+            iio.imwrite(stage / f"explain_{int(steps[i]):04d}.png", panels[i])
+        if cfg.episodes is not None:
+            write_video(stage / "explain.mp4", np.stack(panels), fps=cfg.fps)
+    print(f"explained: {target.description}; {len(panels)} frames (frame | saliency | Grad-CAM) in {out}")
+    return {"out": str(out), "frames": len(panels), "target": target.description}
+
+
+def _is_perception_file(path: Path) -> bool:
+    """A perception model file (not a policy's): its payload names the perception format."""
+    import torch
+
+    from perception.model_io import MODEL_FORMAT
+
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        return False
+    return isinstance(payload, dict) and payload.get("format") == MODEL_FORMAT
+
+
+def _episode_frames(
+    cfg: PerceptionExplainConfig, camera: str | None, image_hw: Any, observations: Any = None
+) -> tuple[Any, Any]:
+    """An episode's frames (T+1, H, W, 3) of ``camera`` and their steps."""
+    import numpy as np
+
+    from workbench.data.reader import load_episode
+
+    assert cfg.episodes is not None
+    if observations is None:
+        observations = load_episode(Path(cfg.episodes), cfg.episode).obs
+    keys = [k for k in observations if k.startswith("rgb/")]
+    key = f"rgb/{camera or cfg.camera}" if (camera or cfg.camera) else (keys[0] if keys else None)
+    if key is None or key not in observations:
+        raise UserError(
+            f"episode {cfg.episode} of {cfg.episodes} has no {key or 'rgb'} frames; "
+            f"it has {sorted(observations)}"
+        )
+    frames = observations[key]
+    if image_hw is not None and tuple(frames.shape[1:3]) != tuple(image_hw):
+        raise UserError(
+            f"{key} frames are {frames.shape[1]}x{frames.shape[2]}; "
+            f"the model reads {image_hw[0]}x{image_hw[1]}"
+        )
+    return frames, np.arange(len(frames))

@@ -15,7 +15,11 @@ from workbench.config.commands import (
     ReplayConfig,
     ReportConfig,
 )
-from workbench.config.perception import PerceptionCollectConfig, PerceptionTrainConfig
+from workbench.config.perception import (
+    PerceptionCollectConfig,
+    PerceptionExplainConfig,
+    PerceptionTrainConfig,
+)
 from workbench.config.train import TrainConfig
 from workbench.errors import ConfigError, one_line
 
@@ -33,6 +37,7 @@ SCHEMAS: dict[str, type] = {
     "report": ReportConfig,
     "perception_collect": PerceptionCollectConfig,
     "perception_train": PerceptionTrainConfig,
+    "perception_explain": PerceptionExplainConfig,
 }
 
 

@@ -130,3 +130,52 @@ class PerceptionTrainConfig:
         if self.camera is not None:
             check_camera(self.camera, "camera")
         check_device(self.device)
+
+
+@dataclass
+class PerceptionExplainConfig:
+    """``workbench perception explain run=RUN out=DIR`` and where the frames come from:
+
+    - ``episodes=DIR episode=K``: the frames of an episode an evaluation recorded (a run's
+      ``eval/<record>/episodes``), written as ``explain.mp4`` and a PNG per ``every`` steps; for an
+      image policy (``run=`` a training run with rgb observations) this is the only source, since the
+      policy reads the episode's other observations too;
+    - ``data=DIR split=test frames=N``: N frames of a perception dataset's split (for a perception
+      model: ``run=`` a ``workbench perception train`` run or its model.pt), one PNG each.
+
+    Each picture shows the frame, its saliency and its Grad-CAM side by side.
+    """
+
+    run: str | None = None
+    out: str | None = None
+    episodes: str | None = None
+    episode: int = 0
+    camera: str | None = None  # the policy's camera to explain (null: its first)
+    every: int = 10  # a PNG every this many steps of an episode (the mp4 has them all)
+    fps: int = 10
+    data: str | None = None
+    split: str = "test"
+    frames: int = 8
+    debug: bool = False
+
+    def __post_init__(self) -> None:
+        if self.run is None:
+            raise ConfigError(
+                "perception explain needs run=RUN (a perception or image-policy run, or a model file)"
+            )
+        if self.out is None:
+            raise ConfigError("perception explain needs out=DIR, a new directory for the pictures")
+        if (self.episodes is None) == (self.data is None):
+            raise ConfigError(
+                "say where the frames come from: episodes=DIR (an evaluation's episodes) or data=DIR"
+            )
+        if self.split not in SPLITS:
+            raise ConfigError(f"split={self.split!r} is not one of {list(SPLITS)}")
+        for key in ("episode",):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"{key}={getattr(self, key)} must be >= 0")
+        for key in ("every", "fps", "frames"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"{key}={getattr(self, key)} must be >= 1")
+        if self.camera is not None:
+            check_camera(self.camera, "camera")
