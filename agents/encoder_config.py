@@ -19,10 +19,17 @@ from dataclasses import dataclass
 ConfigError = ValueError
 
 # Image encoder architectures: name -> what it is. ResNet-18 with GroupNorm and a spatial softmax
-# (robomimic; Diffusion Policy sec. 4.2). The perception issue adds ViT and pretrained variants here.
+# (robomimic; Diffusion Policy sec. 4.2); a small ViT (foundation.vit).
 ENCODERS = {
     "resnet18_gn": "ResNet-18 (GroupNorm) + spatial-softmax keypoints + linear",
+    "vit": "a small Vision Transformer: patch_size patches, depth blocks of width, the class token + linear",
     "nature_cnn": "the DQN paper's 3-layer CNN (SB3's NatureCNN); the RL agents' default",
+}
+# The keys that fix an architecture's weights (an encoder file must match them).
+ARCHITECTURE_KEYS = {
+    "resnet18_gn": ("width", "feature_dim", "num_keypoints"),
+    "vit": ("width", "feature_dim", "patch_size", "depth", "heads"),
+    "nature_cnn": ("feature_dim",),
 }
 
 
@@ -31,9 +38,12 @@ class EncoderConfig:
     """How image observations (``rgb/<camera>``) become features; low-dimensional keys are normalised."""
 
     name: str = "resnet18_gn"
-    width: int = 64  # channels of the first stage: 64 = standard ResNet-18; 16-32 for a laptop CPU
+    width: int = 64  # resnet18_gn: first-stage channels (64 = standard; 16-32 on a CPU); vit: token width
     feature_dim: int = 64  # features per camera and frame
-    num_keypoints: int = 32  # spatial-softmax keypoints
+    num_keypoints: int = 32  # resnet18_gn: spatial-softmax keypoints
+    patch_size: int = 8  # vit: pixels per patch side
+    depth: int = 4  # vit: transformer blocks
+    heads: int = 4  # vit: attention heads (width must divide by it)
     crop_ratio: float = 0.9  # random crop to this fraction of H and W in training, centre crop in eval
     checkpoint: str | None = None  # a workbench encoder file to start from (local weights only)
     freeze: bool = False  # keep the image encoder's weights fixed
@@ -42,9 +52,13 @@ class EncoderConfig:
     def __post_init__(self) -> None:
         if self.name not in ENCODERS:
             raise ConfigError(f"agent.encoder.name={self.name!r} is not one of {list(ENCODERS)}")
-        for key in ("width", "feature_dim", "num_keypoints"):
+        for key in ("width", "feature_dim", "num_keypoints", "patch_size", "depth", "heads"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"agent.encoder.{key}={getattr(self, key)} must be >= 1")
+        if self.name == "vit" and self.width % self.heads:
+            raise ConfigError(
+                f"agent.encoder.width={self.width} must divide by agent.encoder.heads={self.heads} (vit)"
+            )
         if not 0.0 < self.crop_ratio <= 1.0:
             raise ConfigError(
                 f"agent.encoder.crop_ratio={self.crop_ratio} must be in (0, 1]; 1 disables cropping"

@@ -17,10 +17,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from agents.encoder_config import EncoderConfig
+from agents.encoder_config import ARCHITECTURE_KEYS, EncoderConfig
+from agents.image_encoders import make_image_encoder
 from foundation.augment import center_crop, random_crop
 from foundation.normalizer import Normalizer
-from foundation.resnet import ResNetImageEncoder
 
 
 def module_key(obs_key: str) -> str:
@@ -65,24 +65,19 @@ class ObsEncoder(nn.Module):
             {module_key(k): Normalizer.identity((d,), normalization) for k, d in self.low_dims.items()}  # type: ignore[arg-type]
         )
         self.encoder_config = encoder
-        if self.image_keys and encoder.name != "resnet18_gn":
+        if self.image_keys and encoder.name == "nature_cnn":
             raise ValueError(
-                f"agent.encoder.name={encoder.name}: the imitation agents encode images with resnet18_gn "
+                "agent.encoder.name=nature_cnn: the imitation agents encode images with resnet18_gn or vit "
                 "(nature_cnn serves the RL agents)"
             )
-        self.cameras = nn.ModuleDict(
-            {
-                module_key(k): ResNetImageEncoder(
-                    3, encoder.feature_dim, encoder.num_keypoints, encoder.width
-                )
-                for k in self.image_keys
-            }
-        )
         self.crop_shape: dict[str, tuple[int, int]] = {}
         for k in self.image_keys:
             h, w, _ = obs_spec[k]["shape"]
             ratio = encoder.crop_ratio
             self.crop_shape[k] = (max(8, round(h * ratio)), max(8, round(w * ratio)))
+        self.cameras = nn.ModuleDict(
+            {module_key(k): make_image_encoder(encoder, self.crop_shape[k]) for k in self.image_keys}
+        )
         self.feature_dim = sum(self.low_dims.values()) + encoder.feature_dim * len(self.image_keys)
         if encoder.checkpoint is not None:
             for camera in self.cameras.values():
@@ -144,9 +139,7 @@ def save_encoder(camera_encoder: nn.Module, config: EncoderConfig, path: str | P
         "format": ENCODER_FORMAT,
         "version": ENCODER_VERSION,
         "name": config.name,
-        "width": config.width,
-        "feature_dim": config.feature_dim,
-        "num_keypoints": config.num_keypoints,
+        **{key: getattr(config, key) for key in ARCHITECTURE_KEYS[config.name]},
         "state_dict": camera_encoder.state_dict(),
     }
     save_torch(payload, path)
@@ -172,8 +165,8 @@ def load_encoder(camera_encoder: nn.Module, config: EncoderConfig) -> None:
             f"{path} is an encoder file of format version {payload.get('version')}; this workbench reads "
             f"version {ENCODER_VERSION}"
         )
-    keys = ("name", "width", "feature_dim", "num_keypoints")
-    mismatch = [k for k in keys if payload[k] != getattr(config, k)]
+    keys = ("name", *ARCHITECTURE_KEYS.get(str(payload.get("name")), ()))
+    mismatch = [k for k in keys if payload.get(k) != getattr(config, k)]
     if mismatch:
         found = ", ".join(f"{k}={payload[k]}" for k in mismatch)
         raise ValueError(f"{path} holds an encoder with {found}; set agent.encoder.* to match it")

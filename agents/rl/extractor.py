@@ -6,6 +6,7 @@ gets its own encoder, chosen by the shared encoder schema (``agents.encoder_conf
 - ``resnet18_gn``: the ResNet-18-GroupNorm + spatial-softmax encoder the imitation agents use
   (``foundation.resnet``), optionally started from a workbench encoder file
   (``agent.encoder.checkpoint``, e.g. a self-supervised one) and frozen (``agent.encoder.freeze``);
+- ``vit``: the small Vision Transformer (``foundation.vit``), same options;
 - ``nature_cnn``: SB3's NatureCNN (Mnih et al. 2015), what SB3 uses by default.
 
 Training sees random crops (``agent.encoder.crop_ratio``: shifts of a few pixels, the augmentation
@@ -24,8 +25,8 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, NatureC
 from torch import nn
 
 from agents.encoder_config import EncoderConfig
+from agents.image_encoders import make_image_encoder
 from foundation.augment import center_crop, random_crop
-from foundation.resnet import ResNetImageEncoder
 
 
 class WorkbenchExtractor(BaseFeaturesExtractor):
@@ -45,7 +46,7 @@ class WorkbenchExtractor(BaseFeaturesExtractor):
                 crop_space = gym.spaces.Box(0, 255, (channels, h, w), np.uint8)
                 cameras[key] = NatureCNN(crop_space, features_dim=config.feature_dim)
             else:
-                cameras[key] = ResNetImageEncoder(3, config.feature_dim, config.num_keypoints, config.width)
+                cameras[key] = make_image_encoder(config, crops[key])
                 if config.checkpoint is not None:
                     from agents.imitation.obs_encoder import load_encoder
 

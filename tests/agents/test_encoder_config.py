@@ -61,6 +61,28 @@ def test_mismatched_or_missing_encoder_files_are_refused(tmp_path: Path) -> None
         EncoderConfig(freeze=True)
 
 
+def test_a_vit_encodes_images_and_round_trips_through_an_encoder_file(tmp_path: Path) -> None:
+    vit = EncoderConfig(name="vit", width=16, feature_dim=8, patch_size=8, depth=1, heads=2)
+    torch.manual_seed(0)
+    source = _agent(vit)
+    batch = {"obs/rgb/front": torch.randint(0, 255, (3, 1, 32, 32, 3), dtype=torch.uint8),
+             "obs/proprio": torch.randn(3, 1, 4)}  # fmt: skip
+    source.eval()
+    assert source(batch).shape == (3, 1, 2)
+    path = tmp_path / "vit.pt"
+    save_encoder(source.encoder.cameras["rgb__front"], vit, path)
+    torch.manual_seed(1)
+    loaded = _agent(EncoderConfig(name="vit", width=16, feature_dim=8, patch_size=8, depth=1, heads=2,
+                                  checkpoint=str(path)))  # fmt: skip
+    for a, b in zip(source.encoder.cameras.parameters(), loaded.encoder.cameras.parameters(), strict=True):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match=r"depth=1; set agent\.encoder"):
+        _agent(EncoderConfig(name="vit", width=16, feature_dim=8, patch_size=8, depth=2, heads=2,
+                             checkpoint=str(path)))  # fmt: skip
+    with pytest.raises(ValueError, match=r"must divide by agent\.encoder\.heads"):
+        EncoderConfig(name="vit", width=10, heads=4)
+
+
 def test_first_wave_flat_keys_are_migrated() -> None:
     flat = {"name": "bc", "obs_keys": ["rgb/front"], "resnet_width": 16, "image_feature_dim": 32}
     flat["crop_ratio"] = 0.8

@@ -96,14 +96,14 @@ def test_online_agent_trains_evaluates_and_reloads(name: str, tmp_path: Path) ->
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("encoder", ["nature_cnn", "resnet18_gn"])
+@pytest.mark.parametrize("encoder", ["nature_cnn", "resnet18_gn", "vit"])
 def test_sb3_agent_from_pixels_uses_the_workbench_encoders(encoder: str, tmp_path: Path) -> None:
     """rgb + proprio observations (the target only in the image): each camera through the chosen
     encoder as SB3's features extractor, random crops in training; the policy file rebuilds it."""
     run = tmp_path / "run"
     workbench(
         "train", "agent=sac", "env=wb/Reach-mujoco-v0", "env.obs_mode=rgb+proprio", "env.width=48",
-        "env.height=48", f"agent.encoder.name={encoder}", "agent.encoder.width=8",
+        "env.height=48", f"agent.encoder.name={encoder}", "agent.encoder.width=8", "agent.encoder.heads=2",
         "agent.encoder.feature_dim=32", "agent.encoder.crop_ratio=0.9", "agent.steps=150",
         "agent.learning_starts=100", "agent.buffer_size=500", "agent.batch_size=16",
         "agent.net_arch=[32,32]", "eval.episodes=2", "eval.num_envs=2", "eval.video=false", f"run_dir={run}",
