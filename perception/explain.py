@@ -9,9 +9,10 @@ A *target* says what is explained: one scalar per frame that the network compute
 - image policy (BC and its RNN / transformer variants): the squared norm of its first (normalised)
   action -- which pixels move the action it takes.
 
-Grad-CAM weighs the activations of the encoder's last stage by the mean gradient of the target per
-channel, keeps the positive part and upsamples it to the frame; saliency is the largest absolute
-input gradient over the colour channels. Both are scaled to [0, 1] per frame.
+Grad-CAM weighs the activations of the encoder's last stage (a ViT's: its last block's patch tokens)
+by the mean gradient of the target per channel, keeps the positive part and upsamples it to the
+frame; saliency is the largest absolute input gradient over the colour channels. Both are scaled to
+[0, 1] per frame.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Target:
     layer: nn.Module
     camera: str | None
     description: str
+    grid: tuple[int, int] | None = None  # a ViT layer: its patch tokens (after the class token) as h x w
 
 
 def explain(target: Target, images: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -56,8 +58,12 @@ def explain(target: Target, images: np.ndarray, steps: np.ndarray) -> tuple[np.n
     finally:
         handle.remove()
     activation = captured["activation"]  # (N * k, C, h, w): k frames per image for a history
-    assert activation.grad is not None
-    weights = activation.grad.mean(dim=(2, 3), keepdim=True)  # (N*k, C, 1, 1)
+    gradient = activation.grad
+    assert gradient is not None
+    if target.grid is not None:  # ViT tokens (N*k, 1 + h*w, C) -> (N*k, C, h, w)
+        activation, gradient = (t[:, 1:].transpose(1, 2).reshape(len(t), -1, *target.grid)
+                                for t in (activation, gradient))  # fmt: skip
+    weights = gradient.mean(dim=(2, 3), keepdim=True)  # (N*k, C, 1, 1)
     cam = F.relu((weights * activation).sum(1))  # (N*k, h, w)
     cam = cam.reshape(len(images), -1, *cam.shape[-2:]).mean(1, keepdim=True)  # (N, 1, h, w)
     cam = F.interpolate(cam, size=images.shape[1:3], mode="bilinear", align_corners=False)[:, 0]
@@ -136,5 +142,10 @@ def policy_target(policy: Any, observations: dict[str, np.ndarray], camera: str 
             inputs[f"obs/{name}"] = value[:, None].expand(-1, horizon, *value.shape[1:])  # (N, To, ...)
         return policy(inputs)[:, 0].pow(2).sum(-1)  # (N,)
 
-    layer = encoder.cameras[module_key(key)].backbone.stages[-1]
-    return Target(action_norm, layer, key[4:], "the squared norm of the policy's first (normalised) action")
+    camera_encoder = encoder.cameras[module_key(key)]
+    description = "the squared norm of the policy's first (normalised) action"
+    if hasattr(camera_encoder, "blocks"):  # the ViT: its last block's patch tokens
+        h, w = encoder.crop_shape[key]
+        grid = (h // camera_encoder.patch, w // camera_encoder.patch)
+        return Target(action_norm, camera_encoder.blocks.layers[-1], key[4:], description, grid)
+    return Target(action_norm, camera_encoder.backbone.stages[-1], key[4:], description)
