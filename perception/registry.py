@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from perception.detection.centernet import CenterNetConfig
+from perception.detection.config import DETRConfig
 from perception.detection.detector import Detector
+from perception.detection.detr import DETRDetector
 from perception.points.config import PointNetConfig
 from perception.points.models import ObjectClassifier, ObjectLocator
 from perception.promptable.config import PromptSegConfig
@@ -15,6 +17,7 @@ from perception.segmentation.unet import UNetConfig
 
 MODELS: dict[tuple[str, str], tuple[Any, Any]] = {
     ("detection", "centernet"): (CenterNetConfig, Detector),
+    ("detection", "detr"): (DETRConfig, DETRDetector),
     ("segmentation", "unet"): (UNetConfig, Segmenter),
     ("promptable", "promptseg"): (PromptSegConfig, PromptableSegmenter),
     ("points", "pointnet"): (PointNetConfig, ObjectLocator),

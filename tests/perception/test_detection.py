@@ -1,6 +1,7 @@
 """The CenterNet-style detector: targets and decoding invert each other, a short
 ``workbench perception train`` run on a collected dataset writes its model, scores and curves, and a
-run stopped and resumed ends with the weights of the uninterrupted one."""
+run stopped and resumed ends with the weights of the uninterrupted one; the DETR-style detector's
+matching and box geometry, and its own short run."""
 
 from __future__ import annotations
 
@@ -88,3 +89,38 @@ def test_bad_training_input_is_refused(tabletop: Path, tmp_path: Path) -> None:
     with pytest.raises(UserError, match="not a workbench"):
         load_detector(damaged)
     assert CenterNetConfig().width == 32
+
+
+def test_detr_matching_and_generalized_iou() -> None:
+    from perception.detection.detr import DETRConfig, DETRDetector, box_xyxy, generalized_iou
+
+    a = torch.tensor([[0.0, 0.0, 2.0, 2.0]])
+    b = torch.tensor([[0.0, 0.0, 2.0, 2.0], [1.0, 1.0, 3.0, 3.0], [4.0, 0.0, 6.0, 2.0]])
+    # identical: 1; overlap 1 of union 7 in a 3x3 hull: 1/7 - 2/9; apart: 0 - (12 - 8) / 12
+    expected = torch.tensor([[1.0, 1 / 7 - 2 / 9, -4 / 12]])
+    assert torch.allclose(generalized_iou(a, b), expected, atol=1e-6)
+    detr = DETRDetector(DETRConfig(width=8, dim=16, queries=4), [1, 2], ["a", "b"], (64, 64))
+    truth = torch.tensor([[0.2, 0.2, 0.1, 0.1], [0.7, 0.6, 0.2, 0.1]])
+    boxes = torch.tensor(
+        [[0.5, 0.5, 0.3, 0.3], [0.7, 0.6, 0.2, 0.1], [0.9, 0.9, 0.1, 0.1], [0.2, 0.2, 0.1, 0.1]]
+    )
+    logits = torch.zeros(4, 3)
+    rows, cols = detr._match(logits, boxes, torch.tensor([0, 1]), truth)
+    assert dict(zip(cols.tolist(), rows.tolist(), strict=True)) == {0: 3, 1: 1}
+    assert torch.allclose(box_xyxy(truth[:1]), torch.tensor([[0.15, 0.15, 0.25, 0.25]]))
+
+
+def test_a_detr_style_detector_trains_and_scores_from_the_cli(tabletop: Path, tmp_path: Path) -> None:
+    run = tmp_path / "detr"
+    workbench("perception", "train", f"data={tabletop}", "model=detr", "steps=4", "batch_size=2",
+              "detr.width=8", "detr.dim=16", "detr.queries=8", "trainer.eval_every=2",
+              "trainer.progress=false", f"run_dir={run}")  # fmt: skip
+    results = json.loads((run / "results.json").read_text())
+    assert 0.0 <= results["map50"] <= 1.0 and results["latency_ms"] > 0
+    detector = load_detector(run / "model.pt")
+    assert type(detector).__name__ == "DETRDetector"
+    (found,) = detector.detect(np.zeros((1, 64, 64, 3), np.uint8))
+    assert found["boxes"].shape == (8, 4) and set(found["category_ids"]) <= set(detector.class_ids)
+    bad = workbench("perception", "train", f"data={tabletop}", "model=unet", f"run_dir={tmp_path / 'b'}",
+                    check=False)  # fmt: skip
+    assert bad.returncode == 2 and "model='unet'" in bad.stderr.strip().splitlines()[-1]

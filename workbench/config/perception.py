@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from perception.detection.config import CenterNetConfig
+from perception.detection.config import CenterNetConfig, DETRConfig
 from perception.points.config import PointNetConfig
 from perception.promptable.config import PromptSegConfig
 from perception.segmentation.config import UNetConfig
@@ -67,13 +67,19 @@ class PerceptionCollectConfig:
 
 
 TASKS = ("detection", "segmentation", "promptable", "points", "point_classification")
+# Each task's models (the first is the default); ``model=`` chooses.
+TASK_MODELS = {
+    "detection": ("centernet", "detr"), "segmentation": ("unet",), "promptable": ("promptseg",),
+    "points": ("pointnet",), "point_classification": ("pointnet",),
+}  # fmt: skip
 
 
 @dataclass
 class PerceptionTrainConfig:
     """``workbench perception train data=DIR task=detection|segmentation|points|point_classification``.
 
-    The task's model: ``detector`` (a CenterNet-style detector) for ``task=detection``, ``segmenter``
+    The task's model: ``detector`` (a CenterNet-style detector) for ``task=detection`` (``model=detr``:
+    ``detr``, a DETR-style set-prediction detector), ``segmenter``
     (a U-Net) for ``task=segmentation``, ``promptseg`` (SAM-style: an object's mask from one click)
     for ``task=promptable``, ``pointnet`` for ``task=points`` (per-point classes and the
     movable objects' centres from the frames' point clouds) and ``task=point_classification`` (an
@@ -87,7 +93,9 @@ class PerceptionTrainConfig:
 
     data: str | None = None
     task: str = "detection"
+    model: str | None = None  # the task's model; null: its first (DETECTION_MODELS for detection)
     detector: CenterNetConfig = field(default_factory=CenterNetConfig)
+    detr: DETRConfig = field(default_factory=DETRConfig)
     segmenter: UNetConfig = field(default_factory=UNetConfig)
     promptseg: PromptSegConfig = field(default_factory=PromptSegConfig)
     pointnet: PointNetConfig = field(default_factory=PointNetConfig)
@@ -115,6 +123,10 @@ class PerceptionTrainConfig:
             raise ConfigError("perception train needs data=DIR (a `workbench perception collect` dataset)")
         if self.task not in TASKS:
             raise ConfigError(f"task={self.task!r} is not one of {list(TASKS)}")
+        if self.model is not None and self.model not in TASK_MODELS[self.task]:
+            raise ConfigError(
+                f"model={self.model!r}: task={self.task} has models {list(TASK_MODELS[self.task])}"
+            )
         if (
             self.detector.name != "centernet"
             or self.segmenter.name != "unet"

@@ -58,6 +58,7 @@ def _model(
     """The task's model built for ``train``'s classes (``meta``: the dataset's), its scoring function
     and its two ranking keys."""
     from perception.detection.detector import Detector
+    from perception.detection.detr import DETRDetector
     from perception.points.models import ObjectClassifier, ObjectLocator
     from perception.promptable.model import PromptableSegmenter
     from perception.segmentation.segmenter import Segmenter
@@ -70,6 +71,9 @@ def _model(
     )
 
     if cfg.task == "detection":
+        if cfg.model == "detr":
+            detr = DETRDetector(cfg.detr, train.class_ids, train.class_names, train.images.shape[1:3])
+            return detr, detection_scores, ("map50", "map")
         detector = Detector(cfg.detector, train.class_ids, train.class_names, train.images.shape[1:3])
         return detector, detection_scores, ("map50", "map")
     if cfg.task == "promptable":
