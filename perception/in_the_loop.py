@@ -32,8 +32,8 @@ def model_file(path: str | Path) -> Path:
     if path.is_dir():
         path = path / "model.pt"
     if not path.is_file():
-        raise UserError(f"env.perception={path}: no model there; give a `workbench perception train "
-                        "task=points` run directory or its model.pt")  # fmt: skip
+        raise UserError(f"{path}: no model there; give a `workbench perception train` run directory "
+                        "or its model.pt")  # fmt: skip
     return path
 
 

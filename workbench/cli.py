@@ -29,7 +29,7 @@ COMMANDS: dict[str, str] = {
     "perception": "perception data and models: `workbench perception collect env=ID frames=N out=DIR`",
 }
 BENCH_SUITES = ("envs", "train", "imitation", "sampler", "rl", "mbrl", "planning", "perception")
-PERCEPTION_ACTIONS = ("collect", "train", "explain")
+PERCEPTION_ACTIONS = ("collect", "train", "show", "explain")
 # Commands whose first argument chooses what they do; perception's actions have a config each.
 SUBCOMMANDS = {"bench": BENCH_SUITES, "perception": PERCEPTION_ACTIONS}
 

@@ -1,5 +1,6 @@
 """Saliency and Grad-CAM: they light up what the target reads, and ``workbench perception explain``
-writes the pictures for a perception model (an image policy's case runs in tests/agents/test_bc_e2e.py)."""
+writes the pictures for a perception model (an image policy's case runs in tests/agents/test_bc_e2e.py);
+``workbench perception show`` draws a model's predictions."""
 
 from __future__ import annotations
 
@@ -44,3 +45,7 @@ def test_explain_writes_pictures_for_a_detector(tabletop: Path, tmp_path: Path) 
     assert again.returncode == 2 and "not empty" in again.stderr  # an earlier record is never overwritten
     missing = workbench("perception", "explain", f"run={run}", f"out={tmp_path / 'x'}", check=False)
     assert missing.returncode == 2 and "episodes=DIR" in missing.stderr.strip().splitlines()[-1]
+    shown = tmp_path / "shown"
+    workbench("perception", "show", f"run={run}", f"data={tabletop}", "frames=2", "min_score=0",
+              f"out={shown}")  # fmt: skip
+    assert [iio.imread(p).shape for p in sorted(shown.glob("show_*.png"))] == [(64, 64, 3)] * 2

@@ -44,6 +44,9 @@ def test_promptable_segmentation_trains_and_scores_from_the_cli(tabletop: Path, 
     (masks,) = model.segment(image, [np.array([[10.0, 20.0], [40.0, 40.0]])])
     assert masks.shape == (2, 64, 64) and masks.dtype == bool
     assert isinstance(model.net.mask_token, torch.nn.Parameter)
+    shown = tmp_path / "shown"
+    workbench("perception", "show", f"run={run}", f"data={tabletop}", "frames=1", f"out={shown}")
+    assert len(list(shown.glob("show_*.png"))) == 1
     bad = workbench("perception", "train", f"data={tabletop}", "task=promptable", "promptseg.dim=20",
                     f"run_dir={tmp_path / 'bad'}", check=False)  # fmt: skip
     assert bad.returncode == 2 and "promptseg.dim=20" in bad.stderr.strip().splitlines()[-1]

@@ -1,5 +1,5 @@
-"""``workbench perception <action>``: perception datasets (``collect``), models (``train``) and what
-they see (``explain``)."""
+"""``workbench perception <action>``: perception datasets (``collect``), models (``train``), what they
+predict (``show``) and what they look at (``explain``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from workbench.config.perception import (
     PerceptionCollectConfig,
     PerceptionExplainConfig,
+    PerceptionShowConfig,
     PerceptionTrainConfig,
 )
 from workbench.errors import UserError
@@ -21,6 +22,8 @@ def run(cfg: Any, action: str) -> dict[str, Any]:
         return train(cfg)
     if action == "explain":
         return explain(cfg)
+    if action == "show":
+        return show(cfg)
     raise AssertionError(f"unknown perception action {action!r}")  # the CLI checks actions first
 
 
@@ -244,3 +247,31 @@ def _episode_frames(
             f"the model reads {image_hw[0]}x{image_hw[1]}"
         )
     return frames, np.arange(len(frames))
+
+
+def show(cfg: PerceptionShowConfig) -> dict[str, Any]:
+    """A perception model's predictions drawn on ``frames`` evenly spaced frames of a dataset split."""
+    import imageio.v3 as iio
+    import numpy as np
+
+    from perception.data import load_split
+    from perception.draw import show as draw
+    from perception.in_the_loop import model_file
+    from perception.model_io import load_model
+    from workbench.evaluate import check_new_or_empty, staged_dir
+
+    assert cfg.run is not None and cfg.data is not None and cfg.out is not None
+    out = Path(cfg.out)
+    check_new_or_empty(out)
+    model = load_model(model_file(cfg.run))
+    if model.task not in ("detection", "segmentation", "promptable"):
+        kinds = "detection, segmentation and promptable"
+        raise UserError(f"show draws {kinds} models; {cfg.run} is a {model.task} one")
+    data = load_split(Path(cfg.data), cfg.split)
+    rows = np.linspace(0, len(data) - 1, min(cfg.frames, len(data))).astype(int)
+    pictures = draw(model, data.images[rows], data.seg[rows], cfg.min_score)
+    with staged_dir(out) as stage:
+        for row, picture in zip(rows, pictures, strict=True):
+            iio.imwrite(stage / f"show_{int(row):04d}.png", picture)
+    print(f"{len(pictures)} {model.task} pictures in {out}")
+    return {"out": str(out), "frames": len(pictures)}

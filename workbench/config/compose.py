@@ -18,6 +18,7 @@ from workbench.config.commands import (
 from workbench.config.perception import (
     PerceptionCollectConfig,
     PerceptionExplainConfig,
+    PerceptionShowConfig,
     PerceptionTrainConfig,
 )
 from workbench.config.train import TrainConfig
@@ -38,6 +39,7 @@ SCHEMAS: dict[str, type] = {
     "perception_collect": PerceptionCollectConfig,
     "perception_train": PerceptionTrainConfig,
     "perception_explain": PerceptionExplainConfig,
+    "perception_show": PerceptionShowConfig,
 }
 
 

@@ -191,3 +191,27 @@ class PerceptionExplainConfig:
                 raise ConfigError(f"{key}={getattr(self, key)} must be >= 1")
         if self.camera is not None:
             check_camera(self.camera, "camera")
+
+
+@dataclass
+class PerceptionShowConfig:
+    """``workbench perception show run=RUN data=DIR out=DIR [split=test frames=4]``: a perception
+    model's predictions drawn on dataset frames (boxes and scores; segmentation beside the truth;
+    one click per object and its mask), one PNG per frame."""
+
+    run: str | None = None
+    data: str | None = None
+    out: str | None = None
+    split: str = "test"
+    frames: int = 4
+    min_score: float = 0.3  # detection: boxes scoring at least this
+    debug: bool = False
+
+    def __post_init__(self) -> None:
+        for key in ("run", "data", "out"):
+            if getattr(self, key) is None:
+                raise ConfigError(f"perception show needs {key}=..., e.g. run=RUN data=DIR out=DIR")
+        if self.split not in SPLITS:
+            raise ConfigError(f"split={self.split!r} is not one of {list(SPLITS)}")
+        if self.frames < 1:
+            raise ConfigError(f"frames={self.frames} must be >= 1")

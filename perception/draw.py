@@ -1,0 +1,85 @@
+"""Pictures of what a perception model predicts, drawn on the frames it saw (``workbench perception
+show``): boxes with class names and scores, segmentation colours, clicks with their masks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+# A fixed palette: class id -> colour, the same in every picture.
+_PALETTE = (np.random.default_rng(7).integers(40, 255, (256, 3))).astype(np.uint8)
+_PALETTE[0] = 0
+
+
+def draw_boxes(
+    frame: np.ndarray, boxes: np.ndarray, labels: list[str], scores: np.ndarray, colours: list[int]
+) -> np.ndarray:
+    """(H, W, 3) uint8 with [x, y, w, h] ``boxes`` outlined and labelled ``name score``."""
+    from PIL import Image, ImageDraw
+
+    image = Image.fromarray(frame)
+    pen = ImageDraw.Draw(image)
+    for (x, y, w, h), label, score, colour in zip(boxes, labels, scores, colours, strict=True):
+        rgb = tuple(int(c) for c in _PALETTE[colour % 256])
+        pen.rectangle([float(x), float(y), float(x + w), float(y + h)], outline=rgb, width=1)
+        pen.text((float(x), max(0.0, float(y) - 10)), f"{label} {score:.2f}", fill=rgb)
+    return np.asarray(image)
+
+
+def draw_classes(frame: np.ndarray, classes: np.ndarray, alpha: float = 0.6) -> np.ndarray:
+    """(H, W, 3) uint8 blended with the palette colour of each pixel's class (class 0 left as is)."""
+    colours = _PALETTE[classes % 256].astype(np.float32)
+    mask = (classes > 0)[..., None]
+    return np.where(mask, frame * (1 - alpha) + colours * alpha, frame).astype(np.uint8)
+
+
+def draw_clicks(frame: np.ndarray, masks: np.ndarray, clicks: np.ndarray, alpha: float = 0.6) -> np.ndarray:
+    """(H, W, 3) uint8 with each mask (K, H, W) in its own colour and its click (K, 2) as a white dot."""
+    from PIL import Image, ImageDraw
+
+    out = frame.astype(np.float32)
+    for k, mask in enumerate(masks):
+        out[mask] = out[mask] * (1 - alpha) + _PALETTE[(k + 1) * 37 % 256] * alpha
+    image = Image.fromarray(out.astype(np.uint8))
+    pen = ImageDraw.Draw(image)
+    for x, y in clicks:
+        pen.ellipse(
+            [float(x) - 2, float(y) - 2, float(x) + 2, float(y) + 2], fill=(255, 255, 255), outline=(0, 0, 0)
+        )
+    return np.asarray(image)
+
+
+def show(
+    model: Any, images: np.ndarray, seg: np.ndarray | None = None, min_score: float = 0.3
+) -> list[np.ndarray]:
+    """Each frame with ``model``'s predictions drawn on, beside the ground truth where ``seg`` (the
+    frames' instance ids) is given: (H, 2W, 3) for segmentation, (H, W, 3) otherwise."""
+    if model.task == "detection":
+        names = dict(zip(model.class_ids, model.class_names, strict=True))
+        out = []
+        for frame, found in zip(images, model.detect(images), strict=True):
+            keep = found["scores"] >= min_score
+            ids = found["category_ids"][keep]
+            labels, colours = [names[int(i)] for i in ids], [int(i) for i in ids]
+            out.append(draw_boxes(frame, found["boxes"][keep], labels, found["scores"][keep], colours))
+        return out
+    if model.task == "segmentation":
+        predicted = model.segment(images)
+        truth = seg if seg is not None else np.zeros_like(predicted)
+        return [np.concatenate([draw_classes(f, p), draw_classes(f, t)], axis=1)
+                for f, p, t in zip(images, predicted, truth, strict=True)]  # fmt: skip
+    if model.task == "promptable":
+        from perception.promptable.model import centre_click
+
+        if seg is None:
+            raise ValueError("the promptable segmenter is shown with the dataset's masks (for its clicks)")
+        things = set(model.class_ids)
+        big = model.config.min_area
+        clicks = []
+        for image in seg:
+            objects = [c for c in np.unique(image) if c in things and (image == c).sum() >= big]
+            clicks.append(np.array([centre_click(image == c) for c in objects], np.float32).reshape(-1, 2))
+        masks = model.segment(images, clicks)
+        return [draw_clicks(f, m, c) for f, m, c in zip(images, masks, clicks, strict=True)]
+    raise ValueError(f"show draws detection, segmentation and promptable models, not {model.task}")
