@@ -8,21 +8,19 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
+from perception.base import ImageModel
 from perception.detection.centernet import CenterNet, CenterNetConfig, centernet_loss, decode, make_targets
-from perception.model_io import load_model, save_model
+from perception.model_io import load_model
 
 
-class Detector(nn.Module):
+class Detector(ImageModel):
     task = "detection"
 
     def __init__(
         self, config: CenterNetConfig, class_ids: list[int], class_names: list[str], image_hw: tuple[int, int]
     ) -> None:
-        super().__init__()
-        self.config, self.class_ids, self.class_names = config, list(class_ids), list(class_names)
-        self.image_hw = (int(image_hw[0]), int(image_hw[1]))
+        super().__init__(config, class_ids, class_names, image_hw)
         self.net = CenterNet(config, len(class_ids))
 
     def compute_loss(self, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
@@ -38,19 +36,13 @@ class Detector(nn.Module):
     def detect(self, images: np.ndarray) -> list[dict[str, np.ndarray]]:
         """(B, H, W, 3) uint8 -> per image ``boxes`` (k, 4) [x, y, w, h] px, ``scores`` (k,) and
         ``category_ids`` (k,) (the dataset's COCO ids), best first."""
-        if images.shape[1:3] != self.image_hw:
-            raise ValueError(f"the detector was trained on {self.image_hw} images, got {images.shape[1:3]}")
+        self.check_images(images)
         device = next(self.parameters()).device
         out = {k: v.cpu() for k, v in self.net(torch.as_tensor(images, device=device)).items()}
         ids = np.asarray(self.class_ids)
         return [{"boxes": boxes, "scores": scores, "category_ids": ids[classes]}
                 for boxes, scores, classes in decode(out, self.config.max_detections)]  # fmt: skip
 
-    def init_args(self) -> dict[str, Any]:
-        return {"class_ids": self.class_ids, "class_names": self.class_names, "image_hw": list(self.image_hw)}
-
-    def save(self, path: str | Path) -> None:
-        save_model(self, path)
 
 
 def load_detector(path: Path) -> Detector:

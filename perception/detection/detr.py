@@ -13,7 +13,6 @@ losses). No anchors and no NMS: the set loss teaches the queries not to duplicat
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,8 +21,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from foundation.resnet import ResNet18GN
+from perception.base import ImageModel
 from perception.detection.config import DETRConfig
-from perception.model_io import save_model
 
 
 def sine_positions(h: int, w: int, dim: int, device: torch.device) -> torch.Tensor:
@@ -93,19 +92,14 @@ class DETRNet(nn.Module):
         return self.classify(hidden), torch.sigmoid(self.box(hidden))
 
 
-class DETRDetector(nn.Module):
+class DETRDetector(ImageModel):
     task = "detection"
 
     def __init__(
         self, config: DETRConfig, class_ids: list[int], class_names: list[str], image_hw: tuple[int, int]
     ) -> None:
-        super().__init__()
-        self.config, self.class_ids, self.class_names = config, list(class_ids), list(class_names)
-        self.image_hw = (int(image_hw[0]), int(image_hw[1]))
+        super().__init__(config, class_ids, class_names, image_hw)
         self.net = DETRNet(config, len(class_ids))
-
-    def init_args(self) -> dict[str, Any]:
-        return {"class_ids": self.class_ids, "class_names": self.class_names, "image_hw": list(self.image_hw)}
 
     def _normalised(self, boxes: np.ndarray, device: torch.device) -> torch.Tensor:
         """(K, 4) [x, y, w, h] px -> (K, 4) (cx, cy, w, h) in [0, 1]."""
@@ -165,8 +159,7 @@ class DETRDetector(nn.Module):
     def detect(self, images: np.ndarray) -> list[dict[str, np.ndarray]]:
         """(B, H, W, 3) uint8 -> per image ``boxes`` (k, 4) [x, y, w, h] px, ``scores`` (k,) and
         ``category_ids`` (k,), best first: every query's best object class and its probability."""
-        if images.shape[1:3] != self.image_hw:
-            raise ValueError(f"the detector was trained on {self.image_hw} images, got {images.shape[1:3]}")
+        self.check_images(images)
         device = next(self.parameters()).device
         logits, boxes = self.net(torch.as_tensor(images, device=device))
         probs = logits[-1].softmax(-1)[..., :-1].cpu()  # (B, Q, C)
@@ -182,6 +175,3 @@ class DETRDetector(nn.Module):
                         "scores": scores[i, order].numpy(),
                         "category_ids": ids[classes[i, order].numpy()]})  # fmt: skip
         return out
-
-    def save(self, path: str | Path) -> None:
-        save_model(self, path)

@@ -32,7 +32,8 @@ from torch import nn
 
 from foundation.resnet import group_norm
 from perception.backbone import STRIDE, Stride4Features
-from perception.model_io import load_model, save_model
+from perception.base import ImageModel
+from perception.model_io import load_model
 from perception.promptable.config import PromptSegConfig
 
 
@@ -152,24 +153,19 @@ def centre_click(mask: np.ndarray) -> tuple[int, int]:
     return int(cols[best]), int(rows[best])
 
 
-class PromptableSegmenter(nn.Module):
+class PromptableSegmenter(ImageModel):
     task = "promptable"
 
     def __init__(
         self, config: PromptSegConfig, class_ids: list[int], class_names: list[str], image_hw: tuple[int, int]
     ) -> None:
-        super().__init__()
+        super().__init__(config, class_ids, class_names, image_hw)
         step = 2**5  # the backbone's stride-32 stage and the neck's upsampling need sizes divisible by it
         if image_hw[0] % step or image_hw[1] % step:
             raise ValueError(
                 f"the promptable segmenter needs image sizes divisible by {step}, got {image_hw}"
             )
-        self.config, self.class_ids, self.class_names = config, list(class_ids), list(class_names)
-        self.image_hw = (int(image_hw[0]), int(image_hw[1]))
         self.net = PromptSegNet(config)
-
-    def init_args(self) -> dict[str, Any]:
-        return {"class_ids": self.class_ids, "class_names": self.class_names, "image_hw": list(self.image_hw)}
 
     def compute_loss(self, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
         """``batch``: images (B, H, W, 3) uint8, seg (B, H, W) int64, seeds (B,) int64."""
@@ -197,8 +193,7 @@ class PromptableSegmenter(nn.Module):
     @torch.no_grad()
     def segment(self, images: np.ndarray, clicks: list[np.ndarray]) -> list[np.ndarray]:
         """(B, H, W, 3) uint8 and per image (K, 2) clicks (x, y) px -> per image (K, H, W) bool masks."""
-        if images.shape[1:3] != self.image_hw:
-            raise ValueError(f"the segmenter was trained on {self.image_hw} images, got {images.shape[1:3]}")
+        self.check_images(images)
         device = next(self.parameters()).device
         owner = np.concatenate([np.full(len(c), i) for i, c in enumerate(clicks)]).astype(np.int64)
         flat = np.concatenate([np.asarray(c, np.float32).reshape(-1, 2) for c in clicks])
@@ -210,9 +205,6 @@ class PromptableSegmenter(nn.Module):
         logits = F.interpolate(coarse[:, None], size=self.image_hw, mode="bilinear")[:, 0]
         masks = (logits > 0).cpu().numpy()
         return [masks[owner == i] for i in range(len(clicks))]
-
-    def save(self, path: str | Path) -> None:
-        save_model(self, path)
 
 
 def load_promptable(path: Path) -> PromptableSegmenter:

@@ -11,19 +11,19 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
-from perception.model_io import load_model, save_model
+from perception.base import ImageModel
+from perception.model_io import load_model
 from perception.segmentation.unet import UNet, UNetConfig, segmentation_loss
 
 
-class Segmenter(nn.Module):
+class Segmenter(ImageModel):
     task = "segmentation"
 
     def __init__(
         self, config: UNetConfig, class_ids: list[int], class_names: list[str], image_hw: tuple[int, int]
     ) -> None:
-        super().__init__()
+        super().__init__(config, class_ids, class_names, image_hw)
         if list(class_ids) != list(range(len(class_ids))):
             raise ValueError(f"segmentation classes must be the ids 0..C-1, got {class_ids}")
         step = config.stem_stride * 2 ** (config.depth - 1)
@@ -31,8 +31,6 @@ class Segmenter(nn.Module):
             raise ValueError(
                 f"segmenter.depth={config.depth} needs image sizes divisible by {step}, got {image_hw}"
             )
-        self.config, self.class_ids, self.class_names = config, list(class_ids), list(class_names)
-        self.image_hw = (int(image_hw[0]), int(image_hw[1]))
         self.net = UNet(config, len(class_ids))
 
     def compute_loss(self, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
@@ -43,16 +41,10 @@ class Segmenter(nn.Module):
     @torch.no_grad()
     def segment(self, images: np.ndarray) -> np.ndarray:
         """(B, H, W, 3) uint8 -> (B, H, W) int64 class (= segmentation) ids."""
-        if images.shape[1:3] != self.image_hw:
-            raise ValueError(f"the segmenter was trained on {self.image_hw} images, got {images.shape[1:3]}")
+        self.check_images(images)
         device = next(self.parameters()).device
         return self.net(torch.as_tensor(images, device=device)).argmax(1).cpu().numpy()
 
-    def init_args(self) -> dict[str, Any]:
-        return {"class_ids": self.class_ids, "class_names": self.class_names, "image_hw": list(self.image_hw)}
-
-    def save(self, path: str | Path) -> None:
-        save_model(self, path)
 
 
 def load_segmenter(path: Path) -> Segmenter:
