@@ -50,6 +50,25 @@ def draw_clicks(frame: np.ndarray, masks: np.ndarray, clicks: np.ndarray, alpha:
     return np.asarray(image)
 
 
+def draw_world_points(
+    frame: np.ndarray, points: np.ndarray, intrinsics: np.ndarray, world_from_cam: np.ndarray
+) -> np.ndarray:
+    """(H, W, 3) uint8 with world ``points`` (K, 3) projected through the camera (OpenCV ``intrinsics``
+    and pose) and drawn as green dots ringed in black."""
+    from PIL import Image, ImageDraw
+
+    from perception.labels import project
+
+    uv, depth = project(np.asarray(points, dtype=np.float64), intrinsics, world_from_cam)
+    image = Image.fromarray(frame)
+    pen = ImageDraw.Draw(image)
+    radius = max(2.0, frame.shape[0] / 80)
+    for (u, v), z in zip(uv, depth, strict=True):
+        if z > 0:
+            pen.ellipse([u - radius, v - radius, u + radius, v + radius], fill=(0, 230, 0), outline=(0, 0, 0))
+    return np.asarray(image)
+
+
 def show(
     model: Any, images: np.ndarray, seg: np.ndarray | None = None, min_score: float = 0.3
 ) -> list[np.ndarray]:

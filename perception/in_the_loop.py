@@ -9,7 +9,8 @@ cloud, and the env's ``observe_with`` hook recomputes ``state`` (and the goal vi
 ``achieved_goal``) from those positions. An object the model does not find keeps its last estimate
 (at the episode's start: the workspace centre). Rewards and success are the simulator's: the world
 judges what the policy did. ``info["perception_error_cm"]`` is the estimate's distance from the truth
-(the worst object), which an evaluation summarises per episode (``max_`` and ``final_``).
+(the worst object), which an evaluation summarises per episode (``max_`` and ``final_``);
+``info["perceived_xyz"]`` the estimates, which its videos draw as green dots.
 ``envs/`` never imports this module.
 """
 
@@ -51,6 +52,9 @@ def sensor_kwargs(path: str | Path, kwargs: dict[str, Any]) -> dict[str, Any]:
     if not sensor:
         raise UserError(f"env.perception={path}: the model records no sensor setup; retrain it")
     modes = str(kwargs.get("obs_mode", "state")).split("+")
+    if "goal" in modes:
+        raise UserError("env.perception feeds the task state: use obs_mode=state (obs_mode=goal, the HER "
+                        "view, stands alone and cannot carry the point cloud)")  # fmt: skip
     images = [m for m in modes if m in ("rgb", "depth", "seg")]
     same = tuple(kwargs.get("cameras", ())) == tuple(sensor["cameras"]) and (
         kwargs.get("width"), kwargs.get("height")) == (sensor["width"], sensor["height"])  # fmt: skip
@@ -77,14 +81,12 @@ class PerceivedObjects(gym.Wrapper):
         base: Any = env.unwrapped
         if not hasattr(base, "observe_with"):
             raise UserError(f"env.perception applies to the workbench's task envs, not {base}")
-        ids = {name: cid for cid, name in base.segmentation_names.items()}
-        self.objects = {
-            o.name: ids[o.name] for o in base.task.objects if ids.get(o.name) in locator.thing_ids
-        }
+        # the task's objects the model was trained to place, by name, with the model's class id for each
+        trained = {locator.class_names[cid]: cid for cid in locator.thing_ids}
+        self.objects = {o.name: trained[o.name] for o in base.task.objects if o.name in trained}
         if not self.objects:
-            trained = [locator.class_names[i] for i in locator.thing_ids]
             raise UserError(
-                f"env.perception: the model locates {trained}, none of {base.task.name}'s objects "
+                f"env.perception: the model locates {sorted(trained)}, none of {base.task.name}'s objects "
                 f"{[o.name for o in base.task.objects]}; train one on this task's frames"
             )
         self.locator, self.keep_points = locator, keep_points
@@ -112,6 +114,7 @@ class PerceivedObjects(gym.Wrapper):
                 self.estimates[name] = found[cid].astype(np.float64)
             error = max(error, 100 * float(np.linalg.norm(self.estimates[name] - truth[name][:3])))
         info["perception_error_cm"] = error
+        info["perceived_xyz"] = np.concatenate([self.estimates[name] for name in self.objects])  # (3K,)
         obs = {**obs, **base.observe_with(self.estimates)}
         if not self.keep_points:
             obs.pop("points")

@@ -72,6 +72,13 @@ def write_episode_videos(
         if ep.sim_states is None:
             raise ValueError(f"episode {k} has no simulator states to render")
         frames = render_states(env, ep.sim_states, camera, width, height)
+        if "perceived_xyz" in ep.info:  # perception in the loop: where the model placed the objects
+            from perception.draw import draw_world_points
+
+            intrinsics, pose = env.unwrapped.camera_matrices(camera, width, height)
+            # step t's estimate was made from the state after it: frame t + 1
+            for t, xyz in enumerate(ep.info["perceived_xyz"]):
+                frames[t + 1] = draw_world_points(frames[t + 1], np.reshape(xyz, (-1, 3)), intrinsics, pose)
         tag = "success" if ep.success else "failure"
         path = out_dir / f"episode_{k:03d}_seed{ep.seed}_{tag}.mp4"
         write_video(path, frames, fps=fps)

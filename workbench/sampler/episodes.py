@@ -21,6 +21,9 @@ from workbench.sampler.vector import sim_states
 
 # Per-step task metrics (from the env's info) summarised per episode as max_<key> and final_<key>.
 EPISODE_METRICS = ("coverage", "perception_error_cm")  # PushT; perception in the loop
+# Per-step vectors from the env's info kept whole in the episode's info (one row per step): where
+# perception in the loop placed the objects (the evaluation's videos draw them).
+EPISODE_TRACKS = ("perceived_xyz",)
 
 
 class PolicyFailure(Exception):
@@ -43,6 +46,7 @@ class Recorder:
         self.successes: list[bool] = []
         self.states: list[np.ndarray] = []
         self.metrics: dict[str, list[float]] = {}  # per-step metrics, e.g. PushT coverage
+        self.tracks: dict[str, list[list[float]]] = {}  # per-step vectors (EPISODE_TRACKS)
 
     def add_obs(self, obs: dict[str, np.ndarray] | np.ndarray, row: int) -> None:
         # Array observations (passthrough envs such as CartPole) are recorded under "state".
@@ -68,6 +72,10 @@ class Recorder:
             value = info_row(info, key, row, None)
             if value is not None:
                 self.metrics.setdefault(key, []).append(float(value))
+        for key in EPISODE_TRACKS:
+            value = info_row(info, key, row, None)
+            if value is not None:
+                self.tracks.setdefault(key, []).append(np.asarray(value, dtype=float).tolist())
         self.add_obs(obs, row)
         if state is not None:
             self.states.append(np.asarray(state))
@@ -78,6 +86,7 @@ class Recorder:
             # the final one beside it.
             info[f"max_{key}"] = float(np.max(values))
             info[f"final_{key}"] = float(values[-1])
+        info.update(self.tracks)
         return Episode(
             obs={k: np.stack(v) for k, v in self.obs.items()},
             actions=np.stack(self.actions).astype(np.float32),
