@@ -27,10 +27,12 @@ def draw_boxes(
     return np.asarray(image)
 
 
-def draw_classes(frame: np.ndarray, classes: np.ndarray, alpha: float = 0.6) -> np.ndarray:
-    """(H, W, 3) uint8 blended with the palette colour of each pixel's class (class 0 left as is)."""
+def draw_classes(
+    frame: np.ndarray, classes: np.ndarray, skip: tuple[int, ...] = (0,), alpha: float = 0.7
+) -> np.ndarray:
+    """(H, W, 3) uint8 blended with the palette colour of each pixel's class (``skip``: left as is)."""
     colours = _PALETTE[classes % 256].astype(np.float32)
-    mask = (classes > 0)[..., None]
+    mask = ~np.isin(classes, skip)[..., None]
     return np.where(mask, frame * (1 - alpha) + colours * alpha, frame).astype(np.uint8)
 
 
@@ -72,8 +74,8 @@ def draw_world_points(
 def show(
     model: Any, images: np.ndarray, seg: np.ndarray | None = None, min_score: float = 0.3
 ) -> list[np.ndarray]:
-    """Each frame with ``model``'s predictions drawn on, beside the ground truth where ``seg`` (the
-    frames' instance ids) is given: (H, 2W, 3) for segmentation, (H, W, 3) otherwise."""
+    """Each frame with ``model``'s predictions drawn on: (H, 2W, 3) for segmentation (the prediction
+    beside the truth ``seg``, the frames' instance ids), (H, W, 3) otherwise."""
     if model.task == "detection":
         names = dict(zip(model.class_ids, model.class_names, strict=True))
         out = []
@@ -86,7 +88,11 @@ def show(
     if model.task == "segmentation":
         predicted = model.segment(images)
         truth = seg if seg is not None else np.zeros_like(predicted)
-        return [np.concatenate([draw_classes(f, p), draw_classes(f, t)], axis=1)
+        # the scene (background, table, robot) left uncoloured: the objects and markers stand out
+        scene = tuple(
+            i for i, name in enumerate(model.class_names) if name in ("background", "table", "robot")
+        )
+        return [np.concatenate([draw_classes(f, p, scene), draw_classes(f, t, scene)], axis=1)
                 for f, p, t in zip(images, predicted, truth, strict=True)]  # fmt: skip
     if model.task == "promptable":
         from perception.promptable.model import centre_click
