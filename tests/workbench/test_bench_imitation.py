@@ -33,3 +33,30 @@ def test_a_tiny_row_is_measured_stored_and_rendered(tmp_path: Path) -> None:
     store.save(entry)
     text = render_store(suite, store, REPO, "Smoke")
     assert f"commit {entry['commit'][:7]}" in text and "| bc (state) | Push | 2 demos |" in text
+
+
+def test_a_row_trained_across_sessions_keeps_its_first_commit(tmp_path: Path) -> None:
+    """Provenance of long rows: the stored commit is the first training session's, and a rerun that
+    trains nothing (every seed finished earlier) leaves the stored entry as it was."""
+    from workbench.bench.imitation import run_rows
+
+    row = Row("long", "sac", "Push", "100k", ("experiment=smoke",), seeds=1, goals=Goals())
+    suite = Suite(rows=(row,), shaped_by=())
+    sessions = [{"commit": "a" * 40, "dirty": False, "date": "2026-11-29 10:00"},
+                {"commit": "b" * 40, "dirty": False, "date": "2026-11-30 10:00"}]  # fmt: skip
+
+    def runner(trained: bool) -> object:
+        def run(
+            overrides: list[str], seed: int, choice: object
+        ) -> tuple[dict[str, object], dict[str, object], None]:
+            record = {"seed": seed, "success_rate": 0.5, "trained_now": trained, "segments": sessions[::-1]}
+            return record, {"seed": seed}, None
+
+        return lambda key: run
+
+    store = ResultStore(tmp_path)
+    run_rows("rl", suite, store, None, "first", "m", runner(True))
+    stored = store.load("long")
+    assert stored is not None and stored["commit"] == "a" * 40 and stored["command"] == "first"
+    run_rows("rl", suite, store, None, "again", "m", runner(False))
+    assert store.load("long") == stored  # nothing trained: not re-stamped

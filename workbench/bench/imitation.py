@@ -202,6 +202,11 @@ def run_row(row: Row, suite: Suite, repo: Path = REPO, runner: SeedRunner | None
         seeds.append(record)
         config = config if config is not None else seed_config
         versions = versions if versions is not None else seed_versions
+    # Seeds trained across sessions (the RL and model-based suites record each session): the code of the
+    # first session is what shaped the result, whichever session finished it.
+    segments = sorted((s for record in seeds for s in record.get("segments", [])), key=lambda s: s["date"])
+    if segments:
+        commit = segments[0]["commit"]
     return {
         "format": FORMAT,
         "row": row.key,
@@ -243,6 +248,11 @@ def run_rows(
     for key in selected or suite.row_keys():
         print(f"bench {name}: {key} ...", flush=True)
         entry = run_row(suite.row(key), suite, runner=runner_for(key))
+        earlier = store.load(key)
+        if earlier is not None and not any(s.get("trained_now", True) for s in entry["seeds"]):
+            # nothing trained now: the stored entry stands as measured (its commit, date, command)
+            print(f"bench {name}: {key} unchanged (every seed finished earlier)", flush=True)
+            continue
         entry.update(date=f"{datetime.now():%Y-%m-%d %H:%M}", command=command, machine=machine)
         store.save(entry)
 

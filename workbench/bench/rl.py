@@ -21,6 +21,7 @@ import json
 import statistics
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,9 @@ from workbench.bench.store import ResultStore, seed_values
 from workbench.io import atomic_write_json
 
 WALL_FILE = "bench_wall.json"
+# One record per training session of a seed (the commit and tree state it trained with), so a row
+# trained across sessions stores the code of its first session, not of the session that finished it.
+SEGMENTS_FILE = "bench_segments.json"
 
 
 @dataclass(frozen=True)
@@ -94,14 +98,33 @@ def _add_wall(run_dir: Path, seconds: float) -> float:
     return float(total)
 
 
-def train_or_resume(overrides: list[str], seed: int, run_dir: Path) -> None:
-    """Train ``run_dir`` to the end: new, resumed from its checkpoint, or left as it is when finished."""
+def _segment() -> dict[str, Any]:
+    """This training session's provenance, taken when it starts."""
+    from workbench.provenance import dirty_paths, head_commit
+
+    dirty = dirty_paths(REPO)
+    return {"commit": head_commit(REPO), "dirty": None if dirty is None else bool(dirty),
+            "date": f"{datetime.now():%Y-%m-%d %H:%M}"}  # fmt: skip
+
+
+def _add_segment(run_dir: Path, segment: dict[str, Any]) -> None:
+    atomic_write_json(run_dir / SEGMENTS_FILE, [*segments_of(run_dir), segment])
+
+
+def segments_of(run_dir: Path) -> list[dict[str, Any]]:
+    path = run_dir / SEGMENTS_FILE
+    return list(json.loads(path.read_text())) if path.is_file() else []
+
+
+def train_or_resume(overrides: list[str], seed: int, run_dir: Path) -> bool:
+    """Train ``run_dir`` to the end: new, resumed from its checkpoint, or left as it is when finished
+    (returns False: nothing trained now)."""
     from workbench.commands.train import run as train
     from workbench.config import compose
 
     if (run_dir / "eval" / "results.json").is_file():
         print(f"  seed {seed}: finished earlier in {run_dir}", flush=True)
-        return
+        return False
     if any((run_dir / "checkpoints").glob("step_*.pt")):
         print(f"  seed {seed}: resuming {run_dir}", flush=True)
         cfg = compose("train", [f"resume={run_dir}", "trainer.progress=false"])
@@ -112,19 +135,21 @@ def train_or_resume(overrides: list[str], seed: int, run_dir: Path) -> None:
             shutil.rmtree(run_dir)
         run_dir.parent.mkdir(parents=True, exist_ok=True)
         cfg = compose("train", [*overrides, f"seed={seed}", f"run_dir={run_dir}", "trainer.progress=false"])
-    tic = time.perf_counter()
+    segment, tic = _segment(), time.perf_counter()
     try:
         train(cfg)
     finally:
         if run_dir.is_dir():
+            _add_segment(run_dir, segment)
             _add_wall(run_dir, time.perf_counter() - tic)
+    return True
 
 
 def seed_runner(work: Path, row_key: str) -> Any:
     def run_seed(overrides: list[str], seed: int, choice: Any) -> tuple[dict[str, Any], dict[str, Any], Any]:
         del choice  # RL rows choose recipes by their validation curves, not acting settings
         run_dir = work / row_key / f"seed_{seed}"
-        train_or_resume(overrides, seed, run_dir)
+        trained = train_or_resume(overrides, seed, run_dir)
         results = json.loads((run_dir / "eval" / "results.json").read_text())
         config = _resolved_config(run_dir)
         wall_file = run_dir / WALL_FILE
@@ -141,6 +166,8 @@ def seed_runner(work: Path, row_key: str) -> Any:
             "curve": curve(run_dir),
             "config_sha256": config_sha256(config),
             "per_episode": per_episode(results),
+            "trained_now": trained,
+            "segments": segments_of(run_dir),
         }
         return record, config, results.get("versions")
 
