@@ -3,7 +3,8 @@
 A ResNet-18-GN backbone (its stride-16 stage by default: DETR's stride 32 leaves a 20-pixel object
 less than one cell), a 2-D sine positional encoding, a transformer encoder over the cells and a
 decoder of ``queries`` learned object queries; each query predicts a class (or "no object") and a
-normalised box (cx, cy, w, h). Training matches queries to ground-truth objects one to one with the
+normalised box (cx, cy, w, h) relative to its own learned anchor point (Anchor DETR / DAB-DETR's fix
+for DETR's slow start). Training matches queries to ground-truth objects one to one with the
 Hungarian algorithm (scipy's ``linear_sum_assignment``) on DETR's cost (class probability, L1 and
 generalised IoU of the boxes), then applies the same three losses to the matches (and cross-entropy
 with a down-weighted "no object" class to the rest), at every decoder layer (DETR's auxiliary
@@ -25,16 +26,23 @@ from perception.base import ImageModel
 from perception.detection.config import DETRConfig
 
 
-def sine_positions(h: int, w: int, dim: int, device: torch.device) -> torch.Tensor:
-    """(h*w, dim) DETR's 2-D sine encoding: dim/2 channels for y, dim/2 for x."""
+def sine_encode(xy: torch.Tensor, dim: int) -> torch.Tensor:
+    """(..., 2) positions (x, y) in [0, 1] -> (..., dim) DETR's 2-D sine encoding (dim/2 channels for y,
+    dim/2 for x): the same code for an image cell and for a query's anchor point."""
     quarter = dim // 4
-    freq = 1.0 / (10000 ** (torch.arange(quarter, device=device) / quarter))
-    ys, xs = torch.meshgrid(torch.arange(h, device=device), torch.arange(w, device=device), indexing="ij")
+    freq = 1.0 / (10000 ** (torch.arange(quarter, device=xy.device) / quarter))
     parts = []
-    for coord, size in ((ys, h), (xs, w)):
-        angle = (coord.reshape(-1, 1).float() + 0.5) / size * 2 * math.pi * freq
+    for coord in (xy[..., 1:2], xy[..., 0:1]):
+        angle = coord * 2 * math.pi * freq
         parts += [angle.sin(), angle.cos()]
-    return torch.cat(parts, dim=1)
+    return torch.cat(parts, dim=-1)
+
+
+def sine_positions(h: int, w: int, dim: int, device: torch.device) -> torch.Tensor:
+    """(h*w, dim) the encoding of every cell centre of an h x w map."""
+    ys, xs = torch.meshgrid(torch.arange(h, device=device), torch.arange(w, device=device), indexing="ij")
+    xy = torch.stack([(xs.reshape(-1).float() + 0.5) / w, (ys.reshape(-1).float() + 0.5) / h], dim=-1)
+    return sine_encode(xy, dim)
 
 
 def box_xyxy(boxes: torch.Tensor) -> torch.Tensor:
@@ -70,7 +78,11 @@ class DETRNet(nn.Module):
             for _ in range(config.decoder_layers)
         )
         self.decoder_norm = nn.LayerNorm(d)
-        self.queries = nn.Embedding(config.queries, config.dim)
+        # Anchor points (Anchor DETR, DAB-DETR): each query owns a learned reference point, starts from its
+        # position's encoding and predicts its box relative to it -- queries no longer all start equal,
+        # which is what makes plain DETR's first thousands of steps collapse to one mean box.
+        self.anchors = nn.Parameter(torch.rand(config.queries, 2))
+        self.content = nn.Embedding(config.queries, config.dim)
         self.classify = nn.Linear(config.dim, num_classes + 1)  # the last class: no object
         self.box = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, d), nn.ReLU(), nn.Linear(d, 4))
 
@@ -84,12 +96,17 @@ class DETRNet(nn.Module):
         b, d, h, w = memory.shape
         pos = sine_positions(h, w, d, memory.device)[None]  # (1, h*w, D)
         src = self.encoder(memory.flatten(2).transpose(1, 2) + pos)
-        out, states = self.queries.weight[None].expand(b, -1, -1), []
+        anchors = self.anchors.clamp(1e-3, 1 - 1e-3)  # (Q, 2)
+        out = (sine_encode(anchors, d) + self.content.weight)[None].expand(b, -1, -1)
+        states = []
         for layer in self.decoder:  # every layer's output, for the auxiliary losses
             out = layer(out, src + pos)
             states.append(self.decoder_norm(out))
         hidden = torch.stack(states)  # (L, B, Q, D)
-        return self.classify(hidden), torch.sigmoid(self.box(hidden))
+        # boxes relative to the anchors: logit(anchor box) + a predicted offset; 10% of the image to start
+        reference = torch.cat([anchors, torch.full_like(anchors, 0.1)], dim=-1)  # (Q, 4)
+        boxes = torch.sigmoid(torch.logit(reference) + self.box(hidden))
+        return self.classify(hidden), boxes
 
 
 class DETRDetector(ImageModel):
