@@ -114,11 +114,12 @@ def _loop(loop: dict[str, Any], work: Path, store: Path) -> dict[str, Any]:
         shutil.rmtree(root)  # measure anew: the policy and its evaluations belong together
     policy = root / "policy"
     tic = time.perf_counter()
-    train(compose("train", [*loop["train"], f"run_dir={policy}", "trainer.progress=false"]))
+    overrides = [o.replace("PERCEPTION_RUN", str(model)) for o in loop["train"]]
+    train(compose("train", [*overrides, f"run_dir={policy}", "trainer.progress=false"]))
     train_minutes = (time.perf_counter() - tic) / 60
     seeds = [f"seed={loop['eval_seed']}", f"episodes={loop['episodes']}", "num_envs=2"]
     runs = {
-        "truth": ["run=" + str(policy), "video=false"],
+        "truth": ["run=" + str(policy), "env.perception=off", "video=false"],
         "perceived": ["run=" + str(policy), f"env.perception={model}", "video_episodes=2"],
         "expert_perceived": [f"env={loop['env']}", "policy=expert", f"env.perception={model}", "video=false"],
     }

@@ -1,7 +1,8 @@
 """``workbench eval run=RUN_DIR`` (a trained policy) or ``env=ID policy=expert|random``.
 
 For ``run=`` the env is the run's own; ``env.perception=PERCEPTION_RUN`` feeds its task state from a
-perception model instead of the simulator (``perception.in_the_loop``).
+perception model instead of the simulator (``perception.in_the_loop``), and ``env.perception=off``
+evaluates a run trained with perception on the simulator's state.
 
 Every evaluation writes a new record directory (results.json, videos/, episodes/) and never touches
 an earlier one: ``RUN_DIR/eval/<checkpoint>_<split>_s<seed>_n<episodes>[-k]/`` for a run, ``out=DIR``
@@ -55,10 +56,9 @@ def _trained_policy(cfg: EvalConfig) -> tuple[Any, Any, Any, Path, dict[str, Any
     if not run_dir.is_dir():
         raise UserError(f"run={run_dir}: no such run directory")
     train_cfg = load_train_config(run_dir / "config.yaml")
-    if cfg.env.perception is not None:  # the run's env, its objects seen by a perception model
-        train_cfg = dataclasses.replace(
-            train_cfg, env=dataclasses.replace(train_cfg.env, perception=cfg.env.perception)
-        )
+    if cfg.env.perception is not None:  # the run's env, its objects seen by a perception model (or not: off)
+        seen = None if cfg.env.perception == "off" else cfg.env.perception
+        train_cfg = dataclasses.replace(train_cfg, env=dataclasses.replace(train_cfg.env, perception=seen))
     settings = cfg.settings(train_cfg.seeds)  # the run's own seed plan
     ckpt = Path(cfg.checkpoint) if cfg.checkpoint else latest_checkpoint(run_dir)
     if ckpt is None:
@@ -75,7 +75,7 @@ def _trained_policy(cfg: EvalConfig) -> tuple[Any, Any, Any, Path, dict[str, Any
     check_held_out(payload, settings.first_seed, settings.episodes, cfg.allow_train_seeds, run_dir)
     name = f"{ckpt.stem}_{settings.split}_s{settings.first_seed}_n{settings.episodes}"
     if cfg.env.perception is not None:
-        name += "_perceived"
+        name += "_true_state" if cfg.env.perception == "off" else "_perceived"
     extra = {
         "run": str(run_dir),
         "checkpoint": str(ckpt),

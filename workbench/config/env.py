@@ -24,6 +24,7 @@ class EnvConfig:
     kwargs: dict[str, Any] = field(default_factory=dict)  # passed to the env constructor as is
     # A `workbench perception train task=points` run (or its model.pt): the task state's object
     # positions come from what it perceives in the cameras' point cloud (perception.in_the_loop).
+    # `off` (workbench eval run=...): evaluate a run trained with perception on the simulator's state.
     perception: str | None = None
 
     def __post_init__(self) -> None:

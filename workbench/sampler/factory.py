@@ -38,7 +38,7 @@ def env_factory(env: EnvConfig) -> EnvFactory:
     """The factory of an ``env.*`` config: its constructor kwargs and, with ``env.perception``, the
     perception model's sensors added to them."""
     kwargs = env.make_kwargs()
-    if env.perception is None:
+    if env.perception in (None, "off"):
         return EnvFactory(env.id, kwargs)
     from perception.in_the_loop import sensor_kwargs
 
