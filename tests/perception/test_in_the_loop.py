@@ -81,6 +81,10 @@ def test_evaluation_with_perception_from_the_cli(push_locator: Path, tmp_path: P
     results = json.loads((out / "results.json").read_text())
     assert results["mean_max_perception_error_cm"] >= results["mean_final_perception_error_cm"] >= 0
     assert len(results["videos"]) == 1
+    plain = tmp_path / "plain"  # off: the simulator's state (how a run trained with perception is compared)
+    workbench("eval", "env=wb/Push-mujoco-v0", "policy=expert", "env.perception=off", "episodes=1",
+              "video=false", f"out={plain}")  # fmt: skip
+    assert "mean_max_perception_error_cm" not in json.loads((plain / "results.json").read_text())
     cases = {
         ("env=wb/Push-mujoco-v0", f"env.perception={tmp_path / 'none'}"): "no model there",
         ("env=wb/Tabletop-mujoco-v0", f"env.perception={push_locator}"): "none of tabletop's objects",
