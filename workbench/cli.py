@@ -26,7 +26,7 @@ COMMANDS: dict[str, str] = {
     "report": "figures of a run: run=DIR writes a learning curve and a frame strip (PNG)",
     "list": "list registered envs, agents and experiment presets",
     "bench": "benchmarks: `workbench bench <suite>` writes its section of docs/benchmarks.md",
-    "perception": "perception data and models: `workbench perception collect env=ID frames=N out=DIR`",
+    "perception": "perception datasets, models, pictures, explanations: `workbench perception <action> ...`",
 }
 BENCH_SUITES = ("envs", "train", "imitation", "sampler", "rl", "mbrl", "planning", "perception")
 PERCEPTION_ACTIONS = ("collect", "train", "show", "explain")
