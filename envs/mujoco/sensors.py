@@ -45,8 +45,8 @@ class CameraRig:
     Parked (absent) pool objects are not drawn: before each render their geoms move to
     ``HIDDEN_GROUP``, which no renderer shows (Tabletop parks 10-12 of its 15 objects; drawing them
     below the table cost half the frame rate). The model is shared by every env of the task in the
-    process, so the groups are set from *this* env's state right before each render; physics never
-    reads ``geom_group``, so exact replay is unaffected.
+    process, so the groups are set from *this* env's state right before each scene update and restored
+    right after it; physics never reads ``geom_group``, so exact replay is unaffected.
     """
 
     def __init__(self, model: mujoco.MjModel, data: mujoco.MjData, lut: np.ndarray, task: Task) -> None:
@@ -72,13 +72,20 @@ class CameraRig:
         self._heights = np.zeros(model.nq + model.nmocap)
 
     def _update_scene(self, r: mujoco.Renderer, camera: str) -> None:
-        if len(self._pool_geoms):
-            heights, nq = self._heights, self.model.nq
-            heights[:nq] = self.data.qpos
-            heights[nq:] = self.data.mocap_pos[:, 2]
-            parked = heights[self._pool_height] < PARK_Z / 2
-            self.model.geom_group[self._pool_geoms] = np.where(parked, HIDDEN_GROUP, self._pool_group)
-        r.update_scene(self.data, camera=camera)
+        if not len(self._pool_geoms):
+            r.update_scene(self.data, camera=camera)
+            return
+        heights, nq = self._heights, self.model.nq
+        heights[:nq] = self.data.qpos
+        heights[nq:] = self.data.mocap_pos[:, 2]
+        parked = heights[self._pool_height] < PARK_Z / 2
+        self.model.geom_group[self._pool_geoms] = np.where(parked, HIDDEN_GROUP, self._pool_group)
+        try:
+            r.update_scene(self.data, camera=camera)  # the scene takes the groups now; render() does not
+        finally:
+            # Leave the shared model as found: an env made later in this process reads its pool's
+            # groups from it (a hidden group left behind would hide that object from it for good).
+            self.model.geom_group[self._pool_geoms] = self._pool_group
 
     def renderer(self, width: int, height: int, fast: bool) -> mujoco.Renderer:
         key = (width, height, fast)

@@ -259,3 +259,21 @@ def test_import_is_cheap() -> None:
 
     code = "import sys, envs; assert 'mujoco' not in sys.modules and 'pybullet' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_an_env_made_after_another_still_draws_its_objects() -> None:
+    """Tabletop hides parked pool objects by their geom group on the model every env of the task
+    shares; an env made after another must see the groups as they were, not as the last render of
+    the other env left them (an object parked there would otherwise never be drawn here)."""
+
+    def drawn(seed: int) -> set[int]:
+        env = gym.make("wb/Tabletop-mujoco-v0", obs_mode="state")
+        try:
+            env.reset(seed=seed)
+            return set(np.unique(env.unwrapped.render_obs("seg", "top", 96, 96)).tolist())
+        finally:
+            env.close()
+
+    first = drawn(1)
+    other = drawn(1_000_000)  # another layout: other objects in play, the first's parked
+    assert other != first and drawn(1) == first
