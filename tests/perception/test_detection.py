@@ -18,6 +18,9 @@ from perception.metrics import coco_detection_map
 from tests.conftest import workbench
 from workbench.errors import UserError
 
+# one worker: the tests share the session's Tabletop dataset (collected once per worker)
+pytestmark = pytest.mark.xdist_group("perception")
+
 
 def test_decoding_the_targets_gives_the_boxes_back() -> None:
     boxes = [np.array([[10.0, 20.0, 16.0, 12.0], [40.0, 8.0, 9.0, 20.0]], np.float32)]

@@ -8,11 +8,15 @@ from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
 from perception.explain import Target, explain, panel
 from tests.conftest import workbench
+
+# one worker: the tests share the session's Tabletop dataset (collected once per worker)
+pytestmark = pytest.mark.xdist_group("perception")
 
 
 def test_maps_light_up_only_what_the_target_reads() -> None:

@@ -7,11 +7,15 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from perception.points.config import PointNetConfig
 from perception.points.models import ObjectLocator, load_locator, load_point_classifier, object_crop
 from tests.conftest import workbench
+
+# one worker: the tests share the session's Tabletop dataset (collected once per worker)
+pytestmark = pytest.mark.xdist_group("perception")
 
 
 def _scene(rng: np.random.Generator, n: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

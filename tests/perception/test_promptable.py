@@ -7,10 +7,14 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from perception.promptable.model import centre_click, load_promptable, sample_prompts
 from tests.conftest import workbench
+
+# one worker: the tests share the session's Tabletop dataset (collected once per worker)
+pytestmark = pytest.mark.xdist_group("perception")
 
 
 def test_the_scoring_click_is_deepest_inside_the_mask() -> None:

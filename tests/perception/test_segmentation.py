@@ -15,6 +15,9 @@ from perception.segmentation.segmenter import Segmenter, load_segmenter
 from perception.segmentation.unet import UNet, UNetConfig, confusion, iou_per_class, segmentation_loss
 from tests.conftest import workbench
 
+# one worker: the tests share the session's Tabletop dataset (collected once per worker)
+pytestmark = pytest.mark.xdist_group("perception")
+
 
 def test_iou_from_the_confusion_matrix() -> None:
     truth = torch.tensor([[0, 0, 1, 1], [0, 0, 1, 1]])
