@@ -62,7 +62,6 @@ def load_rows() -> dict[str, Any]:
 
 def run(keys: list[str] | None, store: Path, work: Path, command: str, machine: str) -> str:
     from workbench.io import atomic_write_json
-    from workbench.provenance import dirty_paths, head_commit
 
     data = load_rows()
     rows = [r for r in data["rows"] if not keys or r["key"] in keys]
@@ -83,24 +82,27 @@ def run(keys: list[str] | None, store: Path, work: Path, command: str, machine: 
         run_dir = work / row["key"]
         print(f"bench perception: {row['key']} ...", flush=True)
         # The code that trains is the code at the start: a commit made while the row runs is not in it.
-        commit, dirty = head_commit(REPO), dirty_paths(REPO, _paths(data, row))
+        stamp = _stamp(data, row, command, machine)
         wall = _train(row, dataset, run_dir)
         results = json.loads((run_dir / "results.json").read_text())
-        entry = {
-            "row": row["key"], "commit": commit, "dirty_paths": dirty,
-            "date": f"{datetime.now():%Y-%m-%d %H:%M}", "command": command, "machine": machine,
-            "dataset": row["dataset"], "overrides": row["overrides"], "results": results,
-            "train_minutes": wall / 60, "curve": _curve(run_dir),
-        }  # fmt: skip
+        entry = {**stamp, "dataset": row["dataset"], "overrides": row["overrides"], "results": results,
+                 "train_minutes": wall / 60, "curve": _curve(run_dir)}  # fmt: skip
         atomic_write_json(store / f"{row['key']}.json", entry)
     for loop in loops:
         print(f"bench perception: {loop['key']} ...", flush=True)
-        commit, dirty = head_commit(REPO), dirty_paths(REPO, _paths(data, loop))
-        entry = {"row": loop["key"], "commit": commit, "dirty_paths": dirty,
-                 "date": f"{datetime.now():%Y-%m-%d %H:%M}", "command": command, "machine": machine,
-                 **_loop(loop, work, store)}  # fmt: skip
-        atomic_write_json(store / f"{loop['key']}.json", entry)
+        stamp = _stamp(data, loop, command, machine)
+        atomic_write_json(store / f"{loop['key']}.json", {**stamp, **_loop(loop, work, store)})
     return render(data, store)
+
+
+def _stamp(data: dict[str, Any], row: dict[str, Any], command: str, machine: str) -> dict[str, Any]:
+    """A row entry's provenance, taken before the row runs: commit, the row's uncommitted paths,
+    date, command and machine."""
+    from workbench.provenance import dirty_paths, head_commit
+
+    dirty = dirty_paths(REPO, _paths(data, row))
+    return {"row": row["key"], "commit": head_commit(REPO), "dirty_paths": dirty,
+            "date": f"{datetime.now():%Y-%m-%d %H:%M}", "command": command, "machine": machine}  # fmt: skip
 
 
 def _loop(loop: dict[str, Any], work: Path, store: Path) -> dict[str, Any]:

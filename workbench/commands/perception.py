@@ -144,6 +144,7 @@ def explain(cfg: PerceptionExplainConfig) -> dict[str, Any]:
     """Saliency and Grad-CAM pictures of a perception model or an image policy (``perception.explain``)."""
     import numpy as np
 
+    from envs.scene_spec import fuse_index
     from perception.explain import explain as explain_frames
     from perception.explain import panel, perception_target, policy_target
     from workbench.evaluate import check_new_or_empty, staged_dir
@@ -172,7 +173,7 @@ def explain(cfg: PerceptionExplainConfig) -> dict[str, Any]:
 
             assert cfg.data is not None
             data = load_split(Path(cfg.data), cfg.split)
-            rows = np.linspace(0, len(data) - 1, min(cfg.frames, len(data))).astype(int)
+            rows = fuse_index(len(data), min(cfg.frames, len(data)))  # evenly spaced frames
             frames, steps = data.images[rows], rows
     else:
         if cfg.episodes is None:
@@ -252,8 +253,8 @@ def _episode_frames(
 def show(cfg: PerceptionShowConfig) -> dict[str, Any]:
     """A perception model's predictions drawn on ``frames`` evenly spaced frames of a dataset split."""
     import imageio.v3 as iio
-    import numpy as np
 
+    from envs.scene_spec import fuse_index
     from perception.data import load_split
     from perception.draw import show as draw
     from perception.in_the_loop import model_file
@@ -268,7 +269,7 @@ def show(cfg: PerceptionShowConfig) -> dict[str, Any]:
         kinds = "detection, segmentation and promptable"
         raise UserError(f"show draws {kinds} models; {cfg.run} is a {model.task} one")
     data = load_split(Path(cfg.data), cfg.split)
-    rows = np.linspace(0, len(data) - 1, min(cfg.frames, len(data))).astype(int)
+    rows = fuse_index(len(data), min(cfg.frames, len(data)))  # evenly spaced frames
     pictures = draw(model, data.images[rows], data.seg[rows], cfg.min_score)
     with staged_dir(out) as stage:
         for row, picture in zip(rows, pictures, strict=True):
