@@ -28,12 +28,14 @@ REGISTRY: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ("Stack", "mujoco"): (_MUJOCO, {"task": "stack"}),
     ("PushT", "mujoco"): (_MUJOCO, {"task": "push_t"}),
     ("Tabletop", "mujoco"): (_MUJOCO, {"task": "tabletop"}),
+    ("PushAround", "mujoco"): (_MUJOCO, {"task": "push_around"}),
     ("Reach", "pybullet"): (_PYBULLET, {"task": "reach"}),
     ("Push", "pybullet"): (_PYBULLET, {"task": "push"}),
     ("PickPlace", "pybullet"): (_PYBULLET, {"task": "pick_place"}),
     ("Stack", "pybullet"): (_PYBULLET, {"task": "stack"}),
     ("PushT", "pybullet"): (_PYBULLET, {"task": "push_t"}),
     ("Tabletop", "pybullet"): (_PYBULLET, {"task": "tabletop"}),
+    ("PushAround", "pybullet"): (_PYBULLET, {"task": "push_around"}),
 }
 # Gymnasium's own envs, passed through unchanged under a wb/ id (DQN sanity checks).
 PASSTHROUGH: dict[str, tuple[str, int]] = {

@@ -120,6 +120,7 @@ def expert_success(env_id: str, episodes: int = 100, seed: int = 0, noise: float
     successes, lengths = [], []
     for i in range(episodes):
         obs, info = env.reset(seed=seed + i)
+        expert.reset_envs(np.array([True]), [seed + i])  # the episode's mode (multimodal experts)
         length, success = 0, bool(info["is_success"])
         while True:
             action = expert.act({"state": obs["state"][None]})[0]  # batch of one: (1, D) -> (A,)

@@ -1,4 +1,7 @@
-"""Scripted experts: Markovian policies over the task ``state`` vector, for demos and DAgger/DART labels."""
+"""Scripted experts: Markovian policies over the task ``state`` vector, for demos and DAgger/DART labels.
+
+A multimodal task (``task.expert_modes > 1``, e.g. PushAround's left or right) adds one hidden choice
+per episode: the expert draws its mode from the episode seed and is Markovian given it."""
 
 from __future__ import annotations
 
@@ -30,15 +33,31 @@ class ScriptedExpert:
         self.noise = noise
         self._rng = np.random.default_rng(seed)
         self._row_rngs: list[np.random.Generator] = []
+        self._modes = np.zeros(0, dtype=np.int64)  # (B,) each row's strategy this episode
 
     def reset(self, seed: int | None = None) -> None:
         if seed is not None:
             self._rng = np.random.default_rng(seed)
         self._row_rngs = []
+        self._modes = np.zeros(0, dtype=np.int64)
+
+    def modes(self, batch: int) -> np.ndarray:
+        """(B,) the rows' current modes; rows never reset with a seed draw theirs from the expert's rng."""
+        if len(self._modes) < batch:
+            extra = self._rng.integers(0, self.task.expert_modes, batch - len(self._modes))
+            self._modes = np.concatenate([self._modes, extra])
+        return self._modes[:batch]
 
     def reset_envs(self, mask: np.ndarray, seeds: list[int | None] | None = None) -> None:
-        """Rows of ``mask`` start new episodes. With their ``seeds``, each row's DART noise comes from
-        a generator seeded by its episode seed, so the noise does not depend on the number of envs."""
+        """Rows of ``mask`` start new episodes. With their ``seeds``, each row's DART noise and mode come
+        from generators seeded by its episode seed, so neither depends on the number of envs."""
+        if self.task.expert_modes > 1:
+            modes = self.modes(len(mask)).copy()
+            for row in map(int, np.flatnonzero(mask)):
+                seed = None if seeds is None else seeds[row]
+                rng = self._rng if seed is None else np.random.default_rng([seed, 0x30DE])
+                modes[row] = rng.integers(0, self.task.expert_modes)
+            self._modes = modes
         if seeds is None or self.noise == 0:
             return
         if len(self._row_rngs) < len(mask):
@@ -56,7 +75,10 @@ class ScriptedExpert:
                 f"{self.task.name} expert expects obs['state'] of shape (B, {self.task.state_dim}), "
                 f"got {state.shape}"
             )
-        action = self.task.expert_action(state).astype(np.float32)  # (B, 5)
+        if self.task.expert_modes > 1:
+            action = self.task.expert_action_in_mode(state, self.modes(len(state))).astype(np.float32)
+        else:
+            action = self.task.expert_action(state).astype(np.float32)  # (B, 5)
         if self.controller == "ee_delta":
             action = action[:, [0, 1, 2, 4]]
         return action

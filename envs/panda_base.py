@@ -45,6 +45,7 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
     | stack      | red cube on blue (< 2 cm xy, +-8 mm z), fingers open         | -d(g,a), -d(a,ee)/2 |
     | push_t     | T covers >= 95% of the target T (``info["coverage"]``)       | min(coverage/0.95, 1) |
     | tabletop   | instruction holds (in zone / on object + released / lifted)  | -d(g,src), -d(src,ee)/2 |
+    | push_around| push's, with a wall between cube and target                  | as push             |
 
     ## Action space (``controller``; scales in ``envs/controllers.py``, IK in ``envs/ik.py``)
 

@@ -13,6 +13,10 @@ a[s .. s+Ta-1] from the frames up to it (``per_position_targets``).
 Acting executes ``execute_horizon`` actions of each chunk before predicting again (action chunking),
 or with ``temporal_ensemble`` predicts at every step and averages every chunk's prediction for the
 current step (ACT, Zhao et al. 2023). The variants differ only by ``config.backbone``.
+
+With ``gripper_head=binary`` the last action entry (the gripper in every workbench Box controller)
+is a logit instead: trained with binary cross-entropy against "open" (expert action > 0) and acted
+as the controller's open or closed extreme, so the expert's switch stays a switch.
 """
 
 from __future__ import annotations
@@ -153,6 +157,12 @@ class BCAgent(nn.Module):
         )
         self.low = np.asarray(action_spec.get("low", -1.0), dtype=np.float32)
         self.high = np.asarray(action_spec.get("high", 1.0), dtype=np.float32)
+        self.binary_gripper = config.gripper_head == "binary"
+        if self.binary_gripper and (len(action_spec["shape"]) != 1 or self.action_dim < 2):
+            raise ValueError(
+                f"agent.gripper_head=binary needs a Box action with a gripper entry last (got shape "
+                f"{list(action_spec['shape'])}); use agent.gripper_head=mse"
+            )
         self._history = ObsHistory(config.obs_keys, config.obs_horizon)
         self._queue = ActionQueue(config.execute_horizon, self.action_dim)
         self._ensembler: TemporalEnsembler | None = None
@@ -191,8 +201,21 @@ class BCAgent(nn.Module):
             actions, valid = batch["action"], ~batch["action_is_pad"]  # (B, Ta, A), (B, Ta)
         target = self.action_norm.normalize(actions.float())
         mask = valid.float().unsqueeze(-1)  # padded steps don't count
-        mse = ((pred - target) ** 2 * mask).sum() / (mask.sum() * self.action_dim).clamp_min(1.0)
-        return mse, {"loss": float(mse.detach())}
+        if not self.binary_gripper:
+            mse = ((pred - target) ** 2 * mask).sum() / (mask.sum() * self.action_dim).clamp_min(1.0)
+            return mse, {"loss": float(mse.detach())}
+        arm = self.action_dim - 1
+        mse = ((pred[..., :arm] - target[..., :arm]) ** 2 * mask).sum() / (mask.sum() * arm).clamp_min(1.0)
+        is_open = (actions[..., -1] > 0).float()  # (..., Ta) the expert's decision, from the raw action
+        bce = nn.functional.binary_cross_entropy_with_logits(pred[..., -1], is_open, reduction="none")
+        bce = (bce * mask[..., 0]).sum() / mask.sum().clamp_min(1.0)
+        loss = mse + self.config.gripper_loss_weight * bce
+        agree = ((pred[..., -1] > 0).float() == is_open).float()
+        accuracy = (agree * mask[..., 0]).sum() / mask.sum().clamp_min(1.0)
+        return loss, {
+            "loss": float(loss.detach()), "arm_mse": float(mse.detach()), "gripper_bce": float(bce.detach()),
+            "gripper_accuracy": float(accuracy),
+        }  # fmt: skip
 
     def configure_optimizer(self) -> torch.optim.Optimizer:
         # No weight decay on biases, norm parameters and position embeddings (nanoGPT's grouping); the
@@ -224,7 +247,11 @@ class BCAgent(nn.Module):
         inputs = {f"obs/{k}": torch.as_tensor(v, device=device) for k, v in history.items()}
         was_training = self.training
         self.eval()
-        chunk = self.action_norm.unnormalize(self(inputs))  # (B, Ta, A)
+        pred = self(inputs)  # (B, Ta, A) normalised; the gripper entry a logit with the binary head
+        chunk = self.action_norm.unnormalize(pred)  # (B, Ta, A)
+        if self.binary_gripper:
+            ends = [float(np.broadcast_to(b, (self.action_dim,))[-1]) for b in (self.high, self.low)]
+            chunk[..., -1] = torch.where(pred[..., -1] > 0, ends[0], ends[1])
         self.train(was_training)
         return chunk.cpu().numpy()
 

@@ -22,6 +22,9 @@ NORMALIZATIONS = ("gaussian", "minmax")
 # the executed actions; the names are workbench.dataset.ACTION_KEYS (agents/ must not import workbench/).
 LABELS = ("auto", "actions", "expert_actions")
 BACKBONES = ("mlp", "rnn", "transformer")
+# The gripper entry (last in every workbench Box controller: -1 closed .. +1 open): regressed with the
+# arm (mse), or a binary open/close decision (binary: a logit trained with cross-entropy, acted as +-1).
+GRIPPER_HEADS = ("mse", "binary")
 
 
 @dataclass
@@ -57,6 +60,10 @@ class BCConfig:
     temporal_ensemble: bool = False  # ACT: predict every step, average the chunks' votes for this step
     ensemble_decay: float = 0.01  # m in w_i = exp(-m * i), i = 0 the oldest prediction (ACT's default)
     normalization: str = "gaussian"
+    # binary: the scripted experts switch the gripper between -1 and +1; a regressed gripper blurs the
+    # switch (half-closed fingers near the grasp), a binary head keeps it a decision.
+    gripper_head: str = "mse"
+    gripper_loss_weight: float = 1.0  # weight of the gripper's cross-entropy beside the arm's mse
     # auto: clean expert labels where the demos recorded them (DART noise), else the executed actions
     label: str = "auto"
     # Training recipe for this agent (the offline trainer reads these).
@@ -80,6 +87,12 @@ class BCConfig:
             raise ConfigError(
                 f"agent.normalization={self.normalization!r} is not one of {list(NORMALIZATIONS)}"
             )
+        if self.gripper_head not in GRIPPER_HEADS:
+            raise ConfigError(
+                f"agent.gripper_head={self.gripper_head!r} is not one of {list(GRIPPER_HEADS)}"
+            )
+        if self.gripper_loss_weight < 0:
+            raise ConfigError(f"agent.gripper_loss_weight={self.gripper_loss_weight} must be >= 0")
         if self.label not in LABELS:
             raise ConfigError(f"agent.label={self.label!r} is not one of {list(LABELS)}")
         if not 0.0 <= self.dropout < 1.0:

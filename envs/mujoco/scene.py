@@ -7,7 +7,8 @@ to rasterise), so the collision meshes double as visuals: compile takes ~20 ms.
 
 Collision bits (contype/conaffinity), chosen so the cheap cases never reach the narrow phase:
   table 1/1, objects 3/3, hand+fingers 1/1, arm links 2/0 (arm touches the objects only, never the
-  table it stands on or itself); markers 0/0 (visual only, mocap bodies so their poses live in MjData).
+  table it stands on or itself); markers 0/0 (visual only, mocap bodies so their poses live in MjData;
+  a fixture marker, collide=True, is 3/3: solid but never moved).
 Absent pool objects are parked far below the table (``park_position``); the env re-pins them every step.
 """
 
@@ -179,7 +180,9 @@ def _add_task(spec: mujoco.MjSpec, task: Task) -> None:
         body = world.add_body(name=marker.name, mocap=True, pos=park_position(len(task.objects) + j).tolist())
         # Discs lie on the table: lift them 1.5 mm so they do not z-fight with its top.
         extra = {"pos": [0.0, 0.0, 0.0015]} if marker.shape == "disc" else {}
-        _add_geoms(body, marker.shape, marker.size, list(marker.rgba), collide=False, group=1, **extra)
+        # A fixture (collide) is a solid mocap body: dynamic bodies hit it, physics never moves it.
+        _add_geoms(body, marker.shape, marker.size, list(marker.rgba), collide=marker.collide, group=1,
+                   **extra)
 
 
 @functools.cache

@@ -107,9 +107,11 @@ def _box(client: int, half: tuple[float, float, float], pos: tuple[float, float,
 
 
 def _add_shape(client: int, shape: str, size: tuple[float, ...], rgba: tuple[float, ...],
-               mass: float = 0.0, friction: float | None = None) -> int:
-    """A body for a task ``ObjectSpec`` (``friction`` given: dynamic, colliding) or a ``MarkerSpec``."""
+               mass: float = 0.0, friction: float | None = None, fixture: bool = False) -> int:
+    """A body for a task ``ObjectSpec`` (``friction`` given: dynamic, colliding) or a ``MarkerSpec``
+    (``fixture``: static but colliding, else visual only)."""
     kw: dict[str, Any] = {"physicsClientId": client}
+    solid = friction is not None or fixture
     boxes: list[tuple[np.ndarray, np.ndarray]] = []
     if shape == "box":
         boxes = [(np.zeros(3), np.array(size))]
@@ -121,7 +123,7 @@ def _add_shape(client: int, shape: str, size: tuple[float, ...], rgba: tuple[flo
         vis = p.createVisualShapeArray(shapeTypes=[p.GEOM_BOX] * n, halfExtents=halves,
                                        visualFramePositions=offsets, rgbaColors=[rgba] * n, **kw)
         col = -1
-        if friction is not None:
+        if solid:
             col = p.createCollisionShapeArray(shapeTypes=[p.GEOM_BOX] * n, halfExtents=halves,
                                               collisionFramePositions=offsets, **kw)
     elif shape in ("cylinder", "disc"):
@@ -130,10 +132,10 @@ def _add_shape(client: int, shape: str, size: tuple[float, ...], rgba: tuple[flo
         vis = p.createVisualShape(p.GEOM_CYLINDER, radius=radius, length=2 * half_h, rgbaColor=rgba,
                                   visualFramePosition=(0.0, 0.0, lift), **kw)
         col = (p.createCollisionShape(p.GEOM_CYLINDER, radius=radius, height=2 * half_h, **kw)
-               if friction is not None else -1)
+               if solid else -1)
     elif shape == "sphere":
         vis = p.createVisualShape(p.GEOM_SPHERE, radius=size[0], rgbaColor=rgba, **kw)
-        col = p.createCollisionShape(p.GEOM_SPHERE, radius=size[0], **kw) if friction is not None else -1
+        col = p.createCollisionShape(p.GEOM_SPHERE, radius=size[0], **kw) if solid else -1
     else:
         raise ValueError(f"unknown shape {shape!r}; known: box, cylinder, sphere, tee, disc")
     mass = mass if friction is not None else 0.0
@@ -185,7 +187,11 @@ def build_scene(task: Task) -> SceneIds:
 
     objects = {spec.name: _add_shape(client, spec.shape, spec.size, spec.rgba, spec.mass, spec.friction)
                for spec in task.objects}
-    markers = {spec.name: _add_shape(client, spec.shape, spec.size, spec.rgba) for spec in task.markers}
+    markers = {spec.name: _add_shape(client, spec.shape, spec.size, spec.rgba, fixture=spec.collide)
+               for spec in task.markers}
+    for spec in task.markers:
+        if spec.collide:  # a fixture (mass 0: static) meets objects and the robot as an object would
+            p.setCollisionFilterGroupMask(markers[spec.name], -1, OBJECT, MASKS[OBJECT], **kw)
     for i, body_id in enumerate(objects.values()):
         p.setCollisionFilterGroupMask(body_id, -1, OBJECT, MASKS[OBJECT], **kw)
         p.changeDynamics(body_id, -1, activationState=p.ACTIVATION_STATE_DISABLE_SLEEPING, **kw)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from envs.tasks.base import Layout, MarkerSpec, ObjectSpec, Pose, Scene, Task
 from envs.tasks.pick_place import PickPlaceTask
 from envs.tasks.push import PushTask
+from envs.tasks.push_around import PushAroundTask
 from envs.tasks.push_t import PushTTask
 from envs.tasks.reach import ReachTask
 from envs.tasks.stack import StackTask
@@ -16,6 +17,7 @@ TASKS: dict[str, Task] = {
     "pick_place": PickPlaceTask(),
     "stack": StackTask(),
     "push_t": PushTTask(),
+    "push_around": PushAroundTask(),
     "tabletop": TabletopTask(),
 }
 

@@ -7,7 +7,8 @@ rendering and the controllers; it talks to the task only through the types in th
 
 1. **At construction** the backend builds the *pool*: every object in ``task.objects`` (rigid, dynamic,
    colliding; ``ObjectSpec``: shape, size, colour, mass, friction) and every marker in ``task.markers``
-   (visual only, kinematic, no collision: targets, goal zones, the PushT target outline). Shapes and
+   (visual only, kinematic, no collision: targets, goal zones, the PushT target outline; a marker with
+   ``collide=True`` is a *fixture*: kinematic and static, but solid, e.g. an obstacle). Shapes and
    their ``size`` conventions are listed in ``SHAPES``; ``tee_boxes`` turns a ``"tee"`` into boxes so
    both backends build the same T. Objects and markers keep the pool order; it defines instance ids.
 2. **At reset** the backend calls ``layout = task.sample_layout(self.np_random)`` and places every
@@ -67,12 +68,14 @@ class ObjectSpec:
 
 @dataclass(frozen=True)
 class MarkerSpec:
-    """A visual-only, non-colliding, kinematically placed body (target point, goal zone, outline)."""
+    """A kinematically placed body: visual only (target point, goal zone, outline), or with ``collide``
+    a fixture that objects and the robot hit but never move (an obstacle; not drawn in any hidden group)."""
 
     name: str
     shape: str  # a key of SHAPES
     size: tuple[float, ...]
     rgba: tuple[float, float, float, float]
+    collide: bool = False
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,14 @@ class Task:
     def expert_action(self, state: np.ndarray) -> np.ndarray:
         """Scripted expert: (B, state_dim) -> (B, 5) ``ee_delta_yaw`` actions in [-1, 1]. Pure function."""
         raise NotImplementedError
+
+    # Multimodal experts: the expert draws one of ``expert_modes`` strategies per episode (hidden from
+    # the state, so demonstrations of one state disagree) and acts as a pure function of state and mode.
+    expert_modes: int = 1
+
+    def expert_action_in_mode(self, state: np.ndarray, mode: np.ndarray) -> np.ndarray:
+        """(B, state_dim) states and (B,) int modes in [0, expert_modes) -> (B, 5) actions."""
+        return self.expert_action(state)
 
 
 # ---------------------------------------------------------------------------------------- helpers

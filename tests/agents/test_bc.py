@@ -268,3 +268,38 @@ def test_depth_or_other_image_keys_are_refused() -> None:
     spec = {"depth/front": {"shape": [8, 8, 1], "dtype": "float32"}}
     with pytest.raises(ValueError, match="rgb/<camera>"):
         BCAgent(BCConfig(obs_keys=["depth/front"]), spec, ACTION_SPEC)
+
+
+# ------------------------------------------------------------------------------ binary gripper head
+
+
+def test_binary_gripper_head_learns_the_switch_and_acts_at_the_extremes(tmp_path: Path) -> None:
+    """The expert opens (+1) when state[0] > 0 and closes (-1) otherwise; the arm entry copies state[1].
+    The binary head learns the decision and acts +-1; a reload acts identically."""
+    torch.manual_seed(0)
+    agent = BCAgent(BCConfig(hidden_dims=[32], gripper_head="binary"), OBS_SPEC, ACTION_SPEC)
+    states = torch.rand(512, 1, 3) * 2 - 1
+    actions = torch.stack([states[:, 0, 1], torch.where(states[:, 0, 0] > 0, 1.0, -1.0)], -1)[:, None]
+    batch = {"obs/state": states, "action": actions, "action_is_pad": torch.zeros(512, 1, dtype=torch.bool)}
+    optim = torch.optim.Adam(agent.parameters(), lr=3e-3)
+    for _ in range(300):
+        loss, info = agent.compute_loss(batch)
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+    assert info["gripper_accuracy"] > 0.95 and info["arm_mse"] < 0.05
+    test = np.array([[0.5, 0.2, 0.0], [-0.5, -0.3, 0.0]], dtype=np.float32)
+    action = agent.act({"state": test})
+    np.testing.assert_array_equal(action[:, 1], [1.0, -1.0])  # a decision, not a blend
+    np.testing.assert_allclose(action[:, 0], [0.2, -0.3], atol=0.15)
+    agent.save(tmp_path / "policy.pt")
+    loaded = load_policy(tmp_path / "policy.pt")
+    loaded.reset()
+    np.testing.assert_array_equal(loaded.act({"state": test}), action)
+
+
+def test_binary_gripper_head_needs_a_vector_action() -> None:
+    with pytest.raises(ValueError, match="gripper_head=binary"):
+        BCAgent(BCConfig(gripper_head="binary"), OBS_SPEC, {"shape": [1], "low": [-1], "high": [1]})
+    with pytest.raises(ValueError, match="gripper_head"):
+        BCConfig(gripper_head="sigmoid")
