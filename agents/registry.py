@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from agents.imitation.act_config import ACTConfig
 from agents.imitation.bc_config import BCConfig
 from agents.imitation.diffusion_config import DiffusionConfig
 from agents.model_based.config import PETSConfig
@@ -77,6 +78,10 @@ AGENTS: dict[str, AgentSpec] = {
             ),
             "agents.imitation.bc:BCAgent", "offline", "offline", _BC_ACTING,
             "BC-Transformer (robomimic): a causal transformer over a 10-frame history",
+        ),
+        AgentSpec(
+            "act", ACTConfig, "agents.imitation.act:ACTAgent", "offline", "offline", (*_BC_ACTING, "latent"),
+            "ACT (Zhao et al. 2023): a conditional VAE over action chunks, transformer encoder/decoder",
         ),
         # State and image variants and the transformer denoiser are configs of one agent (configs/agent/).
         AgentSpec(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
+import torch
 
 
 class ObsHistory:
@@ -78,3 +79,31 @@ class ActionQueue:
         action = self._queue[np.arange(batch), self._pos]  # (B, A)
         self._pos += 1
         return action
+
+
+class RowGenerators:
+    """Sampling noise for stochastic policies, one torch generator per env row, seeded from its episode
+    seed (``reset_envs(mask, seeds)``): an episode's noise then depends on its seed only, not on
+    ``num_envs`` or on which rows replan together. Without per-row seeds one shared generator serves."""
+
+    def __init__(self) -> None:
+        self.shared = torch.Generator().manual_seed(0)
+        self.rows: list[torch.Generator] = []
+
+    def reset(self, seed: int | None = None) -> None:
+        self.shared.manual_seed(0 if seed is None else seed)
+        self.rows = []
+
+    def reset_envs(self, mask: np.ndarray, seeds: list[int | None] | None) -> None:
+        if seeds is None:
+            return
+        while len(self.rows) < len(mask):
+            self.rows.append(torch.Generator().manual_seed(0))
+        for row in map(int, np.flatnonzero(mask)):
+            seed = seeds[row]
+            if seed is not None:
+                self.rows[row].manual_seed(int(seed))
+
+    def for_rows(self, need: np.ndarray) -> torch.Generator | list[torch.Generator]:
+        """The generators of the rows in the (B,) mask ``need``; the shared one if rows were never seeded."""
+        return [self.rows[i] for i in np.flatnonzero(need)] if len(self.rows) == len(need) else self.shared

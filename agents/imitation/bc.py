@@ -152,9 +152,7 @@ class BCAgent(nn.Module):
         self.action_norm = Normalizer.identity((self.action_dim,), config.normalization)  # type: ignore[arg-type]
         if stats is not None:
             self.set_stats(stats)
-        self.backbone = build_backbone(
-            config, self.encoder.feature_dim, config.action_horizon * self.action_dim
-        )
+        self.build_head()
         self.low = np.asarray(action_spec.get("low", -1.0), dtype=np.float32)
         self.high = np.asarray(action_spec.get("high", 1.0), dtype=np.float32)
         self.binary_gripper = config.gripper_head == "binary"
@@ -168,6 +166,12 @@ class BCAgent(nn.Module):
         self._ensembler: TemporalEnsembler | None = None
         if config.temporal_ensemble:
             self._ensembler = TemporalEnsembler(config.action_horizon, config.ensemble_decay)
+
+    def build_head(self) -> None:
+        """The network from features (B, To, F) to the chunk; subclasses (ACT) build their own."""
+        self.backbone = build_backbone(
+            self.config, self.encoder.feature_dim, self.config.action_horizon * self.action_dim
+        )
 
     # ----------------------------------------------------------------------------------- training
     def set_stats(self, stats: dict[str, Any]) -> None:
@@ -199,22 +203,35 @@ class BCAgent(nn.Module):
         else:
             pred = self(batch)  # (B, Ta, A)
             actions, valid = batch["action"], ~batch["action_is_pad"]  # (B, Ta, A), (B, Ta)
+        return self.chunk_loss(pred, actions, valid)
+
+    def chunk_loss(
+        self, pred: torch.Tensor, actions: torch.Tensor, valid: torch.Tensor, l1: bool = False
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """Masked regression of the normalised chunk, ``pred`` (..., Ta, A) against raw ``actions``
+        (..., Ta, A) where ``valid`` (..., Ta); squared error, or absolute with ``l1`` (ACT). With the
+        binary gripper head the last entry is a logit scored by cross-entropy instead."""
         target = self.action_norm.normalize(actions.float())
         mask = valid.float().unsqueeze(-1)  # padded steps don't count
+
+        def error(p: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            diff = p - t
+            return ((diff.abs() if l1 else diff**2) * mask).sum() / (mask.sum() * p.shape[-1]).clamp_min(1.0)
+
         if not self.binary_gripper:
-            mse = ((pred - target) ** 2 * mask).sum() / (mask.sum() * self.action_dim).clamp_min(1.0)
-            return mse, {"loss": float(mse.detach())}
-        arm = self.action_dim - 1
-        mse = ((pred[..., :arm] - target[..., :arm]) ** 2 * mask).sum() / (mask.sum() * arm).clamp_min(1.0)
+            loss = error(pred, target)
+            return loss, {"loss": float(loss.detach())}
+        arm = error(pred[..., :-1], target[..., :-1])
+        name = "l1" if l1 else "mse"
         is_open = (actions[..., -1] > 0).float()  # (..., Ta) the expert's decision, from the raw action
         bce = nn.functional.binary_cross_entropy_with_logits(pred[..., -1], is_open, reduction="none")
         bce = (bce * mask[..., 0]).sum() / mask.sum().clamp_min(1.0)
-        loss = mse + self.config.gripper_loss_weight * bce
+        loss = arm + self.config.gripper_loss_weight * bce
         agree = ((pred[..., -1] > 0).float() == is_open).float()
         accuracy = (agree * mask[..., 0]).sum() / mask.sum().clamp_min(1.0)
         return loss, {
-            "loss": float(loss.detach()), "arm_mse": float(mse.detach()), "gripper_bce": float(bce.detach()),
-            "gripper_accuracy": float(accuracy),
+            "loss": float(loss.detach()), f"arm_{name}": float(arm.detach()),
+            "gripper_bce": float(bce.detach()), "gripper_accuracy": float(accuracy),
         }  # fmt: skip
 
     def configure_optimizer(self) -> torch.optim.Optimizer:
@@ -241,19 +258,27 @@ class BCAgent(nn.Module):
         if self._ensembler is not None:
             self._ensembler.reset_envs(mask)
 
-    def _predict(self, history: dict[str, np.ndarray]) -> np.ndarray:
-        """History (B, To, ...) -> unnormalised action chunk (B, Ta, A), in eval mode."""
+    def _predict(self, history: dict[str, np.ndarray], rows: np.ndarray | None = None) -> np.ndarray:
+        """History (n, To, ...) of the env ``rows`` (a (B,) mask; None: all) -> unnormalised action
+        chunk (n, Ta, A), in eval mode."""
         device = next(self.parameters()).device
         inputs = {f"obs/{k}": torch.as_tensor(v, device=device) for k, v in history.items()}
+        if rows is None:
+            rows = np.ones(next(iter(inputs.values())).shape[0], dtype=bool)
         was_training = self.training
         self.eval()
-        pred = self(inputs)  # (B, Ta, A) normalised; the gripper entry a logit with the binary head
-        chunk = self.action_norm.unnormalize(pred)  # (B, Ta, A)
+        pred = self.act_forward(inputs, rows)  # (n, Ta, A) normalised; the gripper a logit if binary
+        self.train(was_training)
+        chunk = self.action_norm.unnormalize(pred)  # (n, Ta, A)
         if self.binary_gripper:
             ends = [float(np.broadcast_to(b, (self.action_dim,))[-1]) for b in (self.high, self.low)]
             chunk[..., -1] = torch.where(pred[..., -1] > 0, ends[0], ends[1])
-        self.train(was_training)
         return chunk.cpu().numpy()
+
+    def act_forward(self, inputs: dict[str, torch.Tensor], rows: np.ndarray) -> torch.Tensor:
+        """The normalised chunk the policy acts on; ``rows`` says which envs ``inputs`` are (for
+        policies that draw per-episode noise)."""
+        return self(inputs)
 
     @torch.no_grad()
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
@@ -264,7 +289,9 @@ class BCAgent(nn.Module):
             action = self._ensembler.update(self._predict(history))
             return np.clip(action, self.low, self.high).astype(np.float32)
         # Only the rows that need a new chunk are run through the network.
-        action = self._queue.next(batch, lambda need: self._predict({k: v[need] for k, v in history.items()}))
+        action = self._queue.next(
+            batch, lambda need: self._predict({k: v[need] for k, v in history.items()}, need)
+        )
         return np.clip(action, self.low, self.high).astype(np.float32)
 
     # ------------------------------------------------------------------------------------ save/load

@@ -46,7 +46,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.imitation.acting import ActionQueue, ObsHistory
+from agents.imitation.acting import ActionQueue, ObsHistory, RowGenerators
 from agents.imitation.diffusion_config import DiffusionConfig
 from agents.imitation.obs_encoder import ObsEncoder, encoder_param_groups
 from agents.policy_io import save_policy
@@ -114,10 +114,7 @@ class DiffusionAgent(nn.Module):
         )
         self.low = np.asarray(action_spec.get("low", -1.0), dtype=np.float32)
         self.high = np.asarray(action_spec.get("high", 1.0), dtype=np.float32)
-        self._generator = torch.Generator().manual_seed(0)  # sampling noise when acting
-        # One generator per env row, seeded from its episode seed (reset_envs): an episode's noise
-        # then depends on its seed only, not on num_envs or on which rows replan together.
-        self._row_generators: list[torch.Generator] = []
+        self._generators = RowGenerators()  # sampling noise when acting, per episode seed
         self._history = ObsHistory(config.obs_keys, config.obs_horizon)
         self._queue = ActionQueue(config.execute_horizon, self.action_dim)
 
@@ -207,22 +204,14 @@ class DiffusionAgent(nn.Module):
     def reset(self, seed: int | None = None) -> None:
         self._history.reset()
         self._queue.reset()
-        self._generator.manual_seed(0 if seed is None else seed)
-        self._row_generators = []
+        self._generators.reset(seed)
 
     def reset_envs(self, mask: np.ndarray, seeds: list[int | None] | None = None) -> None:
         """Forget history and queued actions of the envs in ``mask`` (their episodes restarted) and
         reseed their sampling noise from the new episodes' ``seeds``."""
         self._history.reset_envs(mask)
         self._queue.reset_envs(mask)
-        if seeds is None:
-            return
-        while len(self._row_generators) < len(mask):
-            self._row_generators.append(torch.Generator().manual_seed(0))
-        for row in map(int, np.flatnonzero(mask)):
-            seed = seeds[row]
-            if seed is not None:
-                self._row_generators[row].manual_seed(int(seed))
+        self._generators.reset_envs(mask, seeds)
 
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """Batched observations -> (B, A) actions in the env's action range.
@@ -238,9 +227,7 @@ class DiffusionAgent(nn.Module):
 
         def predict(need: np.ndarray) -> np.ndarray:
             inputs = {f"obs/{k}": torch.as_tensor(v[need], device=device) for k, v in history.items()}
-            rows = self._row_generators
-            generator = [rows[i] for i in np.flatnonzero(need)] if len(rows) == batch else self._generator
-            chunk = self.predict_chunk(inputs, generator)  # (n, Tp, A) from step t-To+1
+            chunk = self.predict_chunk(inputs, self._generators.for_rows(need))  # (n, Tp, A) from step t-To+1
             return chunk[:, start:].cpu().numpy()  # (n, Tp-To+1, A) from step t; the queue runs Ta
 
         action = self._queue.next(batch, predict)
