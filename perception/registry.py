@@ -14,6 +14,8 @@ from perception.promptable.config import PromptSegConfig
 from perception.promptable.model import PromptableSegmenter
 from perception.segmentation.segmenter import Segmenter
 from perception.segmentation.unet import UNetConfig
+from perception.ssl.config import DINOConfig, MAEConfig, SimCLRConfig
+from perception.ssl.models import DINO, MAE, SimCLR
 
 MODELS: dict[tuple[str, str], tuple[Any, Any]] = {
     ("detection", "centernet"): (CenterNetConfig, Detector),
@@ -22,4 +24,7 @@ MODELS: dict[tuple[str, str], tuple[Any, Any]] = {
     ("promptable", "promptseg"): (PromptSegConfig, PromptableSegmenter),
     ("points", "pointnet"): (PointNetConfig, ObjectLocator),
     ("point_classification", "pointnet"): (PointNetConfig, ObjectClassifier),
+    ("ssl", "simclr"): (SimCLRConfig, SimCLR),
+    ("ssl", "dino"): (DINOConfig, DINO),
+    ("ssl", "mae"): (MAEConfig, MAE),
 }

@@ -27,7 +27,12 @@ COMMANDS: dict[str, str] = {
     "list": "list registered envs, agents and experiment presets",
     "bench": "benchmarks: `workbench bench <suite>` writes its section of docs/benchmarks.md",
     "perception": "perception datasets, models, pictures, explanations: `workbench perception <action> ...`",
+    "pretrain": "self-supervised encoder pretraining on perception frames: method=simclr|dino|mae data=DIR",
 }
+# `workbench pretrain method=M ...` is `workbench perception train task=ssl model=M ...` with these
+# defaults (SSL views are drawn by the method, so the trainer's flips are off); the run writes
+# encoder.pt, which agent.encoder.checkpoint reads.
+PRETRAIN_DEFAULTS = ("task=ssl", "flip=false", "steps=2000", "batch_size=64", "lr=0.0005")
 BENCH_SUITES = ("envs", "train", "imitation", "sampler", "rl", "mbrl", "planning", "perception")
 PERCEPTION_ACTIONS = ("collect", "train", "show", "explain")
 # Commands whose first argument chooses what they do; perception's actions have a config each.
@@ -99,6 +104,11 @@ def command_help(command: str) -> str:
     text = [f"usage: workbench {command} [key=value ...]", "", COMMANDS[command], ""]
     if command == "bench":
         text += [f"suites: {', '.join(BENCH_SUITES)}", ""]
+    if command == "pretrain":
+        text += ["`workbench pretrain method=M key=value ...` runs `workbench perception train` with",
+                 f"{' '.join(PRETRAIN_DEFAULTS)} model=M (any of its keys below may be given).",
+                 "method: simclr (default), dino, mae; keys of each under simclr.*, dino.*, mae.*", ""]
+        text += _fields_text(SCHEMAS["perception_train"])
     if command == "perception":
         text += [f"actions: {', '.join(PERCEPTION_ACTIONS)}", ""]
         for action in PERCEPTION_ACTIONS:
@@ -183,7 +193,20 @@ def error_line(exc: BaseException) -> str:
     return one_line(exc)
 
 
+def pretrain_arguments(rest: list[str]) -> list[str]:
+    """``pretrain`` arguments as ``perception train`` arguments: method=M -> model=M, with the
+    pretraining defaults first (an explicit key given later wins)."""
+    given = {a.partition("=")[0] for a in rest}
+    if "task" in given:
+        raise UserError("workbench pretrain trains task=ssl; drop task= (or use workbench perception train)")
+    converted = [f"model={a.partition('=')[2]}" if a.startswith("method=") else a for a in rest]
+    defaults = [d for d in PRETRAIN_DEFAULTS if d.partition("=")[0] not in given]
+    return ["train", *defaults, *converted]
+
+
 def _dispatch(command: str, rest: list[str]) -> int:
+    if command == "pretrain":
+        command, rest = "perception", pretrain_arguments(rest)
     multirun = any(a in MULTIRUN_FLAGS for a in rest)
     rest = [a for a in rest if a not in MULTIRUN_FLAGS]
     if command in SUBCOMMANDS and (not rest or rest[0] not in SUBCOMMANDS[command]):

@@ -8,8 +8,8 @@ error behaviour cloning) pushes into the wall. Once the cube is beside the wall 
 side, so only the first decision is ambiguous: the test of whether a policy represents modes.
 
 Layout (metres, world frame): the wall's centre ``(wx, wy)`` with ``wx ~ U(0.50, 0.52)``,
-``wy ~ U(-0.04, 0.04)``, spanning y +- ``WALL_HALF[1]``; the cube ~0.10 in front of it (smaller x),
-the target ~0.12 behind it, both within 1.5 cm of the wall's centre line.
+``wy ~ U(-0.04, 0.04)``, spanning y +- ``WALL_HALF[1]``; the cube 0.09-0.11 in front of it (smaller x,
+yaw 0) and the target 0.11-0.13 behind it, both on the wall's centre line.
 """
 
 from __future__ import annotations
@@ -44,11 +44,13 @@ class PushAroundTask(Task):
     expert_modes: int = 2  # 0: around the right end (-y), 1: around the left end (+y)
 
     def sample_layout(self, np_random: np.random.Generator) -> Layout:
+        # Cube, wall and target on one line along x, the cube square to it: nothing in the start state
+        # favours a side, so a policy that averages the demonstrations stays on the line, into the wall.
         wall = np.array([np_random.uniform(0.50, 0.52), np_random.uniform(-0.04, 0.04)])
-        cube = wall + np.array([-np_random.uniform(0.09, 0.11), np_random.uniform(-0.015, 0.015)])
-        target = wall + np.array([np_random.uniform(0.11, 0.13), np_random.uniform(-0.015, 0.015)])
+        cube = wall - np.array([np_random.uniform(0.09, 0.11), 0.0])
+        target = wall + np.array([np_random.uniform(0.11, 0.13), 0.0])
         return Layout(
-            objects={"cube": Pose(np.array([*cube, CUBE_HALF]), float(np_random.uniform(-0.3, 0.3)))},
+            objects={"cube": Pose(np.array([*cube, CUBE_HALF]), 0.0)},
             markers={
                 "target": Pose(np.array([*target, 0.0])),
                 "wall": Pose(np.array([*wall, WALL_HALF[2]])),

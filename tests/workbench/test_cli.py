@@ -65,3 +65,12 @@ def test_bare_camera_mode_expands_to_every_camera() -> None:
     assert cfg.agent.obs_keys == ["rgb/agentview", "rgb/wrist", "proprio"]
     cfg = compose("train", ["experiment=push_diffusion_rgb"])
     assert cfg.agent.obs_keys == ["rgb/agentview", "proprio"]
+
+
+def test_every_registered_env_has_its_config_preset() -> None:
+    """`env=<id>` is a config group: an env registered without its configs/env/ file cannot be chosen."""
+    import envs
+
+    presets = REPO / "configs" / "env"
+    missing = [i for i in envs.ENV_IDS if not (presets / f"{i}.yaml").is_file()]
+    assert not missing, f"configs/env/ lacks {missing}"

@@ -8,6 +8,7 @@ from perception.detection.config import CenterNetConfig, DETRConfig
 from perception.points.config import PointNetConfig
 from perception.promptable.config import PromptSegConfig
 from perception.segmentation.config import UNetConfig
+from perception.ssl.config import DINOConfig, MAEConfig, SimCLRConfig
 from workbench.config.env import EnvConfig, check_camera, check_size
 from workbench.config.seeds import SeedPlan
 from workbench.config.train import TrainerConfig, check_device
@@ -66,11 +67,11 @@ class PerceptionCollectConfig:
             raise ConfigError(f"split={self.split!r} is not one of {list(SPLITS)}")
 
 
-TASKS = ("detection", "segmentation", "promptable", "points", "point_classification")
+TASKS = ("detection", "segmentation", "promptable", "points", "point_classification", "ssl")
 # Each task's models (the first is the default); ``model=`` chooses.
 TASK_MODELS = {
     "detection": ("centernet", "detr"), "segmentation": ("unet",), "promptable": ("promptseg",),
-    "points": ("pointnet",), "point_classification": ("pointnet",),
+    "points": ("pointnet",), "point_classification": ("pointnet",), "ssl": ("simclr", "dino", "mae"),
 }  # fmt: skip
 
 
@@ -99,6 +100,12 @@ class PerceptionTrainConfig:
     segmenter: UNetConfig = field(default_factory=UNetConfig)
     promptseg: PromptSegConfig = field(default_factory=PromptSegConfig)
     pointnet: PointNetConfig = field(default_factory=PointNetConfig)
+    # Self-supervised pretraining (task=ssl, model=simclr|dino|mae; `workbench pretrain method=...`),
+    # scored by a linear probe of ``probe_object``'s position (null: the first movable object).
+    simclr: SimCLRConfig = field(default_factory=SimCLRConfig)
+    dino: DINOConfig = field(default_factory=DINOConfig)
+    mae: MAEConfig = field(default_factory=MAEConfig)
+    probe_object: str | None = None
     camera: str | None = None
     steps: int = 3000
     batch_size: int = 16
@@ -125,7 +132,8 @@ class PerceptionTrainConfig:
             raise ConfigError(f"task={self.task!r} is not one of {list(TASKS)}")
         if self.model is not None and self.model not in TASK_MODELS[self.task]:
             raise ConfigError(
-                f"model={self.model!r}: task={self.task} has models {list(TASK_MODELS[self.task])}"
+                f"model={self.model!r} (pretrain: method=): task={self.task} has models "
+                f"{list(TASK_MODELS[self.task])}"
             )
         if (
             self.detector.name != "centernet"

@@ -67,6 +67,9 @@ class PerceptionTrainer(Trainer):
         loss.backward()
         metrics["grad_norm"] = float(nn.utils.clip_grad_norm_(self.model.parameters(), 10.0))
         self.optimizer.step()
+        after = getattr(self.model, "after_optimizer_step", None)
+        if after is not None:  # e.g. DINO's teacher follows the student
+            after()
         return metrics
 
     def set_mode(self, training: bool) -> None:

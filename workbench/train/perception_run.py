@@ -70,6 +70,8 @@ def _model(
         segmentation_scores,
     )
 
+    if cfg.task == "ssl":
+        return _ssl_model(cfg, train)
     if cfg.task == "detection":
         if cfg.model == "detr":
             detr = DETRDetector(cfg.detr, train.class_ids, train.class_names, train.images.shape[1:3])
@@ -106,6 +108,51 @@ def _model(
     return model, segmentation_scores, ("miou", "miou_objects")
 
 
+def _ssl_model(
+    cfg: PerceptionTrainConfig, train: Any
+) -> tuple[Any, Callable[[Any, Any], dict[str, float]], tuple[str, str]]:
+    """A self-supervised model (``cfg.model``: simclr, dino or mae) and its score: the linear probe's
+    position error (cm) of ``probe_object``, fitted on the train frames, on the scored split."""
+    from perception.registry import MODELS
+    from perception.ssl.probe import linear_probe, probe_targets
+
+    name = cfg.model or "simclr"
+    config = {"simclr": cfg.simclr, "dino": cfg.dino, "mae": cfg.mae}[name]
+    try:
+        model = MODELS[("ssl", name)][1](config, train.images.shape[1:3])
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    fit = probe_targets(train, cfg.probe_object)
+
+    def scores(m: Any, split: Any) -> dict[str, float]:
+        target = probe_targets(split, fit.object_name)
+        return linear_probe(
+            (m.features(fit.images), fit.positions), (m.features(target.images), target.positions)
+        )
+
+    return model, scores, ("-probe_error_cm", "-probe_error_cm")
+
+
+def ssl_test_scores(
+    model: Any, cfg: PerceptionTrainConfig, train: Any, validation: Any, test: Any
+) -> dict[str, Any]:
+    """The probe scored once on ``test`` with its ridge strength chosen on ``validation``, beside the
+    same probe on a randomly initialised encoder of the same architecture (the baseline)."""
+    import torch
+
+    from perception.ssl.probe import linear_probe, probe_targets
+
+    fit = probe_targets(train, cfg.probe_object)
+    choose, score = probe_targets(validation, fit.object_name), probe_targets(test, fit.object_name)
+    torch.manual_seed(cfg.seed + 1)
+    baseline = type(model)(model.config, model.image_hw)
+    out: dict[str, Any] = {"probe_object": fit.object_name, "probe_frames": len(fit.positions)}
+    for prefix, m in (("", model), ("random_", baseline)):
+        result = linear_probe(*((m.features(t.images), t.positions) for t in (fit, choose, score)))
+        out.update({f"{prefix}{k}": v for k, v in result.items()})
+    return out
+
+
 def _one_input(model: Any, test: Any) -> tuple[Callable[[np.ndarray], Any], np.ndarray]:
     """The model's inference function and one test input (for the batch-1 latency)."""
     if model.task == "detection":
@@ -117,6 +164,8 @@ def _one_input(model: Any, test: Any) -> tuple[Callable[[np.ndarray], Any], np.n
         return (lambda images: model.segment(images, [click[None]])), test.images[0]
     if model.task == "points":
         return model.locate, test.points(0)
+    if model.task == "ssl":
+        return model.features, test.images[0]
     return model.classify, test.crop(0, None)
 
 
@@ -165,10 +214,17 @@ def train_perception(cfg: PerceptionTrainConfig, run_dir: Path, resuming: bool) 
             chosen = "best"
         camera = getattr(train, "camera", ",".join(meta["cameras"]))
         results: dict[str, Any] = {"final_model": chosen, "camera": camera, "env_id": meta["env_id"]}
+        if cfg.task == "ssl":
+            model.export_encoder(run_dir / "encoder.pt")  # what agent.encoder.checkpoint reads
+            results["encoder"] = str(run_dir / "encoder.pt")
         if "test" in meta.get("splits", {}):
             test = loaded("test")
             model = model.cpu()
-            results.update(split="test", **scores(model, test))
+            if cfg.task == "ssl":
+                held_out = validation if validation is not None else loaded("validation")
+                results.update(split="test", **ssl_test_scores(model, cfg, train, held_out, test))
+            else:
+                results.update(split="test", **scores(model, test))
             results["latency_ms"] = frame_latency_ms(*_one_input(model, test))
         logger.log(cfg.steps, {k: v for k, v in results.items() if isinstance(v, float)}, prefix="test/")
     finally:
