@@ -37,14 +37,17 @@ TITLE = "Perception (`workbench bench perception`)"
 GOALS = {
     "min_map50": ("map50", ">="), "min_miou": ("miou", ">="), "max_latency_ms": ("latency_ms", "<="),
     "max_position_error_cm": ("position_error_cm", "<="), "min_accuracy": ("accuracy", ">="),
-    "min_mask_iou": ("mask_iou", ">="),
+    "min_mask_iou": ("mask_iou", ">="), "max_probe_error_cm": ("probe_error_cm", "<="),
+    # a self-supervised encoder's probe beats the same probe on a random encoder of its architecture
+    "beats_random": ("probe_error_cm", "<random"),
 }  # fmt: skip
 NAMES = {"map50": "mAP@0.5", "miou": "mIoU", "latency_ms": "ms/frame",
          "position_error_cm": "position error cm", "accuracy": "accuracy",
-         "mask_iou": "mask IoU"}  # fmt: skip
+         "mask_iou": "mask IoU", "probe_error_cm": "probe error cm"}  # fmt: skip
 # The validation score a row's curve follows, by task (the first of these its metrics log).
 CURVE_KEYS = {"eval/map50": "mAP@0.5", "eval/miou": "mIoU", "eval/position_error_cm": "position error (cm)",
-              "eval/accuracy": "accuracy", "eval/mask_iou": "mask IoU"}  # fmt: skip
+              "eval/accuracy": "accuracy", "eval/mask_iou": "mask IoU",
+              "eval/probe_error_cm": "probe error (cm)"}  # fmt: skip
 
 
 def load_rows() -> dict[str, Any]:
@@ -199,6 +202,10 @@ def _curve(run_dir: Path) -> list[list[float]]:
 
 
 def _score_text(res: dict[str, Any]) -> str:
+    if "probe_error_cm" in res:
+        random = _num(res.get("random_probe_error_cm"))
+        return (f"{res.get('probe_object', 'object')} position by a linear probe: "
+                f"{_num(res['probe_error_cm'])} cm (random encoder {random} cm)")  # fmt: skip
     if "position_error_cm" in res:
         return (f"position error {_num(res['position_error_cm'])} cm (median "
                 f"{_num(res.get('position_error_median_cm'))}), found {_num(res.get('found'))}, "
@@ -226,6 +233,10 @@ def _met(row: dict[str, Any], results: dict[str, Any]) -> str:
     for goal, bound in row.get("goals", {}).items():
         key, op = GOALS[goal]
         value = results.get(key)
+        if op == "<random":
+            baseline = results.get(f"random_{key}")
+            verdicts.append(value is not None and baseline is not None and value < baseline)
+            continue
         verdicts.append(value is not None and (value >= bound if op == ">=" else value <= bound))
     if not verdicts:
         return ""
@@ -236,6 +247,9 @@ def _goal_text(row: dict[str, Any]) -> str:
     parts = []
     for goal, bound in row.get("goals", {}).items():
         key, op = GOALS[goal]
+        if op == "<random":
+            parts.append(f"{NAMES[key]} < a random encoder's")
+            continue
         parts.append(f"{NAMES[key]} {op} {bound:g}")
     return ", ".join(parts) or "reported"
 
