@@ -1,5 +1,6 @@
 """The online trainer end to end: SB3 agents killed with SIGKILL mid-episode and resumed end with the
-weights and evaluation of the uninterrupted run (DQN on CartPole, SAC+HER on Reach)."""
+weights and evaluation of the uninterrupted run (DQN on CartPole, SAC+HER on Reach, GAIL with PPO on
+Reach: the discriminator, its optimizer and its generator resume too)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,11 @@ CASES = {
     "sac_her_reach": ("agent=sac", "agent.her=true", "env=wb/Reach-mujoco-v0", "env.obs_mode=goal",
                       "env.reward=sparse", "agent.steps=700", "agent.learning_starts=100",
                       "agent.batch_size=64", "agent.net_arch=[64,64]", "trainer.checkpoint_every=300"),
+    "gail_reach": ("agent=gail", "env=wb/Reach-mujoco-v0", "agent.steps=768", "agent.num_envs=2",
+                   "agent.n_steps=64", "agent.batch_size=64", "demos.episodes=2",
+                   "trainer.checkpoint_every=256"),
 }  # fmt: skip
-KILL_AT = {"dqn_cartpole": 1337, "sac_her_reach": 433}
+KILL_AT = {"dqn_cartpole": 1337, "sac_her_reach": 433, "gail_reach": 433}
 
 
 @pytest.mark.slow
@@ -58,6 +62,10 @@ def test_online_config_errors_are_one_line(tmp_path: Path) -> None:
             "env.obs_mode=goal",
             "agent.num_envs=3",
         ): "set agent.learning_starts>=150",
+        ("agent=gail", "env=wb/CartPole-v1"): "no scripted expert",
+        ("agent=dqn", "adversarial.method=gail", "env.controller=discrete"): "continuous actions",
+        ("agent=gail", "adversarial.method=airl"): "adversarial.method='airl' is not one of",
+        ("agent=gail", "env.obs_mode=rgb"): "adversarial.obs_key='state' is not observed",
     }
     assert_train_refused(cases, tmp_path)
 

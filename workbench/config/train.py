@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from agents.imitation.adversarial_config import AdversarialConfig
 from agents.imitation.dagger_config import DaggerConfig
 from workbench.config.backend import BackendConfig
 from workbench.config.env import EnvConfig, check_camera, check_obs_keys, check_size, expand_camera_keys
@@ -136,6 +137,8 @@ class TrainConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     eval: EvalSettings = field(default_factory=EvalSettings)
     dagger: DaggerConfig = field(default_factory=DaggerConfig)  # dagger.rounds > 0: DAgger around the agent
+    # adversarial.method=gail: an SB3 agent learns from a discriminator of the expert demos' (s, a)
+    adversarial: AdversarialConfig = field(default_factory=AdversarialConfig)
     backend: BackendConfig = field(default_factory=BackendConfig)  # where demos, DAgger and eval run
     seeds: SeedPlan = field(default_factory=SeedPlan)
     seed: int = 0  # the training seed: initialisation, batch order, and which demos / rollouts
@@ -213,5 +216,32 @@ class TrainConfig:
                 f"agent={name} steps its envs in lockstep with the learner: use backend=sync or "
                 "backend=async (backend=ray ships whole episodes, for collection and evaluation)"
             )
+        if self.adversarial.enabled:
+            self._check_adversarial()
         # Rollout episodes start from the seed plan's rollouts range for this training seed.
         self.seeds.train_start("rollouts", self.seed)
+
+    def _check_adversarial(self) -> None:
+        """GAIL needs an SB3 agent with continuous actions, the expert's demos and D's observation."""
+        import envs
+        from agents.registry import AGENTS
+
+        name = self.agent.name
+        if AGENTS[name].trainer != "online" or name == "dqn":
+            raise ConfigError(
+                f"adversarial.method={self.adversarial.method} trains an SB3 agent with continuous actions "
+                f"(ppo, sac, td3, tqc); agent={name} is not one"
+            )
+        if getattr(self.agent, "her", False):
+            raise ConfigError("adversarial imitation replaces the reward HER relabels: set agent.her=false")
+        if self.env.id not in envs.TASK_ENV_IDS:
+            raise ConfigError(f"{self.env.id} has no scripted expert for the demonstrations GAIL imitates")
+        try:
+            envs.check_expert_controller(self.env.id, self.env.controller)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        if self.adversarial.obs_key not in self.env.obs_mode.split("+"):
+            raise ConfigError(
+                f"adversarial.obs_key={self.adversarial.obs_key!r} is not observed (env.obs_mode="
+                f"{self.env.obs_mode}); the discriminator reads it with the action"
+            )

@@ -79,21 +79,32 @@ class OnlineTrainer(Trainer):
     # -------------------------------------------------------------------------------- the loop
     def train_step(self) -> dict[str, float]:
         """One iteration of SB3's ``learn`` loop (off-policy or on-policy, as SB3 writes it)."""
+        self.learn(self.collect())
+        return self._sb3_metrics()
+
+    def collect(self) -> int:
+        """SB3's collection of this iteration; returns the env steps per env it took."""
         algo = self.algo
         if self.off_policy:
             rollout = algo.collect_rollouts(
                 self.venv, train_freq=algo.train_freq, action_noise=algo.action_noise, callback=self.callback,
                 learning_starts=algo.learning_starts, replay_buffer=algo.replay_buffer, log_interval=None,
             )  # fmt: skip
+            return int(rollout.episode_timesteps)
+        algo.collect_rollouts(self.venv, self.callback, algo.rollout_buffer, n_rollout_steps=algo.n_steps)
+        return int(algo.n_steps)
+
+    def learn(self, collected: int) -> None:
+        """SB3's update after a collection of ``collected`` steps per env."""
+        algo = self.algo
+        if self.off_policy:
             if algo.num_timesteps > 0 and algo.num_timesteps > algo.learning_starts:
-                steps = algo.gradient_steps if algo.gradient_steps >= 0 else rollout.episode_timesteps
+                steps = algo.gradient_steps if algo.gradient_steps >= 0 else collected
                 if steps > 0:
                     algo.train(batch_size=algo.batch_size, gradient_steps=steps)
         else:
-            algo.collect_rollouts(self.venv, self.callback, algo.rollout_buffer, n_rollout_steps=algo.n_steps)
             algo._update_current_progress_remaining(algo.num_timesteps, algo._total_timesteps)
             algo.train()
-        return self._sb3_metrics()
 
     def _sb3_metrics(self) -> dict[str, float]:
         """What SB3 recorded this iteration (losses, entropy coefficient, epsilon), then cleared."""
@@ -169,10 +180,36 @@ def train_online(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bool) -
     first_seed, last = cfg.seeds.train_start("rollouts", cfg.seed), cfg.seeds.rollouts.stop
     spaces = observation_space_from_spec(obs_spec), action_space_from_spec(action_spec)
     venv = SamplerVecEnv(sampler, *spaces, image_keys(obs_spec), first_seed, last)
+    adversarial = adversarial_setup(cfg, run_dir) if cfg.adversarial.enabled else None
 
     def make_trainer(logger: Logger, evaluator: Evaluator) -> OnlineTrainer:
         algo = build_algorithm(cfg.agent, venv, seed=cfg.seed, device=device)
         agent.adopt(algo.policy)
-        return OnlineTrainer(agent, algo, venv, cfg.trainer, run_dir, logger, cfg.agent.steps, evaluator)
+        args = (agent, algo, venv, cfg.trainer, run_dir, logger, cfg.agent.steps, evaluator)
+        if adversarial is not None:
+            from workbench.train.adversarial import GAILTrainer
+
+            discriminator, expert = adversarial
+            return GAILTrainer(*args, discriminator=discriminator, expert=expert, config=cfg.adversarial,
+                               seed=cfg.seed)  # fmt: skip
+        return OnlineTrainer(*args)
 
     return fit_online(cfg, run_dir, agent, resuming, resume, make_trainer, venv.close)
+
+
+def adversarial_setup(cfg: TrainConfig, run_dir: Path) -> tuple[Any, tuple[np.ndarray, np.ndarray]]:
+    """GAIL's expert pairs (the run's demos, collected on the first start) and its discriminator,
+    normalised by the expert data's statistics."""
+    import torch
+
+    from agents.imitation.discriminator import Discriminator
+    from workbench.train.adversarial import expert_pairs
+    from workbench.train.demos import ensure_demos
+
+    demos = run_dir / "demos"
+    ensure_demos(cfg, demos)
+    expert = expert_pairs(demos, cfg.adversarial.obs_key)
+    torch.manual_seed(cfg.seed)
+    discriminator = Discriminator(expert[0].shape[1], expert[1].shape[1], cfg.adversarial.hidden_dims)
+    discriminator.set_stats(*expert)
+    return discriminator, expert

@@ -14,6 +14,7 @@ What it adds to the sampler:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -43,13 +44,25 @@ class SamplerVecEnv(VecEnv):
         self._actions: np.ndarray | None = None
         self._started = time.monotonic()
         self._reward_env: Any = None
+        # Adversarial imitation: a learned reward of (state, action) replaces the env's for the learner
+        # (the stream's episode statistics keep the env's), and the pairs stepped are kept for D.
+        self.reward_fn: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+        self.reward_key = "state"
+        self.pairs: list[tuple[np.ndarray, np.ndarray]] = []
+        self._last_state: np.ndarray | None = None
 
     # ---------------------------------------------------------------------------------- VecEnv API
     def _obs(self, obs: Any) -> Any:
         return to_sb3_obs(obs, self.images, self.flat)
 
     def reset(self) -> Any:
-        return self._obs(self.stream.reset())
+        return self._obs(self._remember(self.stream.reset()))
+
+    def _remember(self, obs: Any) -> Any:
+        """Keep the state the next actions are taken in (for a learned reward); returns ``obs``."""
+        if self.reward_fn is not None:
+            self._last_state = np.asarray(obs[self.reward_key], dtype=np.float32)
+        return obs
 
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = np.asarray(actions)
@@ -67,7 +80,13 @@ class SamplerVecEnv(VecEnv):
                 "is_success": success,
             }
         dones = np.logical_or(res.terminated, res.truncated)
-        return self._obs(res.obs), res.rewards.astype(np.float32), dones, infos
+        rewards = res.rewards.astype(np.float32)
+        if self.reward_fn is not None:
+            assert self._last_state is not None, "a learned reward needs reset() or restore() first"
+            states = self._last_state
+            rewards = self.reward_fn(states, actions)
+            self.pairs.append((states, np.asarray(actions, dtype=np.float32).reshape(len(states), -1)))
+        return self._obs(self._remember(res.obs)), rewards, dones, infos
 
     def _single(self, obs: Any) -> Any:
         """One row's final observation in SB3's layout (unbatched)."""
@@ -119,4 +138,4 @@ class SamplerVecEnv(VecEnv):
     def restore(self, state: dict[str, Any]) -> Any:
         """Replay every row to where the checkpoint left it; returns the observations there."""
         shape = tuple(self.action_space.shape or ())
-        return self._obs(self.stream.restore(state, shape, self.action_space.dtype))
+        return self._obs(self._remember(self.stream.restore(state, shape, self.action_space.dtype)))

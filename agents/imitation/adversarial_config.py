@@ -1,0 +1,47 @@
+"""Adversarial imitation configuration (no torch import: the CLI reads it for --help and validation)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Config errors are ValueErrors: agents/ must not import workbench/; the CLI turns them into one line.
+ConfigError = ValueError
+
+METHODS = ("none", "gail")
+
+
+@dataclass
+class AdversarialConfig:
+    """GAIL (Ho & Ermon 2016) around an SB3 agent: ``workbench train agent=gail`` is ``agent=ppo
+    adversarial.method=gail``; any SB3 agent with continuous actions works (``agent=sac
+    adversarial.method=gail``).
+
+    A discriminator D(s, a) learns to tell the expert's (state, action) pairs (``demos.episodes``
+    scripted demos, seeds from the plan's demos range) from the policy's own; the policy is trained
+    by its RL algorithm on the reward r = -log(1 - D(s, a)) instead of the env's. Each training
+    iteration (one SB3 collection) is followed by ``updates`` discriminator steps on the pairs just
+    collected against as many expert pairs; ``gradient_penalty`` (on interpolates, WGAN-GP style) keeps
+    D smooth. The env's own reward and success are still logged and scored: they never train.
+    """
+
+    method: str = "none"  # none | gail
+    hidden_dims: list[int] = field(default_factory=lambda: [64, 64])
+    lr: float = 3e-4
+    batch_size: int = 256
+    updates: int = 4  # discriminator steps per training iteration
+    gradient_penalty: float = 1.0
+    obs_key: str = "state"  # the observation D reads (with the action)
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ConfigError(f"adversarial.method={self.method!r} is not one of {list(METHODS)}")
+        if not self.hidden_dims or min(self.hidden_dims) < 1:
+            raise ConfigError(f"adversarial.hidden_dims={self.hidden_dims} must be positive layer widths")
+        if not self.lr > 0 or self.batch_size < 1 or self.updates < 1 or self.gradient_penalty < 0:
+            raise ConfigError(
+                "adversarial.lr must be > 0, batch_size and updates >= 1, gradient_penalty >= 0"
+            )
+
+    @property
+    def enabled(self) -> bool:
+        return self.method != "none"
