@@ -7,9 +7,9 @@ the start the demonstrations of one state disagree, and a policy that averages t
 error behaviour cloning) pushes into the wall. Once the cube is beside the wall the state tells the
 side, so only the first decision is ambiguous: the test of whether a policy represents modes.
 
-Layout (metres, world frame): the wall's centre ``(wx, wy)`` with ``wx ~ U(0.50, 0.52)``,
-``wy ~ U(-0.04, 0.04)``, spanning y +- ``WALL_HALF[1]``; the cube 0.09-0.11 in front of it (smaller x,
-yaw 0) and the target 0.11-0.13 behind it, both on the wall's centre line.
+Layout (metres, world frame): the wall's centre at ``WALL_XY`` = (0.51, 0), spanning y +-
+``WALL_HALF[1]``; the cube 0.09-0.11 in front of it (smaller x, yaw 0) and the target 0.11-0.13
+behind it, both on the wall's centre line.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from envs.tasks import skills
 from envs.tasks.base import Layout, MarkerSpec, ObjectSpec, Pose, Scene, Task, ee_pair_state, norm, vnorm
 from envs.tasks.push import CONTACT, CUBE_HALF, CUBE_TARGET_STATE_NAMES, GREEN, RED
 
+WALL_XY = (0.51, 0.0)  # m, the wall's centre
 WALL_HALF = (0.015, 0.05, 0.02)  # m: thin along the push, 10 cm across, 4 cm tall: under the hand
 GREY = (0.45, 0.45, 0.5, 1.0)
 CUBE_REACH = CUBE_HALF * 2**0.5  # m, the cube's half diagonal: its reach from the centre at any yaw
@@ -44,9 +45,12 @@ class PushAroundTask(Task):
     expert_modes: int = 2  # 0: around the right end (-y), 1: around the left end (+y)
 
     def sample_layout(self, np_random: np.random.Generator) -> Layout:
-        # Cube, wall and target on one line along x, the cube square to it: nothing in the start state
-        # favours a side, so a policy that averages the demonstrations stays on the line, into the wall.
-        wall = np.array([np_random.uniform(0.50, 0.52), np_random.uniform(-0.04, 0.04)])
+        # Cube, wall and target on one line along x, the cube square to it, the wall always at WALL_XY:
+        # nothing in the start state favours a side, and starts differ only in the distances along
+        # the line, so the side cannot be read (or memorised) from the layout. A policy that averages
+        # the demonstrations stays on the line, into the wall. (With the wall's place drawn per episode
+        # too, an MLP trained by MSE memorised a side per layout and passed 96% of validation episodes.)
+        wall = np.array(WALL_XY)
         cube = wall - np.array([np_random.uniform(0.09, 0.11), 0.0])
         target = wall + np.array([np_random.uniform(0.11, 0.13), 0.0])
         return Layout(
