@@ -23,7 +23,7 @@ from typing import Any
 fault, _, where = os.environ.get("WB_FAULT", "").partition(":")
 
 if fault in ("kill", "term", "int", "sleep"):
-    from workbench.train.adversarial import GAILTrainer
+    from workbench.train.adversarial import AdversarialTrainer
     from workbench.train.model_based import ModelBasedTrainer
     from workbench.train.offline import OfflineTrainer
     from workbench.train.online import OnlineTrainer
@@ -50,7 +50,7 @@ if fault in ("kill", "term", "int", "sleep"):
 
     OfflineTrainer.train_step = inject(OfflineTrainer.train_step)  # type: ignore[method-assign]
     OnlineTrainer.train_step = inject(OnlineTrainer.train_step)  # type: ignore[method-assign]
-    GAILTrainer.train_step = inject(GAILTrainer.train_step)  # type: ignore[method-assign]
+    AdversarialTrainer.train_step = inject(AdversarialTrainer.train_step)  # type: ignore[method-assign]
     RLlibTrainer.train_step = inject(RLlibTrainer.train_step)  # type: ignore[method-assign]
     ModelBasedTrainer.train_step = inject(ModelBasedTrainer.train_step)  # type: ignore[method-assign]
 

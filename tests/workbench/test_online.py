@@ -66,6 +66,9 @@ def test_online_config_errors_are_one_line(tmp_path: Path) -> None:
         ("agent=dqn", "adversarial.method=gail", "env.controller=discrete"): "continuous actions",
         ("agent=gail", "adversarial.method=airl"): "adversarial.method='airl' is not one of",
         ("agent=gail", "env.obs_mode=rgb"): "adversarial.obs_key='state' is not observed",
+        ("agent=sac", "adversarial.method=airl"): "agent=ppo, not sac",
+        ("agent=ppo", "adversarial.method=learned"): "needs adversarial.reward_from=RUN",
+        ("agent=ppo", "adversarial.method=learned", f"adversarial.reward_from={tmp_path}"): "no reward.pt",
     }
     assert_train_refused(cases, tmp_path)
 
@@ -86,3 +89,19 @@ def test_rllib_run_killed_resumes_from_its_checkpoint(tmp_path: Path) -> None:
     assert f"resuming {run} from {latest}" in out
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == sorted(steps) and steps[-1] >= 1500 and (run / "policy.pt").is_file()
+
+
+def test_airl_writes_a_recovered_reward_a_fresh_policy_trains_on(tmp_path: Path) -> None:
+    """AIRL's run writes reward.pt; `adversarial.method=learned` trains PPO on it (reward transfer), its
+    logged episode returns still the env's."""
+    quick = ("env=wb/Reach-mujoco-v0", "agent.steps=256", "agent.num_envs=2", "agent.n_steps=64",
+             "agent.batch_size=64", "trainer.eval_every=0", "eval.episodes=2", *QUIET[:2])  # fmt: skip
+    airl, transfer = tmp_path / "airl", tmp_path / "transfer"
+    workbench("train", "agent=airl", "demos.episodes=2", *quick, f"run_dir={airl}")
+    assert (airl / "reward.pt").is_file()
+    metrics = [json.loads(line) for line in (airl / "metrics.jsonl").read_text().splitlines()]
+    assert any("train/disc_accuracy" in m for m in metrics)
+    workbench("train", "agent=ppo", "adversarial.method=learned", f"adversarial.reward_from={airl}", *quick,
+              f"run_dir={transfer}")  # fmt: skip
+    results = json.loads((transfer / "eval" / "results.json").read_text())
+    assert results["episodes"] == 2 and not (transfer / "demos").exists()  # no expert data used

@@ -226,16 +226,27 @@ class TrainConfig:
         import envs
         from agents.registry import AGENTS
 
-        name = self.agent.name
+        name, method = self.agent.name, self.adversarial.method
         if AGENTS[name].trainer != "online" or name == "dqn":
             raise ConfigError(
-                f"adversarial.method={self.adversarial.method} trains an SB3 agent with continuous actions "
+                f"adversarial.method={method} trains an SB3 agent with continuous actions "
                 f"(ppo, sac, td3, tqc); agent={name} is not one"
             )
+        if method == "airl" and name != "ppo":
+            raise ConfigError(f"adversarial.method=airl needs pi(a|s) in closed form: agent=ppo, not {name}")
+        if method == "airl" and self.env.obs_mode != self.adversarial.obs_key:
+            raise ConfigError(
+                f"adversarial.method=airl reads pi(a|s) on {self.adversarial.obs_key!r} alone: set "
+                f"env.obs_mode={self.adversarial.obs_key} (got {self.env.obs_mode})"
+            )
+        if method == "airl":
+            self.adversarial.gamma = float(getattr(self.agent, "gamma", self.adversarial.gamma))
         if getattr(self.agent, "her", False):
             raise ConfigError("adversarial imitation replaces the reward HER relabels: set agent.her=false")
         if self.env.id not in envs.TASK_ENV_IDS:
             raise ConfigError(f"{self.env.id} has no scripted expert for the demonstrations GAIL imitates")
+        if method == "learned":
+            return  # no demos: the recovered reward of adversarial.reward_from trains the policy
         try:
             envs.check_expert_controller(self.env.id, self.env.controller)
         except ValueError as exc:

@@ -1,12 +1,14 @@
-"""Adversarial imitation (GAIL) in the online trainer: SB3's algorithm learns from a discriminator's
-reward instead of the env's.
+"""Adversarial imitation (GAIL, AIRL) and reward transfer in the online trainer: SB3's algorithm
+learns from a learned reward instead of the env's.
 
 Each iteration: SB3 collects as usual, except that :class:`~workbench.train.sb3_env.SamplerVecEnv`
-answers every step with r = -log(1 - D(s, a)) (``reward_fn``) and keeps the (s, a) pairs; then
-``adversarial.updates`` discriminator steps on those pairs against as many expert pairs (drawn from
-the run's demos by the trainer's own generator); then SB3's update. The discriminator, its optimizer
-and its generator are part of the checkpoint, so a resumed run continues exactly. The env's return
-and success are still logged (they never train), and the policy is scored by the env's success.
+answers every step with the discriminator's reward (``reward_fn``) and keeps the transitions; then
+``adversarial.updates`` discriminator steps on those transitions against as many expert ones (drawn
+from the run's demos by the trainer's own generator); then SB3's update. The discriminator, its
+optimizer and its generator are part of the checkpoint, so a resumed run continues exactly. AIRL's
+recovered reward g(s) is written to ``RUN/reward.pt``; ``adversarial.method=learned`` trains a fresh
+policy on it (reward transfer). The env's return and success are still logged (they never train),
+and every policy is scored by the env's success.
 """
 
 from __future__ import annotations
@@ -18,66 +20,127 @@ import numpy as np
 import torch
 
 from agents.imitation.adversarial_config import AdversarialConfig
-from agents.imitation.discriminator import Discriminator
+from agents.imitation.discriminator import AdversarialDiscriminator, AIRLDiscriminator, Discriminator
+from foundation.files import save_torch, verify_checksum
 from workbench.errors import UserError
 from workbench.train.online import OnlineTrainer
 
+REWARD_FORMAT = "workbench-recovered-reward"
 
-def expert_pairs(demos: Path, key: str) -> tuple[np.ndarray, np.ndarray]:
-    """Every (state, action) pair of a demos dataset: (N, S) and (N, A) float32."""
+
+def expert_transitions(demos: Path, key: str) -> dict[str, np.ndarray]:
+    """Every transition of a demos dataset: s, a, s_next, done (the episode terminated there)."""
     from workbench.data import iter_episodes
 
-    states, actions = [], []
+    parts: dict[str, list[np.ndarray]] = {"s": [], "a": [], "s_next": [], "done": []}
     for episode in iter_episodes(demos, obs_keys=[key]):
         if key not in episode.obs:
             raise UserError(f"{demos} records no {key!r} observation for the discriminator")
-        states.append(episode.obs[key][:-1].reshape(len(episode.actions), -1))  # the state each action saw
-        actions.append(episode.actions)
-    return np.concatenate(states).astype(np.float32), np.concatenate(actions).astype(np.float32)
+        states = episode.obs[key].reshape(len(episode.actions) + 1, -1)
+        done = np.zeros(len(episode.actions), np.float32)
+        done[-1] = float(episode.terminated)
+        parts["s"].append(states[:-1])
+        parts["s_next"].append(states[1:])
+        parts["a"].append(episode.actions)
+        parts["done"].append(done)
+    return {k: np.concatenate(v).astype(np.float32) for k, v in parts.items()}
 
 
-class GAILTrainer(OnlineTrainer):
+def build_discriminator(cfg: AdversarialConfig, expert: dict[str, np.ndarray]) -> AdversarialDiscriminator:
+    state_dim, action_dim = expert["s"].shape[1], expert["a"].shape[1]
+    disc: AdversarialDiscriminator
+    if cfg.method == "airl":
+        disc = AIRLDiscriminator(state_dim, cfg.hidden_dims, cfg.gamma)
+        disc.set_stats(expert["s"])
+    else:
+        disc = Discriminator(state_dim, action_dim, cfg.hidden_dims)
+        disc.set_stats(expert["s"], expert["a"])
+    return disc
+
+
+def save_recovered_reward(disc: AIRLDiscriminator, cfg: AdversarialConfig, path: Path) -> None:
+    save_torch({"format": REWARD_FORMAT, "state_dim": disc.state_dim, "hidden_dims": list(cfg.hidden_dims),
+                "gamma": disc.gamma, "state_dict": disc.state_dict()}, path)  # fmt: skip
+
+
+def load_recovered_reward(source: str) -> AIRLDiscriminator:
+    """An AIRL run's recovered reward (``RUN`` or ``RUN/reward.pt``), refused in one line if absent."""
+    path = Path(source)
+    path = path / "reward.pt" if path.is_dir() else path
+    if not path.is_file():
+        raise UserError(f"adversarial.reward_from={source}: no reward.pt (train one with agent=airl)")
+    verify_checksum(path)
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(payload, dict) or payload.get("format") != REWARD_FORMAT:
+        raise UserError(f"{path} is not a workbench recovered-reward file")
+    disc = AIRLDiscriminator(payload["state_dim"], payload["hidden_dims"], payload["gamma"])
+    disc.load_state_dict(payload["state_dict"])
+    return disc.eval()
+
+
+class AdversarialTrainer(OnlineTrainer):
+    """The online trainer with a discriminator trained between SB3's collection and update."""
+
     def __init__(
-        self, *args: Any, discriminator: Discriminator, expert: tuple[np.ndarray, np.ndarray],
+        self, *args: Any, discriminator: AdversarialDiscriminator, expert: dict[str, np.ndarray],
         config: AdversarialConfig, seed: int, **kwargs: Any,
     ) -> None:  # fmt: skip
         super().__init__(*args, **kwargs)
         self.discriminator, self.adv = discriminator, config
-        self.expert = torch.as_tensor(np.concatenate(expert, axis=1))  # (N, S + A)
+        self.expert = {k: torch.as_tensor(v) for k, v in expert.items()}
         self.disc_optimizer = torch.optim.Adam(discriminator.parameters(), lr=config.lr)
         self.disc_generator = torch.Generator().manual_seed(seed)
-        self.venv.reward_fn = discriminator.reward
+        self.airl = isinstance(discriminator, AIRLDiscriminator)
         self.venv.reward_key = config.obs_key
+        self.venv.reward_fn = self.reward
+
+    def log_prob(self, states: np.ndarray | torch.Tensor, actions: np.ndarray | torch.Tensor) -> np.ndarray:
+        """(N,) log pi(a|s) under the current policy (AIRL's D needs it)."""
+        policy = self.algo.policy
+        with torch.no_grad():
+            states = np.asarray(states)  # a lone state observation is SB3's Box; else a Dict of it
+            obs, _ = policy.obs_to_tensor(states if self.venv.flat else {self.adv.obs_key: states})
+            dist = policy.get_distribution(obs)
+            logp = dist.log_prob(torch.as_tensor(np.asarray(actions)).to(policy.device))
+        return np.asarray(logp.cpu().numpy(), dtype=np.float32)
+
+    def reward(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        if self.airl:
+            batch = {**batch, "logp": self.log_prob(batch["s"], batch["a"])}
+        return self.discriminator.reward(batch)
 
     def train_step(self) -> dict[str, float]:
-        self.venv.pairs.clear()
+        self.venv.transitions.clear()
         collected = self.collect()
         metrics = self.update_discriminator()
         self.learn(collected)
         return {**self._sb3_metrics(), **metrics}
 
     def update_discriminator(self) -> dict[str, float]:
-        """``adversarial.updates`` steps on this iteration's policy pairs against expert pairs."""
-        if not self.venv.pairs:
+        """``adversarial.updates`` steps on this iteration's transitions against expert ones."""
+        if not self.venv.transitions:
             return {}
-        states = np.concatenate([s for s, _ in self.venv.pairs])
-        actions = np.concatenate([a for _, a in self.venv.pairs])
-        policy = torch.as_tensor(np.concatenate([states, actions], axis=1))  # (M, S + A)
-        reward = float(self.discriminator.reward(states, actions).mean())
+        policy = {k: torch.as_tensor(np.concatenate([t[k] for t in self.venv.transitions]))
+                  for k in ("s", "a", "s_next", "done")}  # fmt: skip
+        reward = float(self.reward({k: v.numpy() for k, v in policy.items()}).mean())
         totals: dict[str, float] = {}
         for _ in range(self.adv.updates):
-            n = min(self.adv.batch_size, len(policy))
-            rows_p = torch.randint(len(policy), (n,), generator=self.disc_generator)
-            rows_e = torch.randint(len(self.expert), (n,), generator=self.disc_generator)
-            loss, info = self.discriminator.loss(
-                self.expert[rows_e], policy[rows_p], self.adv.gradient_penalty, self.disc_generator
-            )
+            n = min(self.adv.batch_size, len(policy["s"]))
+            rows_p = torch.randint(len(policy["s"]), (n,), generator=self.disc_generator)
+            rows_e = torch.randint(len(self.expert["s"]), (n,), generator=self.disc_generator)
+            batch_p = {k: v[rows_p] for k, v in policy.items()}
+            batch_e = {k: v[rows_e] for k, v in self.expert.items()}
+            if self.airl:  # under the current policy, for expert and policy transitions alike
+                for batch in (batch_p, batch_e):
+                    batch["logp"] = torch.as_tensor(self.log_prob(batch["s"], batch["a"]))
+            penalty = self.adv.gradient_penalty
+            loss, info = self.discriminator.loss(batch_e, batch_p, penalty, self.disc_generator)
             self.disc_optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.disc_optimizer.step()
             for key, value in info.items():
                 totals[key] = totals.get(key, 0.0) + value / self.adv.updates
-        return {**totals, "gail_reward": reward}
+        return {**totals, "learned_reward": reward}
 
     def state(self) -> dict[str, Any]:
         return {**super().state(), "discriminator": self.discriminator.state_dict(),
@@ -88,4 +151,4 @@ class GAILTrainer(OnlineTrainer):
         self.discriminator.load_state_dict(payload["discriminator"])
         self.disc_optimizer.load_state_dict(payload["disc_optimizer"])
         self.disc_generator.set_state(payload["disc_generator"])
-        super().load_state(payload)  # restores the envs last: their first state needs the reward's key
+        super().load_state(payload)

@@ -180,36 +180,49 @@ def train_online(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bool) -
     first_seed, last = cfg.seeds.train_start("rollouts", cfg.seed), cfg.seeds.rollouts.stop
     spaces = observation_space_from_spec(obs_spec), action_space_from_spec(action_spec)
     venv = SamplerVecEnv(sampler, *spaces, image_keys(obs_spec), first_seed, last)
-    adversarial = adversarial_setup(cfg, run_dir) if cfg.adversarial.enabled else None
+    method = cfg.adversarial.method
+    adversarial = adversarial_setup(cfg, run_dir) if method in ("gail", "airl") else None
+    if method == "learned":  # reward transfer: a fixed recovered reward g(s') instead of the env's
+        from workbench.train.adversarial import load_recovered_reward
+
+        assert cfg.adversarial.reward_from is not None
+        recovered = load_recovered_reward(cfg.adversarial.reward_from)
+        venv.reward_key = cfg.adversarial.obs_key
+        venv.reward_fn = lambda batch: recovered.recovered(batch["s_next"])
 
     def make_trainer(logger: Logger, evaluator: Evaluator) -> OnlineTrainer:
         algo = build_algorithm(cfg.agent, venv, seed=cfg.seed, device=device)
         agent.adopt(algo.policy)
         args = (agent, algo, venv, cfg.trainer, run_dir, logger, cfg.agent.steps, evaluator)
         if adversarial is not None:
-            from workbench.train.adversarial import GAILTrainer
+            from workbench.train.adversarial import AdversarialTrainer
 
             discriminator, expert = adversarial
-            return GAILTrainer(*args, discriminator=discriminator, expert=expert, config=cfg.adversarial,
-                               seed=cfg.seed)  # fmt: skip
+            return AdversarialTrainer(
+                *args, discriminator=discriminator, expert=expert, config=cfg.adversarial, seed=cfg.seed
+            )
         return OnlineTrainer(*args)
 
-    return fit_online(cfg, run_dir, agent, resuming, resume, make_trainer, venv.close)
+    results = fit_online(cfg, run_dir, agent, resuming, resume, make_trainer, venv.close)
+    if method == "airl" and adversarial is not None:
+        from agents.imitation.discriminator import AIRLDiscriminator
+        from workbench.train.adversarial import save_recovered_reward
+
+        assert isinstance(adversarial[0], AIRLDiscriminator)
+        save_recovered_reward(adversarial[0], cfg.adversarial, run_dir / "reward.pt")
+    return results
 
 
-def adversarial_setup(cfg: TrainConfig, run_dir: Path) -> tuple[Any, tuple[np.ndarray, np.ndarray]]:
-    """GAIL's expert pairs (the run's demos, collected on the first start) and its discriminator,
+def adversarial_setup(cfg: TrainConfig, run_dir: Path) -> tuple[Any, dict[str, np.ndarray]]:
+    """The expert transitions (the run's demos, collected on the first start) and the discriminator,
     normalised by the expert data's statistics."""
     import torch
 
-    from agents.imitation.discriminator import Discriminator
-    from workbench.train.adversarial import expert_pairs
+    from workbench.train.adversarial import build_discriminator, expert_transitions
     from workbench.train.demos import ensure_demos
 
     demos = run_dir / "demos"
     ensure_demos(cfg, demos)
-    expert = expert_pairs(demos, cfg.adversarial.obs_key)
+    expert = expert_transitions(demos, cfg.adversarial.obs_key)
     torch.manual_seed(cfg.seed)
-    discriminator = Discriminator(expert[0].shape[1], expert[1].shape[1], cfg.adversarial.hidden_dims)
-    discriminator.set_stats(*expert)
-    return discriminator, expert
+    return build_discriminator(cfg.adversarial, expert), expert

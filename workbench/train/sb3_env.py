@@ -44,11 +44,12 @@ class SamplerVecEnv(VecEnv):
         self._actions: np.ndarray | None = None
         self._started = time.monotonic()
         self._reward_env: Any = None
-        # Adversarial imitation: a learned reward of (state, action) replaces the env's for the learner
-        # (the stream's episode statistics keep the env's), and the pairs stepped are kept for D.
-        self.reward_fn: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+        # Adversarial imitation: a learned reward of the transition replaces the env's for the learner
+        # (the stream's episode statistics keep the env's), and the transitions are kept for D: dicts
+        # of s (B, S), a (B, A), s_next (B, S; a finished episode's last state) and done (B,).
+        self.reward_fn: Callable[[dict[str, np.ndarray]], np.ndarray] | None = None
         self.reward_key = "state"
-        self.pairs: list[tuple[np.ndarray, np.ndarray]] = []
+        self.transitions: list[dict[str, np.ndarray]] = []
         self._last_state: np.ndarray | None = None
 
     # ---------------------------------------------------------------------------------- VecEnv API
@@ -83,9 +84,15 @@ class SamplerVecEnv(VecEnv):
         rewards = res.rewards.astype(np.float32)
         if self.reward_fn is not None:
             assert self._last_state is not None, "a learned reward needs reset() or restore() first"
-            states = self._last_state
-            rewards = self.reward_fn(states, actions)
-            self.pairs.append((states, np.asarray(actions, dtype=np.float32).reshape(len(states), -1)))
+            reached = np.array(res.obs[self.reward_key], dtype=np.float32)  # (B, S), a copy
+            for row in self.stream.ended:
+                reached[row] = res.final_obs[row][self.reward_key]
+            transition = {
+                "s": self._last_state, "a": np.asarray(actions, dtype=np.float32).reshape(self.num_envs, -1),
+                "s_next": reached, "done": np.asarray(res.terminated, dtype=np.float32),
+            }  # fmt: skip
+            rewards = self.reward_fn(transition)
+            self.transitions.append(transition)
         return self._obs(self._remember(res.obs)), rewards, dones, infos
 
     def _single(self, obs: Any) -> Any:
