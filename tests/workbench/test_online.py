@@ -64,7 +64,7 @@ def test_online_config_errors_are_one_line(tmp_path: Path) -> None:
         ): "set agent.learning_starts>=150",
         ("agent=gail", "env=wb/CartPole-v1"): "no scripted expert",
         ("agent=dqn", "adversarial.method=gail", "env.controller=discrete"): "continuous actions",
-        ("agent=gail", "adversarial.method=airl"): "adversarial.method='airl' is not one of",
+        ("agent=gail", "adversarial.method=maxent"): "adversarial.method='maxent' is not one of",
         ("agent=gail", "env.obs_mode=rgb"): "adversarial.obs_key='state' is not observed",
         ("agent=sac", "adversarial.method=airl"): "agent=ppo, not sac",
         ("agent=ppo", "adversarial.method=learned"): "needs adversarial.reward_from=RUN",
