@@ -20,11 +20,11 @@ CASES = {
     "sac_her_reach": ("agent=sac", "agent.her=true", "env=wb/Reach-mujoco-v0", "env.obs_mode=goal",
                       "env.reward=sparse", "agent.steps=700", "agent.learning_starts=100",
                       "agent.batch_size=64", "agent.net_arch=[64,64]", "trainer.checkpoint_every=300"),
-    "gail_reach": ("agent=gail", "env=wb/Reach-mujoco-v0", "agent.steps=768", "agent.num_envs=2",
+    "gail_reach": ("agent=gail", "env=wb/Reach-mujoco-v0", "agent.steps=384", "agent.num_envs=2",
                    "agent.n_steps=64", "agent.batch_size=64", "demos.episodes=2",
-                   "trainer.checkpoint_every=256"),
+                   "trainer.checkpoint_every=128"),
 }  # fmt: skip
-KILL_AT = {"dqn_cartpole": 1337, "sac_her_reach": 433, "gail_reach": 433}
+KILL_AT = {"dqn_cartpole": 1337, "sac_her_reach": 433, "gail_reach": 200}
 
 
 @pytest.mark.slow
