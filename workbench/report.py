@@ -1,9 +1,10 @@
 """Figures from a run directory: the learning curve and a frame strip of an evaluation episode.
 
 ``workbench report run=RUN_DIR [out=DIR] [camera=NAME]`` writes ``learning_curve.png`` (training loss
-and evaluation success against steps, from ``metrics.jsonl``) and ``frames.png`` (evenly spaced frames
+and evaluation success against steps, from ``metrics.jsonl``), ``frames.png`` (evenly spaced frames
 of the first successful evaluation episode, or the first episode if none succeeded, re-rendered from
-its saved simulator states).
+its saved simulator states) and, for a Panda task, ``paths.png``: the end effector's and the object's
+paths of every evaluation episode seen from above, one overlay (which ways a policy goes: the modes).
 """
 
 from __future__ import annotations
@@ -83,4 +84,49 @@ def frame_strip(run_dir: Path, out: Path, camera: str = "front", frames: int = 6
     strip = np.concatenate([part for img in images for part in (img, gap)][:-1], axis=1)
     out.parent.mkdir(parents=True, exist_ok=True)
     iio.imwrite(out, strip)
+    return out
+
+
+def path_overlay(run_dir: Path, out: Path, limit: int = 20) -> Path | None:
+    """The first ``limit`` evaluation episodes' paths from above: the end effector (thin) and, where the
+    task has one, its first object (thick; ``<obj>_x``, ``<obj>_y`` in the state), solid for a success,
+    dashed otherwise. None when the episodes hold no Panda ``state`` (CartPole)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from envs import task_of
+    from envs.tasks import get_task
+    from workbench.data import iter_episodes, load_meta
+
+    root = run_dir / "episodes"
+    meta = load_meta(root)
+    try:
+        names = list(get_task(task_of(meta["env_id"])).state_names)
+    except ValueError:
+        return None
+    if "ee_x" not in names:
+        return None
+    ee = names.index("ee_x")
+    obj = next((i for i, n in enumerate(names) if n.endswith("_x") and not n.startswith(("ee", "target"))
+                and "_minus_" not in n), None)  # fmt: skip
+    fig, ax = plt.subplots(figsize=(4.8, 4.8), dpi=100)
+    episodes = [ep for _, ep in zip(range(limit), iter_episodes(root, obs_keys=["state"]), strict=False)]
+    for ep in episodes:
+        state = ep.obs["state"]
+        style = "-" if ep.success else "--"
+        ax.plot(state[:, ee + 1], state[:, ee], style, color="tab:blue", lw=0.8, alpha=0.6)
+        if obj is not None:
+            ax.plot(state[:, obj + 1], state[:, obj], style, color="tab:red", lw=2.0, alpha=0.5)
+    ax.set_xlabel("y (m)")
+    ax.set_ylabel("x (m, away from the robot)")
+    ax.invert_xaxis()  # seen from above with the robot at the bottom: +y to the left
+    ax.set_aspect("equal")
+    what = "end effector (blue)" + (f", {names[obj][:-2]} (red)" if obj is not None else "")
+    ax.set_title(f"{len(episodes)} evaluation episodes: {what}\nsolid: success, dashed: failure", fontsize=9)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
     return out

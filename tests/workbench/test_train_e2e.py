@@ -45,7 +45,7 @@ def test_train_eval_replay(tmp_path: Path) -> None:
 
     report = workbench("report", f"run={run}", f"out={tmp_path / 'report'}", "size=32").stdout
     assert "learning_curve.png" in report
-    for name in ("learning_curve.png", "frames.png"):
+    for name in ("learning_curve.png", "frames.png", "paths.png"):  # paths: a Panda task's overlay
         assert (tmp_path / "report" / name).stat().st_size > 500
 
 

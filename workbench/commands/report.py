@@ -9,7 +9,7 @@ from workbench.errors import UserError
 
 
 def run(cfg: ReportConfig) -> list[Path]:
-    from workbench.report import frame_strip, learning_curve
+    from workbench.report import frame_strip, learning_curve, path_overlay
 
     assert cfg.run is not None
     run_dir = Path(cfg.run)
@@ -20,6 +20,9 @@ def run(cfg: ReportConfig) -> list[Path]:
         learning_curve(run_dir, out / "learning_curve.png"),
         frame_strip(run_dir, out / "frames.png", cfg.camera, cfg.frames, cfg.size),
     ]
+    paths = path_overlay(run_dir, out / "paths.png")
+    if paths is not None:
+        written.append(paths)
     for path in written:
         print(f"wrote {path}")
     return written
