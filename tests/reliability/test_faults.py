@@ -197,7 +197,7 @@ CASES = [
            if a[0] == "train" else list(a), (expect,))
       for args, expect in [
           (("train", "env=wb/Nope-v0"), "valid choices"),
-          (("train", "agent=nope"), "valid choices: bc"),
+          (("train", "agent=nope"), "valid choices: act, airl, bc,"),
           (("train", "agent.lr=abc"), "agent.lr"),
           (("train", "agent.lr=-1"), "agent.lr"),
           (("train", "agent.nope=1"), "agent.nope"),
