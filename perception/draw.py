@@ -1,5 +1,6 @@
 """Pictures of what a perception model predicts, drawn on the frames it saw (``workbench perception
-show``): boxes with class names and scores, segmentation colours, clicks with their masks."""
+show``): boxes with class names and scores, segmentation colours, clicks with their masks, and the
+keypoints a self-supervised ResNet encoder attends to."""
 
 from __future__ import annotations
 
@@ -107,4 +108,38 @@ def show(
             clicks.append(np.array([centre_click(image == c) for c in objects], np.float32).reshape(-1, 2))
         masks = model.segment(images, clicks)
         return [draw_clicks(f, m, c) for f, m, c in zip(images, masks, clicks, strict=True)]
-    raise ValueError(f"show draws detection, segmentation and promptable models, not {model.task}")
+    if model.task == "ssl":
+        return draw_keypoints(model, images)
+    raise ValueError(f"show draws detection, segmentation, promptable and ssl models, not {model.task}")
+
+
+def draw_keypoints(model: Any, images: np.ndarray, scale: int = 3) -> list[np.ndarray]:
+    """Where a self-supervised ResNet encoder looks: its spatial-softmax keypoints (the expected
+    position of each of its K feature channels) drawn on the centre view it encodes, enlarged
+    ``scale`` times. Keypoints live on the last feature map's grid, mapped to the view linearly."""
+    import torch
+    from PIL import Image, ImageDraw
+
+    from perception.ssl.views import centre_view
+
+    encoder = model.encoder
+    if not hasattr(encoder, "pool"):
+        raise ValueError(
+            f"{model.config.name} with a {model.config.encoder.name} encoder has no keypoints to draw "
+            "(show draws the ResNet encoders' spatial-softmax keypoints)"
+        )
+    model.eval()
+    with torch.no_grad():
+        views = centre_view(torch.from_numpy(np.ascontiguousarray(images)), model.view)  # (N, S, S, 3)
+        x = views.permute(0, 3, 1, 2) * 2.0 - 1.0
+        keypoints = encoder.pool(encoder.backbone(x)).numpy()  # (N, K, 2) in [-1, 1]
+    side = model.view * scale
+    out = []
+    for view, points in zip((views.numpy() * 255).astype(np.uint8), keypoints, strict=True):
+        image = Image.fromarray(view).resize((side, side), Image.NEAREST)
+        pen = ImageDraw.Draw(image)
+        for k, (u, v) in enumerate((points + 1) / 2 * side):
+            colour = tuple(int(c) for c in _PALETTE[(k + 1) * 37 % 256])
+            pen.ellipse([u - 3, v - 3, u + 3, v + 3], fill=colour, outline=(0, 0, 0))
+        out.append(np.asarray(image))
+    return out

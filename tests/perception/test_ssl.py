@@ -112,3 +112,7 @@ def test_pretrain_cli_scores_the_probe_and_writes_an_encoder_agents_load(
     saved = torch.load(run / "encoder.pt", weights_only=True)["state_dict"]
     loaded = encoder.cameras[module_key("rgb/agentview")].state_dict()
     assert all(torch.equal(loaded[k], saved[k]) for k in saved)
+    # What the encoder attends to: its spatial-softmax keypoints drawn on test frames.
+    shown = tmp_path / "shown"
+    workbench("perception", "show", f"run={run}", f"data={push_frames}", "frames=2", f"out={shown}")
+    assert len(list(shown.glob("show_*.png"))) == 2

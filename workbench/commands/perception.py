@@ -265,12 +265,15 @@ def show(cfg: PerceptionShowConfig) -> dict[str, Any]:
     out = Path(cfg.out)
     check_new_or_empty(out)
     model = load_model(model_file(cfg.run))
-    if model.task not in ("detection", "segmentation", "promptable"):
-        kinds = "detection, segmentation and promptable"
+    if model.task not in ("detection", "segmentation", "promptable", "ssl"):
+        kinds = "detection, segmentation, promptable and ssl"
         raise UserError(f"show draws {kinds} models; {cfg.run} is a {model.task} one")
     data = load_split(Path(cfg.data), cfg.split)
     rows = fuse_index(len(data), min(cfg.frames, len(data)))  # evenly spaced frames
-    pictures = draw(model, data.images[rows], data.seg[rows], cfg.min_score)
+    try:
+        pictures = draw(model, data.images[rows], data.seg[rows], cfg.min_score)
+    except ValueError as exc:  # a model show cannot draw (an ssl ViT): one line
+        raise UserError(str(exc)) from exc
     with staged_dir(out) as stage:
         for row, picture in zip(rows, pictures, strict=True):
             iio.imwrite(stage / f"show_{int(row):04d}.png", picture)
