@@ -136,7 +136,7 @@ def draw_keypoints(model: Any, images: np.ndarray, scale: int = 3) -> list[np.nd
     side = model.view * scale
     out = []
     for view, points in zip((views.numpy() * 255).astype(np.uint8), keypoints, strict=True):
-        image = Image.fromarray(view).resize((side, side), Image.NEAREST)
+        image = Image.fromarray(view).resize((side, side), Image.Resampling.NEAREST)
         pen = ImageDraw.Draw(image)
         for k, (u, v) in enumerate((points + 1) / 2 * side):
             colour = tuple(int(c) for c in _PALETTE[(k + 1) * 37 % 256])
