@@ -125,15 +125,22 @@ class NoiseSchedule:
         the same actions, on any device. A list gives one generator per batch row (per episode), so
         a row's sample does not depend on which other rows share its batch.
         """
-        if isinstance(generator, list):
-            if len(generator) != shape[0]:
-                raise ValueError(f"{len(generator)} generators for a batch of {shape[0]}")
-            x = torch.stack([torch.randn(shape[1:], generator=g) for g in generator]).to(device)
-        else:
-            x = torch.randn(shape, generator=generator).to(device)  # (B, ...)
+        x = standard_normal(shape, generator).to(device)  # (B, ...)
         for k in self.sampler.timesteps:
             step = k.to(device).expand(shape[0])  # (B,)
             model_output = denoiser(x, step)
             # DDPM's step draws its variance noise from `generator`; DDIM with eta=0 draws none.
             x = self.sampler.step(model_output, int(k), x, generator=generator).prev_sample
         return x
+
+
+def standard_normal(
+    shape: tuple[int, ...], generator: torch.Generator | list[torch.Generator] | None = None
+) -> torch.Tensor:
+    """N(0, I) of ``shape`` on the CPU from ``generator``; a list gives one generator per batch row
+    (``shape[0]`` of them), so a row's draw does not depend on which other rows share its batch."""
+    if isinstance(generator, list):
+        if len(generator) != shape[0]:
+            raise ValueError(f"{len(generator)} generators for a batch of {shape[0]}")
+        return torch.stack([torch.randn(shape[1:], generator=g) for g in generator])
+    return torch.randn(shape, generator=generator)

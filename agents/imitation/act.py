@@ -24,6 +24,7 @@ from torch import nn
 from agents.imitation.act_config import ACTConfig
 from agents.imitation.acting import RowGenerators
 from agents.imitation.bc import BCAgent
+from foundation.noise_schedules import standard_normal
 from foundation.transformer import TransformerBlock
 from foundation.vae import GaussianHead, kl_standard_normal, reparameterize
 
@@ -131,10 +132,6 @@ class ACTAgent(BCAgent):
         """z = 0, or with ``latent=prior`` a fresh z ~ N(0, I) per chunk from each row's episode generator."""
         if self.config.latent == "zero":
             return self(inputs)
-        generators = self._generators.for_rows(rows)
-        shape = (self.config.latent_dim,)
-        if isinstance(generators, list):
-            z = torch.stack([torch.randn(shape, generator=g) for g in generators])  # (n, Z)
-        else:
-            z = torch.randn((int(rows.sum()), *shape), generator=generators)
+        shape = (int(rows.sum()), self.config.latent_dim)
+        z = standard_normal(shape, self._generators.for_rows(rows))  # (n, Z)
         return self(inputs, z.to(next(self.parameters()).device))

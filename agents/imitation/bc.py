@@ -156,6 +156,9 @@ class BCAgent(nn.Module):
         self.low = np.asarray(action_spec.get("low", -1.0), dtype=np.float32)
         self.high = np.asarray(action_spec.get("high", 1.0), dtype=np.float32)
         self.binary_gripper = config.gripper_head == "binary"
+        # The binary head's two commands: the gripper entry's open (high) and closed (low) ends.
+        opened, closed = (float(np.broadcast_to(b, (self.action_dim,))[-1]) for b in (self.high, self.low))
+        self._gripper_ends = (opened, closed)
         if self.binary_gripper and (len(action_spec["shape"]) != 1 or self.action_dim < 2):
             raise ValueError(
                 f"agent.gripper_head=binary needs a Box action with a gripper entry last (got shape "
@@ -271,8 +274,8 @@ class BCAgent(nn.Module):
         self.train(was_training)
         chunk = self.action_norm.unnormalize(pred)  # (n, Ta, A)
         if self.binary_gripper:
-            ends = [float(np.broadcast_to(b, (self.action_dim,))[-1]) for b in (self.high, self.low)]
-            chunk[..., -1] = torch.where(pred[..., -1] > 0, ends[0], ends[1])
+            opened, closed = self._gripper_ends
+            chunk[..., -1] = torch.where(pred[..., -1] > 0, opened, closed)
         return chunk.cpu().numpy()
 
     def act_forward(self, inputs: dict[str, torch.Tensor], rows: np.ndarray) -> torch.Tensor:

@@ -93,6 +93,7 @@ class AdversarialTrainer(OnlineTrainer):
         self.airl = isinstance(discriminator, AIRLDiscriminator)
         self.venv.reward_key = config.obs_key
         self.venv.reward_fn = self.reward
+        self.venv.transitions = []  # this iteration's steps, for the discriminator
 
     def log_prob(self, states: np.ndarray | torch.Tensor, actions: np.ndarray | torch.Tensor) -> np.ndarray:
         """(N,) log pi(a|s) under the current policy (AIRL's D needs it)."""
@@ -110,19 +111,25 @@ class AdversarialTrainer(OnlineTrainer):
         return self.discriminator.reward(batch)
 
     def train_step(self) -> dict[str, float]:
-        self.venv.transitions.clear()
+        self.transitions.clear()
         collected = self.collect()
         metrics = self.update_discriminator()
         self.learn(collected)
         return {**self._sb3_metrics(), **metrics}
 
+    @property
+    def transitions(self) -> list[dict[str, np.ndarray]]:
+        assert self.venv.transitions is not None
+        return self.venv.transitions
+
     def update_discriminator(self) -> dict[str, float]:
         """``adversarial.updates`` steps on this iteration's transitions against expert ones."""
-        if not self.venv.transitions:
+        if not self.transitions:
             return {}
-        policy = {k: torch.as_tensor(np.concatenate([t[k] for t in self.venv.transitions]))
+        policy = {k: torch.as_tensor(np.concatenate([t[k] for t in self.transitions]))
                   for k in ("s", "a", "s_next", "done")}  # fmt: skip
-        reward = float(self.reward({k: v.numpy() for k, v in policy.items()}).mean())
+        # The rewards the policy was given this iteration (neither D nor the policy has moved since).
+        reward = float(np.concatenate([t["r"] for t in self.transitions]).mean())
         totals: dict[str, float] = {}
         for _ in range(self.adv.updates):
             n = min(self.adv.batch_size, len(policy["s"]))

@@ -123,9 +123,12 @@ def _ssl_model(
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     fit = probe_targets(train, cfg.probe_object)
+    targets: dict[Path, Any] = {}  # split root -> its probe targets, read once
 
     def scores(m: Any, split: Any) -> dict[str, float]:
-        target = probe_targets(split, fit.object_name)
+        if split.root not in targets:
+            targets[split.root] = probe_targets(split, fit.object_name)
+        target = targets[split.root]
         return linear_probe(
             (m.features(fit.images), fit.positions), (m.features(target.images), target.positions)
         )

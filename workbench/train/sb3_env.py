@@ -45,11 +45,12 @@ class SamplerVecEnv(VecEnv):
         self._started = time.monotonic()
         self._reward_env: Any = None
         # Adversarial imitation: a learned reward of the transition replaces the env's for the learner
-        # (the stream's episode statistics keep the env's), and the transitions are kept for D: dicts
-        # of s (B, S), a (B, A), s_next (B, S; a finished episode's last state) and done (B,).
+        # (the stream's episode statistics keep the env's). A discriminator's trainer sets
+        # ``transitions`` to a list and the steps are kept there for it: dicts of s (B, S), a (B, A),
+        # s_next (B, S; a finished episode's last state), done (B,) and the reward given, r (B,).
         self.reward_fn: Callable[[dict[str, np.ndarray]], np.ndarray] | None = None
         self.reward_key = "state"
-        self.transitions: list[dict[str, np.ndarray]] = []
+        self.transitions: list[dict[str, np.ndarray]] | None = None
         self._last_state: np.ndarray | None = None
 
     # ---------------------------------------------------------------------------------- VecEnv API
@@ -92,7 +93,8 @@ class SamplerVecEnv(VecEnv):
                 "s_next": reached, "done": np.asarray(res.terminated, dtype=np.float32),
             }  # fmt: skip
             rewards = self.reward_fn(transition)
-            self.transitions.append(transition)
+            if self.transitions is not None:
+                self.transitions.append({**transition, "r": rewards})
         return self._obs(self._remember(res.obs)), rewards, dones, infos
 
     def _single(self, obs: Any) -> Any:
