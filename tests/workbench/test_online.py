@@ -68,6 +68,8 @@ def test_online_config_errors_are_one_line(tmp_path: Path) -> None:
         ("agent=gail", "env.obs_mode=rgb"): "adversarial.obs_key='state' is not observed",
         ("agent=sac", "adversarial.method=airl"): "agent=ppo, not sac",
         ("agent=ppo", "adversarial.method=learned"): "needs adversarial.reward_from=RUN",
+        ("agent=ppo", "adversarial.method=learned", f"adversarial.reward_from={tmp_path}",
+         "env.obs_mode=rgb"): "adversarial.obs_key='state' is not observed",
         ("agent=ppo", "adversarial.method=learned", f"adversarial.reward_from={tmp_path}"): "no reward.pt",
     }
     assert_train_refused(cases, tmp_path)

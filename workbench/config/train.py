@@ -222,7 +222,8 @@ class TrainConfig:
         self.seeds.train_start("rollouts", self.seed)
 
     def _check_adversarial(self) -> None:
-        """GAIL needs an SB3 agent with continuous actions, the expert's demos and D's observation."""
+        """Adversarial imitation needs an SB3 agent with continuous actions and the observation its
+        learned reward reads; GAIL and AIRL the expert's demos too."""
         import envs
         from agents.registry import AGENTS
 
@@ -245,14 +246,14 @@ class TrainConfig:
             raise ConfigError("adversarial imitation replaces the reward HER relabels: set agent.her=false")
         if self.env.id not in envs.TASK_ENV_IDS:
             raise ConfigError(f"{self.env.id} has no scripted expert for the demonstrations GAIL imitates")
+        if self.adversarial.obs_key not in self.env.obs_mode.split("+"):
+            raise ConfigError(
+                f"adversarial.obs_key={self.adversarial.obs_key!r} is not observed (env.obs_mode="
+                f"{self.env.obs_mode}); the learned reward reads it"
+            )
         if method == "learned":
             return  # no demos: the recovered reward of adversarial.reward_from trains the policy
         try:
             envs.check_expert_controller(self.env.id, self.env.controller)
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
-        if self.adversarial.obs_key not in self.env.obs_mode.split("+"):
-            raise ConfigError(
-                f"adversarial.obs_key={self.adversarial.obs_key!r} is not observed (env.obs_mode="
-                f"{self.env.obs_mode}); the discriminator reads it with the action"
-            )
