@@ -1,6 +1,6 @@
 """Pictures of what a perception model predicts, drawn on the frames it saw (``workbench perception
 show``): boxes with class names and scores, segmentation colours, clicks with their masks, and the
-keypoints a self-supervised ResNet encoder attends to."""
+keypoints a self-supervised ResNet encoder attends to, and what an MAE reconstructs."""
 
 from __future__ import annotations
 
@@ -108,6 +108,8 @@ def show(
             clicks.append(np.array([centre_click(image == c) for c in objects], np.float32).reshape(-1, 2))
         masks = model.segment(images, clicks)
         return [draw_clicks(f, m, c) for f, m, c in zip(images, masks, clicks, strict=True)]
+    if model.task == "ssl" and hasattr(model, "reconstruct"):
+        return draw_reconstructions(model, images)
     if model.task == "ssl":
         return draw_keypoints(model, images)
     raise ValueError(f"show draws detection, segmentation, promptable and ssl models, not {model.task}")
@@ -142,4 +144,19 @@ def draw_keypoints(model: Any, images: np.ndarray, scale: int = 3) -> list[np.nd
             colour = tuple(int(c) for c in _PALETTE[(k + 1) * 37 % 256])
             pen.ellipse([u - 3, v - 3, u + 3, v + 3], fill=colour, outline=(0, 0, 0))
         out.append(np.asarray(image))
+    return out
+
+
+def draw_reconstructions(model: Any, images: np.ndarray, scale: int = 3) -> list[np.ndarray]:
+    """What an MAE fills in: the centre view, the view with its hidden patches (mask_ratio of them)
+    greyed, and the reconstruction, side by side, enlarged ``scale`` times."""
+    from PIL import Image
+
+    views, masked, merged = model.reconstruct(images)
+    out = []
+    for row in zip(views, masked, merged, strict=True):
+        framed = [np.pad(x, ((2, 2), (2, 2), (0, 0)), constant_values=255) for x in row]  # white borders
+        strip = np.concatenate(framed, axis=1)
+        side = (strip.shape[1] * scale, strip.shape[0] * scale)
+        out.append(np.asarray(Image.fromarray(strip).resize(side, Image.Resampling.NEAREST)))
     return out

@@ -187,13 +187,16 @@ class MAE(SSLModel):
         x = x[:, : g * p, : g * p].reshape(b, g, p, g, p, c).permute(0, 1, 3, 2, 4, 5)
         return x.reshape(b, g * g, p * p * c)
 
-    def compute_loss(self, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
-        (view,) = self.views(batch, 1)  # (B, S, S, 3) in [0, 1]
-        generator = torch.Generator().manual_seed(int(batch["seeds"][-1]))
+    def random_visible(self, b: int, generator: torch.Generator) -> torch.Tensor:
+        """(B, keep) the patch indices the encoder sees: a random (1 - mask_ratio) of each image's."""
+        keep = max(1, round(self.num_patches * (1 - self.config.mask_ratio)))
+        order = torch.argsort(torch.rand(b, self.num_patches, generator=generator), dim=1)
+        return order[:, :keep]
+
+    def predict(self, view: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+        """(B, S, S, 3) views in [0, 1] and (B, keep) visible patch indices -> (B, N, p*p*3) every
+        patch's predicted (normalised, with ``norm_pix_loss``) pixels."""
         b, n = view.shape[0], self.num_patches
-        keep = max(1, round(n * (1 - self.config.mask_ratio)))
-        order = torch.argsort(torch.rand(b, n, generator=generator), dim=1)  # random permutation per image
-        visible = order[:, :keep]  # (B, keep) patch indices the encoder sees
         vit: Any = self.encoder  # a foundation.vit.ViTImageEncoder (MAEConfig requires vit)
         x = view.permute(0, 3, 1, 2) * 2.0 - 1.0  # (B, 3, S, S) in [-1, 1], as the ViT normalises
         tokens = vit.embed(x).flatten(2).transpose(1, 2) + vit.pos  # (B, N, W)
@@ -204,13 +207,56 @@ class MAE(SSLModel):
         full = self.mask_token.expand(b, n, -1).clone()  # (B, N, Wd)
         full.scatter_(1, visible[..., None].expand(-1, -1, full.shape[-1]), latent[:, 1:])
         seq = torch.cat([latent[:, :1], full], dim=1) + self.decoder_pos  # (B, 1+N, Wd)
-        pred = self.decoder_pred(self.decoder_norm(self.decoder(seq)))[:, 1:]  # (B, N, p*p*3)
+        return self.decoder_pred(self.decoder_norm(self.decoder(seq)))[:, 1:]  # (B, N, p*p*3)
+
+    def patch_stats(self, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, N, p*p*3) patches -> each patch's pixel mean and std, (B, N, 1) each."""
+        return target.mean(-1, keepdim=True), (target.var(-1, keepdim=True) + 1e-6).sqrt()
+
+    def compute_loss(self, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
+        (view,) = self.views(batch, 1)  # (B, S, S, 3) in [0, 1]
+        generator = torch.Generator().manual_seed(int(batch["seeds"][-1]))
+        b, n = view.shape[0], self.num_patches
+        visible = self.random_visible(b, generator)
+        pred = self.predict(view, visible)  # (B, N, p*p*3)
         target = self.patchify(view)  # (B, N, p*p*3)
         if self.config.norm_pix_loss:
-            mean, var = target.mean(-1, keepdim=True), target.var(-1, keepdim=True)
-            target = (target - mean) / (var + 1e-6).sqrt()
+            mean, std = self.patch_stats(target)
+            target = (target - mean) / std
         masked = torch.ones(b, n)
         masked.scatter_(1, visible, 0.0)  # 1 where the patch was hidden
         per_patch = ((pred - target) ** 2).mean(-1)  # (B, N)
         loss = (per_patch * masked).sum() / masked.sum()
         return loss, {"loss": float(loss.detach())}
+
+    def unpatchify(self, patches: torch.Tensor) -> torch.Tensor:
+        """(B, N, p*p*3) -> (B, g*p, g*p, 3): ``patchify``'s inverse."""
+        b, p = patches.shape[0], self.config.encoder.patch_size
+        g = round(self.num_patches**0.5)
+        x = patches.reshape(b, g, g, p, p, 3).permute(0, 1, 3, 2, 4, 5)
+        return x.reshape(b, g * p, g * p, 3)
+
+    @torch.no_grad()
+    def reconstruct(self, images: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(N, H, W, 3) uint8 frames -> (the centre views, the views with the hidden patches greyed,
+        the reconstructions), each (N, g*p, g*p, 3) uint8. With ``norm_pix_loss`` the model predicts
+        each patch normalised; the picture puts back the true patch's mean and std (as MAE's own
+        figures do), so it shows the structure the model filled in, not the patch brightness."""
+        self.check_images(images)
+        self.eval()
+        view = centre_view(torch.from_numpy(np.ascontiguousarray(images)), self.view)  # (N, S, S, 3)
+        visible = self.random_visible(view.shape[0], torch.Generator().manual_seed(seed))
+        pred = self.predict(view, visible)
+        target = self.patchify(view)
+        if self.config.norm_pix_loss:
+            mean, std = self.patch_stats(target)
+            pred = pred * std + mean
+        shown = torch.ones(target.shape[:2], dtype=torch.bool)
+        shown.scatter_(1, visible, False)  # True where hidden
+        masked = torch.where(shown[..., None], torch.full_like(target, 0.5), target)
+        merged = torch.where(shown[..., None], pred, target)  # visible patches as they were
+
+        def to_uint8(patches: torch.Tensor) -> np.ndarray:
+            return (self.unpatchify(patches).clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+
+        return to_uint8(target), to_uint8(masked), to_uint8(merged)

@@ -63,6 +63,24 @@ def test_each_method_lowers_its_loss_on_a_tiny_dataset(model: object) -> None:
     assert np.mean(losses[-8:]) < 0.9 * np.mean(losses[:8]), losses
 
 
+def test_mae_reconstruction_pictures_keep_visible_patches_and_grey_the_hidden() -> None:
+    """`perception show` on an MAE: view, masked view, reconstruction; the visible patches are the
+    view's own, the masked view greys exactly the hidden ones (75%), and the picture is seeded."""
+    from perception.draw import show
+
+    torch.manual_seed(0)
+    net = MAE(MAEConfig(encoder=SMALL_VIT, decoder_width=32, decoder_depth=1, crop_ratio=1.0), (32, 32))
+    images, _ = _squares(n=2)
+    view, masked, merged = net.reconstruct(images.numpy(), seed=3)
+    assert view.shape == masked.shape == merged.shape == (2, 32, 32, 3) and view.dtype == np.uint8
+    hidden = (masked == 128).all(-1)  # grey pixels: the hidden patches (8 x 8 each)
+    assert abs(hidden.mean() - 0.75) < 0.01
+    assert (merged[~hidden] == view[~hidden]).all()
+    assert (net.reconstruct(images.numpy(), seed=3)[2] == merged).all()
+    (picture, _) = show(net, images.numpy())
+    assert picture.ndim == 3 and picture.shape[1] > 3 * picture.shape[0] // 2  # three panels in a row
+
+
 def test_views_are_seeded_and_in_range() -> None:
     images, _ = _squares(4)
     config = ViewConfig()

@@ -60,3 +60,25 @@ def test_a_row_trained_across_sessions_keeps_its_first_commit(tmp_path: Path) ->
     assert stored is not None and stored["commit"] == "a" * 40 and stored["command"] == "first"
     run_rows("rl", suite, store, None, "again", "m", runner(False))
     assert store.load("long") == stored  # nothing trained: not re-stamped
+
+
+def test_kept_rows_parse_and_the_seed_token_names_each_seeds_run() -> None:
+    """A kept row (GAIL, AIRL) parses; ``{seed}`` in an override becomes the training seed, so a reward
+    transfer row's seed S reads the AIRL row's seed S."""
+    from workbench.bench.rows import parse_suite
+
+    suite = parse_suite({"rows": [{"key": "t", "agent": "a", "task": "t", "data": "d", "kept": True,
+                                   "overrides": ["adversarial.reward_from=runs/airl/seed_{seed}"],
+                                   "seeds": 2}]})  # fmt: skip
+    row = suite.row("t")
+    assert row.kept
+    seen: list[list[str]] = []
+
+    def runner(
+        overrides: list[str], seed: int, choice: object
+    ) -> tuple[dict[str, object], dict[str, object], None]:
+        seen.append(overrides)
+        return {"seed": seed, "success_rate": 1.0}, {}, None
+
+    run_row(row, suite, REPO, runner=runner)
+    assert seen == [[f"adversarial.reward_from=runs/airl/seed_{s}"] for s in (0, 1)]

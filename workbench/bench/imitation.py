@@ -29,6 +29,8 @@ REPO = Path(__file__).resolve().parents[2]
 ROWS_FILE = REPO / "configs" / "bench" / "imitation.yaml"
 TITLE = "Imitation learning (`workbench bench imitation`)"
 LABEL_BUDGET_TOKEN = "LABELS_OF_20_DEMOS"  # replaced by the expert labels in the first 20 demos
+SEED_TOKEN = "{seed}"  # replaced by the training seed: `adversarial.reward_from=.../airl_reach/seed_{seed}`
+WORK = Path("runs/bench/imitation")  # the kept rows' run directories (Row.kept)
 
 
 def _median_metric(run_dir: Path, key: str) -> float | None:
@@ -198,7 +200,8 @@ def run_row(row: Row, suite: Suite, repo: Path = REPO, runner: SeedRunner | None
     dirty_row = dirty_paths(repo, suite.paths_for(row))
     seeds, config, versions = [], None, None
     for seed in range(row.seeds):
-        record, seed_config, seed_versions = runner(overrides, seed, row.choose)
+        seed_overrides = [o.replace(SEED_TOKEN, str(seed)) for o in overrides]
+        record, seed_config, seed_versions = runner(seed_overrides, seed, row.choose)
         seeds.append(record)
         config = config if config is not None else seed_config
         versions = versions if versions is not None else seed_versions
@@ -257,8 +260,16 @@ def run_rows(
         store.save(entry)
 
 
-def run(selected: list[str] | None, store_path: Path, command: str, machine: str) -> str:
+def run(selected: list[str] | None, store_path: Path, command: str, machine: str, work: Path = WORK) -> str:
+    """Measure the rows; a ``kept`` row trains like an RL row (``rl.seed_runner``): in
+    ``work/<row>/seed_<S>``, resumed from its checkpoint when a benchmark was stopped."""
+    from workbench.bench import rl  # rl builds on this module
+
     suite = load_suite(ROWS_FILE)
     store = store_for(store_path)
-    run_rows("imitation", suite, store, selected, command, machine)
+
+    def runner_for(key: str) -> SeedRunner | None:
+        return rl.seed_runner(work, key) if suite.row(key).kept else None
+
+    run_rows("imitation", suite, store, selected, command, machine, runner_for)
     return render_store(suite, store, REPO, TITLE)

@@ -134,6 +134,9 @@ class Row:
     shaped_by: tuple[str, ...] = ()  # paths (files or folders) whose changes make a result stale
     notes: str = ""  # what was tried on the way to the recipe: shown under the table
     choose: Choice | None = None  # an acting setting chosen on validation seeds (see Choice)
+    # Train in a kept run directory (<work>/<row>/seed_<S>) that a stopped benchmark resumes and later
+    # rows may read (AIRL's recovered reward), instead of a temporary one: online rows (GAIL, AIRL).
+    kept: bool = False
 
     def __post_init__(self) -> None:
         if not self.key or not self.key.replace("_", "").isalnum():
@@ -256,6 +259,7 @@ def parse_row(data: dict[str, Any]) -> Row:
         shaped_by=_strings(data.get("shaped_by"), f"{where}.shaped_by"),
         notes=" ".join(str(data.get("notes", "")).split()),
         choose=parse_choice(data.get("choose"), where),
+        kept=bool(data.get("kept", False)),
     )
 
 

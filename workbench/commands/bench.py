@@ -185,9 +185,13 @@ def bench_train(cfg: BenchConfig) -> str:
 
 
 def bench_imitation(cfg: BenchConfig) -> str:
+    """The imitation rows (``configs/bench/imitation.yaml``); rows marked ``kept`` (GAIL, AIRL) train
+    in ``work`` and resume from it."""
     from workbench.bench import imitation
 
-    return imitation.run(cfg.rows or None, Path(cfg.store or "docs/bench/imitation"), _command(), machine())
+    work = Path(cfg.work) if cfg.work else imitation.WORK
+    store = Path(cfg.store or "docs/bench/imitation")
+    return imitation.run(cfg.rows or None, store, _command(), machine(), work)
 
 
 def bench_rl(cfg: BenchConfig) -> str:

@@ -272,7 +272,7 @@ def show(cfg: PerceptionShowConfig) -> dict[str, Any]:
     rows = fuse_index(len(data), min(cfg.frames, len(data)))  # evenly spaced frames
     try:
         pictures = draw(model, data.images[rows], data.seg[rows], cfg.min_score)
-    except ValueError as exc:  # a model show cannot draw (an ssl ViT): one line
+    except ValueError as exc:  # a model show cannot draw (a SimCLR or DINO ViT): one line
         raise UserError(str(exc)) from exc
     with staged_dir(out) as stage:
         for row, picture in zip(rows, pictures, strict=True):
