@@ -103,6 +103,8 @@ def test_airl_writes_a_recovered_reward_a_fresh_policy_trains_on(tmp_path: Path)
     assert (airl / "reward.pt").is_file()
     metrics = [json.loads(line) for line in (airl / "metrics.jsonl").read_text().splitlines()]
     assert any("train/disc_accuracy" in m for m in metrics)
+    # the recovered reward's agreement with the env's (never trained on) is logged as it learns
+    assert all(-1.0 <= m["train/recovered_corr"] <= 1.0 for m in metrics if "train/disc_accuracy" in m)
     workbench("train", "agent=ppo", "adversarial.method=learned", f"adversarial.reward_from={airl}", *quick,
               f"run_dir={transfer}")  # fmt: skip
     results = json.loads((transfer / "eval" / "results.json").read_text())

@@ -58,13 +58,23 @@ def build_discriminator(cfg: AdversarialConfig, expert: dict[str, np.ndarray]) -
     return disc
 
 
-def save_recovered_reward(disc: AIRLDiscriminator, cfg: AdversarialConfig, path: Path) -> None:
+def save_recovered_reward(
+    disc: AIRLDiscriminator, cfg: AdversarialConfig, path: Path, reference: np.ndarray
+) -> None:
+    """``reward.pt``: g and its standardisation over ``reference`` (N, S) states, the expert's and the
+    first policy's. A recovered reward's scale is arbitrary (g in -19 .. -2 on Reach, a 50-step return
+    near -500): a fresh PPO's value function could not fit it and learned nothing (0% on Reach), so
+    transfer learns from (g - mean) / std, an affine change that leaves fixed-length episodes' best
+    policy as it is."""
+    g = disc.recovered(reference)
     save_torch({"format": REWARD_FORMAT, "state_dim": disc.state_dim, "hidden_dims": list(cfg.hidden_dims),
-                "gamma": disc.gamma, "state_dict": disc.state_dict()}, path)  # fmt: skip
+                "gamma": disc.gamma, "state_dict": disc.state_dict(),
+                "offset": float(g.mean()), "scale": float(max(g.std(), 1e-6))}, path)  # fmt: skip
 
 
-def load_recovered_reward(source: str) -> AIRLDiscriminator:
-    """An AIRL run's recovered reward (``RUN`` or ``RUN/reward.pt``), refused in one line if absent."""
+def load_recovered_reward(source: str) -> tuple[AIRLDiscriminator, float, float]:
+    """An AIRL run's recovered reward (``RUN`` or ``RUN/reward.pt``), refused in one line if absent:
+    g and its standardisation (offset, scale; 0 and 1 in files written before it)."""
     path = Path(source)
     path = path / "reward.pt" if path.is_dir() else path
     if not path.is_file():
@@ -75,7 +85,14 @@ def load_recovered_reward(source: str) -> AIRLDiscriminator:
         raise UserError(f"{path} is not a workbench recovered-reward file")
     disc = AIRLDiscriminator(payload["state_dim"], payload["hidden_dims"], payload["gamma"])
     disc.load_state_dict(payload["state_dict"])
-    return disc.eval()
+    return disc.eval(), float(payload.get("offset", 0.0)), float(payload.get("scale", 1.0))
+
+
+def pearson(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation of two (N,) arrays; 0 where either is constant."""
+    x, y = x.astype(np.float64) - x.mean(), y.astype(np.float64) - y.mean()
+    scale = float(np.sqrt((x * x).sum() * (y * y).sum()))
+    return float((x * y).sum() / scale) if scale > 0 else 0.0
 
 
 class AdversarialTrainer(OnlineTrainer):
@@ -94,6 +111,9 @@ class AdversarialTrainer(OnlineTrainer):
         self.venv.reward_key = config.obs_key
         self.venv.reward_fn = self.reward
         self.venv.transitions = []  # this iteration's steps, for the discriminator
+        # The first iteration's reached states (the untrained policy's): with the expert's, what the
+        # recovered reward is standardised over (see save_recovered_reward).
+        self.reference_states: np.ndarray | None = None
 
     def log_prob(self, states: np.ndarray | torch.Tensor, actions: np.ndarray | torch.Tensor) -> np.ndarray:
         """(N,) log pi(a|s) under the current policy (AIRL's D needs it)."""
@@ -128,8 +148,18 @@ class AdversarialTrainer(OnlineTrainer):
             return {}
         policy = {k: torch.as_tensor(np.concatenate([t[k] for t in self.transitions]))
                   for k in ("s", "a", "s_next", "done")}  # fmt: skip
-        # The rewards the policy was given this iteration (neither D nor the policy has moved since).
-        reward = float(np.concatenate([t["r"] for t in self.transitions]).mean())
+        # The rewards the policy was given this iteration (neither D nor the policy has moved since),
+        # and how well they (and AIRL's recovered g(s')) track the env's own reward, which never trains.
+        given = np.concatenate([t["r"] for t in self.transitions])
+        env_reward = np.concatenate([t["env_r"] for t in self.transitions])
+        reward = float(given.mean())
+        agreement = {"reward_corr": pearson(given, env_reward)}
+        if self.airl:
+            assert isinstance(self.discriminator, AIRLDiscriminator)
+            if self.reference_states is None:
+                self.reference_states = policy["s_next"].numpy().copy()
+            recovered = self.discriminator.recovered(policy["s_next"].numpy())
+            agreement["recovered_corr"] = pearson(recovered, env_reward)
         totals: dict[str, float] = {}
         for _ in range(self.adv.updates):
             n = min(self.adv.batch_size, len(policy["s"]))
@@ -147,15 +177,20 @@ class AdversarialTrainer(OnlineTrainer):
             self.disc_optimizer.step()
             for key, value in info.items():
                 totals[key] = totals.get(key, 0.0) + value / self.adv.updates
-        return {**totals, "learned_reward": reward}
+        return {**totals, "learned_reward": reward, **agreement}
 
     def state(self) -> dict[str, Any]:
         return {**super().state(), "discriminator": self.discriminator.state_dict(),
                 "disc_optimizer": self.disc_optimizer.state_dict(),
-                "disc_generator": self.disc_generator.get_state()}  # fmt: skip
+                "disc_generator": self.disc_generator.get_state(),
+                # a tensor: checkpoints load with weights_only=True
+                "reference_states": None if self.reference_states is None
+                else torch.from_numpy(self.reference_states)}  # fmt: skip
 
     def load_state(self, payload: dict[str, Any]) -> None:
         self.discriminator.load_state_dict(payload["discriminator"])
         self.disc_optimizer.load_state_dict(payload["disc_optimizer"])
         self.disc_generator.set_state(payload["disc_generator"])
+        reference = payload.get("reference_states")
+        self.reference_states = None if reference is None else reference.numpy()
         super().load_state(payload)

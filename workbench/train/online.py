@@ -186,9 +186,10 @@ def train_online(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bool) -
         from workbench.train.adversarial import load_recovered_reward
 
         assert cfg.adversarial.reward_from is not None
-        recovered = load_recovered_reward(cfg.adversarial.reward_from)
+        recovered, offset, scale = load_recovered_reward(cfg.adversarial.reward_from)
         venv.reward_key = cfg.adversarial.obs_key
-        venv.reward_fn = lambda batch: recovered.recovered(batch["s_next"])
+        venv.reward_fn = lambda batch: (recovered.recovered(batch["s_next"]) - offset) / scale
+    made: list[OnlineTrainer] = []  # the trainer, for what AIRL saves after training
 
     def make_trainer(logger: Logger, evaluator: Evaluator) -> OnlineTrainer:
         algo = build_algorithm(cfg.agent, venv, seed=cfg.seed, device=device)
@@ -198,18 +199,23 @@ def train_online(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bool) -
             from workbench.train.adversarial import AdversarialTrainer
 
             discriminator, expert = adversarial
-            return AdversarialTrainer(
+            made.append(AdversarialTrainer(
                 *args, discriminator=discriminator, expert=expert, config=cfg.adversarial, seed=cfg.seed
-            )
+            ))  # fmt: skip
+            return made[-1]
         return OnlineTrainer(*args)
 
     results = fit_online(cfg, run_dir, agent, resuming, resume, make_trainer, venv.close)
     if method == "airl" and adversarial is not None:
         from agents.imitation.discriminator import AIRLDiscriminator
-        from workbench.train.adversarial import save_recovered_reward
+        from workbench.train.adversarial import AdversarialTrainer, save_recovered_reward
 
-        assert isinstance(adversarial[0], AIRLDiscriminator)
-        save_recovered_reward(adversarial[0], cfg.adversarial, run_dir / "reward.pt")
+        discriminator, expert = adversarial
+        assert isinstance(discriminator, AIRLDiscriminator)
+        trainer = made[-1] if made else None
+        first = trainer.reference_states if isinstance(trainer, AdversarialTrainer) else None
+        reference = expert["s_next"] if first is None else np.concatenate([expert["s_next"], first])
+        save_recovered_reward(discriminator, cfg.adversarial, run_dir / "reward.pt", reference)
     return results
 
 

@@ -94,7 +94,8 @@ class SamplerVecEnv(VecEnv):
             }  # fmt: skip
             rewards = self.reward_fn(transition)
             if self.transitions is not None:
-                self.transitions.append({**transition, "r": rewards})
+                # the env's own reward beside the learned one: their correlation is logged
+                self.transitions.append({**transition, "r": rewards, "env_r": res.rewards.astype(np.float32)})
         return self._obs(self._remember(res.obs)), rewards, dones, infos
 
     def _single(self, obs: Any) -> Any:
