@@ -214,6 +214,7 @@ CASES = [
           (("train", "resume=/nonexistent/run"), "/nonexistent/run"),
           (("train", "dataset=/nonexistent/data", "experiment=smoke"), "/nonexistent/data"),
           (("bench",), "suite"),
+          (("bench", "ssl", "rows=[centernet_tabletop128]"), "bench ssl runs the ssl rows"),
       ]),
     Case("truncated checkpoint (eval)",
          lambda f: (_latest(f.run).write_bytes(_latest(f.run).read_bytes()[:100]),

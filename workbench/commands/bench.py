@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.config import BenchConfig
-from workbench.errors import one_line
+from workbench.errors import UserError, one_line
 from workbench.io import atomic_write_text
 
 HEADER = """# Benchmarks
@@ -250,6 +250,20 @@ def bench_perception(cfg: BenchConfig) -> str:
     return perception.run(cfg.rows or None, store, work, _command(), machine())
 
 
+def bench_ssl(cfg: BenchConfig) -> str:
+    """The self-supervised probe rows of the perception suite (keys ``ssl_*``): pretraining, the
+    linear probe beside a random encoder; written into the perception section like its other rows."""
+    from workbench.bench import perception
+
+    ssl = [row["key"] for row in perception.load_rows()["rows"] if row["key"].startswith("ssl_")]
+    others = sorted(set(cfg.rows or []) - set(ssl))
+    if others:
+        raise UserError(f"bench ssl runs the ssl rows {ssl}, not {others}; use `bench perception` for those")
+    work = Path(cfg.work) if cfg.work else perception.WORK
+    store = Path(cfg.store) if cfg.store else perception.STORE
+    return perception.run(cfg.rows or ssl, store, work, _command(), machine())
+
+
 SUITES = {
     "envs": bench_envs,
     "train": bench_train,
@@ -259,13 +273,15 @@ SUITES = {
     "mbrl": bench_mbrl,
     "planning": bench_planning,
     "perception": bench_perception,
+    "ssl": bench_ssl,
 }
+SECTIONS = {"ssl": "perception"}  # suites that write another suite's section of docs/benchmarks.md
 
 
 def run(cfg: BenchConfig, suite: str = "envs") -> str:
     body = SUITES[suite](cfg)
     print(body)
     if cfg.write:
-        write_section(Path(cfg.out), suite, body)
+        write_section(Path(cfg.out), SECTIONS.get(suite, suite), body)
         print(f"wrote {cfg.out}")
     return body

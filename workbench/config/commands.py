@@ -118,14 +118,15 @@ class ReplayConfig:
 
 @dataclass
 class BenchConfig:
-    """``workbench bench envs|train|imitation|sampler|rl|mbrl`` measures and writes its section of
-    docs/benchmarks.md."""
+    """``workbench bench envs|train|imitation|sampler|rl|mbrl|planning|perception|ssl`` measures and
+    writes its section of docs/benchmarks.md (``ssl``: the perception suite's self-supervised rows)."""
 
     expert_episodes: int = 100
     seeds: int = 1  # training seeds for `bench train`
     rows: list[str] = field(default_factory=list)  # `bench imitation|rl` rows to run; empty: all
     store: str | None = None  # results, one JSON file per row; None: docs/bench/<suite>
-    # `bench rl|mbrl`: kept run directories, resumed by the next run; None: runs/bench/<suite>
+    # `bench rl|mbrl|perception` and imitation's kept rows: run directories, resumed by the next run;
+    # None: runs/bench/<suite>
     work: str | None = None
     out: str = "docs/benchmarks.md"
     write: bool = True
