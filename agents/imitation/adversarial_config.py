@@ -21,8 +21,11 @@ class AdversarialConfig:
     - ``airl`` (Fu et al. 2018; ``agent=airl``, PPO): D = sigmoid(f - log pi(a|s)) with
       f = g(s) + gamma h(s') - h(s); the policy learns from f - log pi(a|s); g, a reward of the state
       alone, is the *recovered reward*, written to ``RUN/reward.pt``.
-    - ``learned``: no discriminator; the policy learns from the recovered reward g(s') of the AIRL run
-      ``reward_from`` (reward transfer: a fresh policy on the recovered reward).
+    - ``learned``: no discriminator; the policy learns from the reward the AIRL run ``reward_from``
+      recovered (reward transfer: a fresh policy on the recovered reward), standardised by g's spread
+      over the expert's and the first policy's states: ``transfer=g`` g(s') alone (the disentangled,
+      state-only reward), ``transfer=shaped`` f = g(s) + gamma h(s') - h(s) (g with AIRL's learned
+      potential shaping, which leaves the optimal policy unchanged in the same dynamics).
 
     Each training iteration (one SB3 collection) is followed by ``updates`` discriminator steps on the
     pairs just collected against as many expert pairs; ``gradient_penalty`` (on interpolates, WGAN-GP
@@ -39,6 +42,11 @@ class AdversarialConfig:
     updates: int = 4  # discriminator steps per training iteration
     gradient_penalty: float = 1.0
     obs_key: str = "state"  # the observation D reads (with the action)
+    transfer: str = "g"  # learned: g | shaped (see above)
+    # A uniform sample of this many of all the policy's transitions so far, which D trains against
+    # beside the latest iteration's (0: the latest only): it keeps D, and AIRL's g, accurate on the
+    # states of earlier, worse policies, which a fresh policy in reward transfer visits.
+    replay: int = 0
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -49,11 +57,14 @@ class AdversarialConfig:
             raise ConfigError(
                 "adversarial.method=learned needs adversarial.reward_from=RUN (an AIRL run), and only it"
             )
+        if self.transfer not in ("g", "shaped"):
+            raise ConfigError(f"adversarial.transfer={self.transfer!r} is not one of ['g', 'shaped']")
         if not 0.0 <= self.gamma <= 1.0:
             raise ConfigError(f"adversarial.gamma={self.gamma} must be in [0, 1]")
-        if not self.lr > 0 or self.batch_size < 1 or self.updates < 1 or self.gradient_penalty < 0:
+        counts_ok = min(self.batch_size, self.updates) >= 1 and self.replay >= 0
+        if not self.lr > 0 or not counts_ok or self.gradient_penalty < 0:
             raise ConfigError(
-                "adversarial.lr must be > 0, batch_size and updates >= 1, gradient_penalty >= 0"
+                "adversarial.lr must be > 0, batch_size and updates >= 1, replay and gradient_penalty >= 0"
             )
 
     @property

@@ -132,6 +132,12 @@ class AIRLDiscriminator(AdversarialDiscriminator):
         return self.logits(self.inputs(t), t).numpy().astype(np.float32)
 
     @torch.no_grad()
+    def shaped(self, batch: Mapping[str, Any]) -> np.ndarray:
+        """(N,) float32: f = g(s) + gamma (1 - done) h(s') - h(s) of transitions (no policy term)."""
+        t = _tensors(batch)
+        return self.f(self.inputs(t), t).numpy().astype(np.float32)
+
+    @torch.no_grad()
     def recovered(self, states: np.ndarray) -> np.ndarray:
         """(N, S) -> (N,) float32: g(s), the reward AIRL recovers (a function of the state alone)."""
         s = torch.as_tensor(np.asarray(states), dtype=torch.float32)

@@ -66,3 +66,5 @@ def test_airl_recovers_a_state_reward_that_ranks_expert_states_higher() -> None:
     with torch.no_grad():
         h_next = disc.h(z[:, 3:]).squeeze(-1)
         assert torch.allclose(disc.f(z, t) - disc.f(z, t_done), 0.99 * h_next, atol=1e-5)
+    # Reward transfer's shaped reward is f without the policy term; reward is f - log pi.
+    assert np.allclose(disc.shaped(expert) + 1.0, disc.reward(expert), atol=1e-5)  # logp = -1

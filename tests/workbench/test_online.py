@@ -22,7 +22,7 @@ CASES = {
                       "agent.batch_size=64", "agent.net_arch=[64,64]", "trainer.checkpoint_every=300"),
     "gail_reach": ("agent=gail", "env=wb/Reach-mujoco-v0", "agent.steps=384", "agent.num_envs=2",
                    "agent.n_steps=64", "agent.batch_size=64", "demos.episodes=2",
-                   "trainer.checkpoint_every=128"),
+                   "adversarial.replay=200", "trainer.checkpoint_every=128"),  # replay: resumed too
 }  # fmt: skip
 KILL_AT = {"dqn_cartpole": 1337, "sac_her_reach": 433, "gail_reach": 200}
 
@@ -69,6 +69,8 @@ def test_online_config_errors_are_one_line(tmp_path: Path) -> None:
         ("agent=sac", "adversarial.method=airl"): "agent=ppo, not sac",
         ("agent=ppo", "adversarial.method=learned"): "needs adversarial.reward_from=RUN",
         ("agent=ppo", "adversarial.method=learned", f"adversarial.reward_from={tmp_path}",
+         "adversarial.transfer=f"): "adversarial.transfer='f' is not one of",
+        ("agent=ppo", "adversarial.method=learned", f"adversarial.reward_from={tmp_path}",
          "env.obs_mode=rgb"): "adversarial.obs_key='state' is not observed",
         ("agent=ppo", "adversarial.method=learned", f"adversarial.reward_from={tmp_path}"): "no reward.pt",
     }
@@ -109,3 +111,23 @@ def test_airl_writes_a_recovered_reward_a_fresh_policy_trains_on(tmp_path: Path)
               f"run_dir={transfer}")  # fmt: skip
     results = json.loads((transfer / "eval" / "results.json").read_text())
     assert results["episodes"] == 2 and not (transfer / "demos").exists()  # no expert data used
+
+
+def test_the_discriminators_replay_is_a_uniform_sample_of_every_transition() -> None:
+    """`adversarial.replay=N`: reservoir sampling keeps N transitions, each of the stream equally
+    likely, so the first iterations' states are as present at the end as the last ones'."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from workbench.train.adversarial import AdversarialTrainer
+
+    trainer = AdversarialTrainer.__new__(AdversarialTrainer)  # the replay alone, no env or algorithm
+    trainer.adv = SimpleNamespace(replay=1000)  # type: ignore[assignment]
+    trainer.replay, trainer.seen, trainer.disc_generator = {}, 0, torch.Generator().manual_seed(0)
+    for iteration in range(50):  # 50 iterations of 200 transitions
+        trainer.add_to_replay({"s": torch.arange(iteration * 200, (iteration + 1) * 200).float()[:, None]})
+    kept = trainer.replay["s"][:, 0]
+    assert len(kept) == 1000 and trainer.seen == 10_000 and len(kept.unique()) == 1000
+    counts = torch.histc(kept, bins=5, min=0, max=10_000)  # 200 expected per fifth of the stream
+    assert counts.min() > 150 and counts.max() < 250, counts

@@ -3,9 +3,10 @@ learns from a learned reward instead of the env's.
 
 Each iteration: SB3 collects as usual, except that :class:`~workbench.train.sb3_env.SamplerVecEnv`
 answers every step with the discriminator's reward (``reward_fn``) and keeps the transitions; then
-``adversarial.updates`` discriminator steps on those transitions against as many expert ones (drawn
-from the run's demos by the trainer's own generator); then SB3's update. The discriminator, its
-optimizer and its generator are part of the checkpoint, so a resumed run continues exactly. AIRL's
+``adversarial.updates`` discriminator steps on those transitions (with ``adversarial.replay``, beside
+a uniform sample of all earlier ones) against as many expert ones (drawn from the run's demos by the
+trainer's own generator); then SB3's update. The discriminator, its optimizer, its generator and the
+replayed transitions are part of the checkpoint, so a resumed run continues exactly. AIRL's
 recovered reward g(s) is written to ``RUN/reward.pt``; ``adversarial.method=learned`` trains a fresh
 policy on it (reward transfer). The env's return and success are still logged (they never train),
 and every policy is scored by the env's success.
@@ -114,6 +115,10 @@ class AdversarialTrainer(OnlineTrainer):
         # The first iteration's reached states (the untrained policy's): with the expert's, what the
         # recovered reward is standardised over (see save_recovered_reward).
         self.reference_states: np.ndarray | None = None
+        # A uniform sample of every policy transition so far (``adversarial.replay`` of them), what D
+        # trains against beside the latest iteration's; ``seen`` counts the transitions offered.
+        self.replay: dict[str, torch.Tensor] = {}
+        self.seen = 0
 
     def log_prob(self, states: np.ndarray | torch.Tensor, actions: np.ndarray | torch.Tensor) -> np.ndarray:
         """(N,) log pi(a|s) under the current policy (AIRL's D needs it)."""
@@ -143,11 +148,16 @@ class AdversarialTrainer(OnlineTrainer):
         return self.venv.transitions
 
     def update_discriminator(self) -> dict[str, float]:
-        """``adversarial.updates`` steps on this iteration's transitions against expert ones."""
+        """``adversarial.updates`` steps on the policy's transitions of the last ``adversarial.replay``
+        iterations (this one's by default) against expert ones."""
         if not self.transitions:
             return {}
         policy = {k: torch.as_tensor(np.concatenate([t[k] for t in self.transitions]))
                   for k in ("s", "a", "s_next", "done")}  # fmt: skip
+        replayed = policy
+        if self.adv.replay:
+            self.add_to_replay(policy)
+            replayed = {k: torch.cat([policy[k], self.replay[k]]) for k in policy}
         # The rewards the policy was given this iteration (neither D nor the policy has moved since),
         # and how well they (and AIRL's recovered g(s')) track the env's own reward, which never trains.
         given = np.concatenate([t["r"] for t in self.transitions])
@@ -162,10 +172,10 @@ class AdversarialTrainer(OnlineTrainer):
             agreement["recovered_corr"] = pearson(recovered, env_reward)
         totals: dict[str, float] = {}
         for _ in range(self.adv.updates):
-            n = min(self.adv.batch_size, len(policy["s"]))
-            rows_p = torch.randint(len(policy["s"]), (n,), generator=self.disc_generator)
+            n = min(self.adv.batch_size, len(replayed["s"]))
+            rows_p = torch.randint(len(replayed["s"]), (n,), generator=self.disc_generator)
             rows_e = torch.randint(len(self.expert["s"]), (n,), generator=self.disc_generator)
-            batch_p = {k: v[rows_p] for k, v in policy.items()}
+            batch_p = {k: v[rows_p] for k, v in replayed.items()}
             batch_e = {k: v[rows_e] for k, v in self.expert.items()}
             if self.airl:  # under the current policy, for expert and policy transitions alike
                 for batch in (batch_p, batch_e):
@@ -179,13 +189,31 @@ class AdversarialTrainer(OnlineTrainer):
                 totals[key] = totals.get(key, 0.0) + value / self.adv.updates
         return {**totals, "learned_reward": reward, **agreement}
 
+    def add_to_replay(self, policy: dict[str, torch.Tensor]) -> None:
+        """Reservoir sampling (Vitter's algorithm R) of ``policy``'s transitions into ``replay``: every
+        transition offered so far is kept with the same probability, so the states of early, poor
+        policies stay in D's training set for the whole run."""
+        capacity, count = self.adv.replay, len(policy["s"])
+        if not self.replay:
+            self.replay = {k: v[:0].clone() for k, v in policy.items()}
+        free = max(0, min(capacity - len(self.replay["s"]), count))
+        self.replay = {k: torch.cat([self.replay[k], policy[k][:free]]) for k in policy}
+        rest = torch.arange(free, count)
+        # transition i of the stream (0-based, seen + i) replaces a random slot with prob capacity / (i + 1)
+        slots = (torch.rand(len(rest), generator=self.disc_generator) * (self.seen + rest + 1)).long()
+        keep = slots < capacity
+        for k in policy:
+            self.replay[k][slots[keep]] = policy[k][rest[keep]]
+        self.seen += count
+
     def state(self) -> dict[str, Any]:
         return {**super().state(), "discriminator": self.discriminator.state_dict(),
                 "disc_optimizer": self.disc_optimizer.state_dict(),
                 "disc_generator": self.disc_generator.get_state(),
                 # a tensor: checkpoints load with weights_only=True
                 "reference_states": None if self.reference_states is None
-                else torch.from_numpy(self.reference_states)}  # fmt: skip
+                else torch.from_numpy(self.reference_states),
+                "replay": self.replay, "seen": self.seen}  # fmt: skip
 
     def load_state(self, payload: dict[str, Any]) -> None:
         self.discriminator.load_state_dict(payload["discriminator"])
@@ -193,4 +221,5 @@ class AdversarialTrainer(OnlineTrainer):
         self.disc_generator.set_state(payload["disc_generator"])
         reference = payload.get("reference_states")
         self.reference_states = None if reference is None else reference.numpy()
+        self.replay, self.seen = dict(payload.get("replay", {})), int(payload.get("seen", 0))
         super().load_state(payload)

@@ -188,7 +188,10 @@ def train_online(cfg: TrainConfig, run_dir: Path, device: Any, resuming: bool) -
         assert cfg.adversarial.reward_from is not None
         recovered, offset, scale = load_recovered_reward(cfg.adversarial.reward_from)
         venv.reward_key = cfg.adversarial.obs_key
-        venv.reward_fn = lambda batch: (recovered.recovered(batch["s_next"]) - offset) / scale
+        if cfg.adversarial.transfer == "shaped":  # a shift would change nothing: scaled only
+            venv.reward_fn = lambda batch: recovered.shaped(batch) / scale
+        else:
+            venv.reward_fn = lambda batch: (recovered.recovered(batch["s_next"]) - offset) / scale
     made: list[OnlineTrainer] = []  # the trainer, for what AIRL saves after training
 
     def make_trainer(logger: Logger, evaluator: Evaluator) -> OnlineTrainer:
