@@ -98,7 +98,11 @@ def test_the_imitation_row_file_parses() -> None:
     assert dagger.goals.relative == (RelativeGoal("bc_pickplace_20", 0.15, "success"),)
     assert suite.row("bc_state_push").notes.startswith("The 512x3 MLP")  # notes are data too
     paths = suite.paths_for(suite.row("bc_state_push"))
-    assert "configs/experiment/push_bc.yaml" in paths and "agents/imitation" in paths
+    assert "configs/experiment/push_bc.yaml" in paths and "agents/imitation/bc.py" in paths
+    # Staleness by the files a row's runs import: GAIL's code shapes the GAIL rows, not BC's.
+    adversarial = {"agents/imitation/discriminator.py", "workbench/train/adversarial.py"}
+    assert not adversarial & set(paths)
+    assert adversarial <= set(suite.paths_for(suite.row("gail_reach_20")))
 
 
 @pytest.mark.parametrize(
