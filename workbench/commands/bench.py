@@ -11,6 +11,7 @@ import platform
 import re
 import shlex
 import sys
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -259,9 +260,7 @@ def bench_ssl(cfg: BenchConfig) -> str:
     others = sorted(set(cfg.rows or []) - set(ssl))
     if others:
         raise UserError(f"bench ssl runs the ssl rows {ssl}, not {others}; use `bench perception` for those")
-    work = Path(cfg.work) if cfg.work else perception.WORK
-    store = Path(cfg.store) if cfg.store else perception.STORE
-    return perception.run(cfg.rows or ssl, store, work, _command(), machine())
+    return bench_perception(replace(cfg, rows=cfg.rows or ssl))
 
 
 SUITES = {

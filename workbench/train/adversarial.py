@@ -148,8 +148,8 @@ class AdversarialTrainer(OnlineTrainer):
         return self.venv.transitions
 
     def update_discriminator(self) -> dict[str, float]:
-        """``adversarial.updates`` steps on the policy's transitions of the last ``adversarial.replay``
-        iterations (this one's by default) against expert ones."""
+        """``adversarial.updates`` steps on this iteration's transitions (with ``adversarial.replay``,
+        and the reservoir of all earlier ones) against expert ones."""
         if not self.transitions:
             return {}
         policy = {k: torch.as_tensor(np.concatenate([t[k] for t in self.transitions]))
