@@ -106,6 +106,20 @@ def validate_action(controller: str, action: Any, env_name: str, step: int) -> n
     return np.minimum(np.maximum(a, -1.0), 1.0)  # out-of-range actions are clipped (np.clip is slower)
 
 
+def hold_action(controller: str, q_target: np.ndarray, gripper_open: bool) -> np.ndarray:
+    """The action that keeps the arm's present targets: no ee move, the joint targets as they are
+    (``q_target`` (7,) rad), the gripper fully open or closed."""
+    grip = 1.0 if gripper_open else -1.0
+    if controller == "discrete":
+        return np.array(6 if gripper_open else 7)  # open / close: no move
+    if controller == "joint_pos":
+        arm = 2.0 * (q_target - ARM_JOINT_LOW) / (ARM_JOINT_HIGH - ARM_JOINT_LOW) - 1.0
+        return np.append(arm, grip).astype(np.float32)
+    out = np.zeros(action_dim(controller), dtype=np.float32)
+    out[-1] = grip
+    return out
+
+
 def gripper_target(a: float, finger_open: float) -> float:
     """Per-finger target opening (m) for a gripper action in [-1, 1]."""
     return 0.5 * finger_open * (a + 1.0)
@@ -114,5 +128,5 @@ def gripper_target(a: float, finger_open: float) -> float:
 __all__ = [
     "ARM_JOINT_HIGH", "ARM_JOINT_LOW", "CONTROLLERS", "DISCRETE_ACTIONS", "DISCRETE_NAMES", "EE_STEP_MAX",
     "JOINT_VEL_MAX", "MAX_LEAD", "MAX_YAW_LEAD", "YAW_LIMIT", "YAW_STEP_MAX", "action_dim", "action_space",
-    "check_controller", "gripper_target", "validate_action",
+    "check_controller", "gripper_target", "hold_action", "validate_action",
 ]

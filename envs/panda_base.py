@@ -9,13 +9,13 @@ abstract methods and the attributes listed on the class; everything a user sees 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
-from envs import controllers, scene_spec
+from envs import controllers, robot, scene_spec, sim_params
 from envs.arm_controller import ArmController
 from envs.ik import ee_yaw
 from envs.scene_spec import (
@@ -27,6 +27,7 @@ from envs.scene_spec import (
     fuse,
     parse_obs_mode,
 )
+from envs.sim_params import Randomizer, SimParams
 from envs.tasks import Layout, Scene, get_task
 
 
@@ -85,6 +86,14 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
     ``truncated=True`` and ``info["sim_unstable"] = True`` (the sim is reset to the episode start so
     the observation stays finite). ``get_state()`` / ``set_state()`` restore the simulation exactly:
     replaying the same actions from a restored state repeats the run bit for bit.
+
+    ## Simulator parameters (``envs/sim_params.py``)
+
+    Friction, masses, damping, servo gains, control period, colours, light and camera jitter, the
+    same in every backend. ``sim_params`` sets the env's base values (e.g. a system-identification
+    file's); ``randomizer`` (``sim2real.randomize``) draws each episode's values from the episode's
+    generator after its layout (so layouts do not depend on it). The episode's values are the last
+    ``SIZE`` entries of ``get_state()``: ``set_state`` restores them with the rest.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 20}  # noqa: RUF012  (gymnasium convention)
@@ -115,6 +124,8 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
         terminate_on_success: bool = True,
         substeps: int | None = None,
         reward: str = "dense",
+        sim_params: SimParams | Mapping[str, Any] | None = None,
+        randomizer: Randomizer | None = None,
     ) -> None:
         self.task = get_task(task)
         self.obs_modes = parse_obs_mode(obs_mode, self.task.has_instruction)
@@ -147,7 +158,16 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
         self._goal = np.zeros(self.task.goal_dim)  # (goal_dim,) the layout's goal vector
         self._step_index = 0
         self._initial_state = np.zeros(0)
+        if sim_params is None or isinstance(sim_params, SimParams):
+            self.base_params = sim_params or SimParams()
+        else:
+            self.base_params = SimParams.from_dict(sim_params, "sim_params")
+        self.randomizer = randomizer
+        self.params = SimParams()  # this episode's (applied after _build)
+        self._params_vector = self.params.to_vector()
+        self._physics_substeps = substeps  # substeps x control_period: physics steps per env step
         self._build()
+        self._use_params(self.base_params, force=True)
         self.action_space = controllers.action_space(self.controller_name)
         self.observation_space = scene_spec.observation_space(
             self.task, self.obs_modes, cameras, width, height, num_points, max(self.segmentation_names) + 1
@@ -184,6 +204,10 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
         """World position (3,) and rotation (3, 3) (columns: right, up, backwards) of a camera."""
 
     @abc.abstractmethod
+    def _apply_params(self, params: SimParams) -> None:
+        """Write ``params`` into the simulation (physics and rendering); ``_physics_substeps`` is set."""
+
+    @abc.abstractmethod
     def get_state(self) -> np.ndarray:
         """(``_state_dim``,) float64: everything ``set_state`` needs to repeat the run bit for bit."""
 
@@ -197,6 +221,10 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         super().reset(seed=seed)
         layout = self.task.sample_layout(self.np_random)
+        if self.randomizer is not None:  # drawn after the layout: a layout never depends on it
+            self._use_params(self.randomizer(self.np_random, self.base_params))
+        elif self.params is not self.base_params:
+            self._use_params(self.base_params)
         self._goal = np.asarray(layout.goal, dtype=np.float64).reshape(self.task.goal_dim).copy()
         self._reset_sim(layout)
         self._step_index = 0
@@ -266,7 +294,7 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
         T_world_cam (4, 4), both in OpenCV's convention (x right, y down, z forward; pixel (0, 0) is
         the centre of the top-left pixel), where the camera is now (the wrist camera moves)."""
         _check_camera(camera)
-        f = 0.5 * height / np.tan(np.deg2rad(CAMERAS[camera].fovy) / 2)  # px, square pixels
+        f = 0.5 * height / np.tan(np.deg2rad(self.fovy(camera)) / 2)  # px, square pixels
         intrinsics = np.array([[f, 0.0, (width - 1) / 2], [0.0, f, (height - 1) / 2], [0.0, 0.0, 1.0]])
         pos, rot = self._camera_pose(camera)
         pose = np.eye(4)
@@ -304,7 +332,31 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
         state = np.asarray(state, dtype=np.float64)
         if state.shape != (self._state_dim,):
             raise ValueError(f"{self._name()}: state must have shape ({self._state_dim},), got {state.shape}")
+        self._use_params_vector(state[-sim_params.SIZE :])
         self._load_state(state)
+
+    def hold_action(self) -> np.ndarray:
+        """The action that leaves the robot as it is now, gripper as it is (what a delayed controller
+        executes before the first command arrives)."""
+        gripper_open = float(self._joint_pos[7] + self._joint_pos[8]) > robot.FINGER_OPEN
+        return controllers.hold_action(self.controller_name, self.controller.q_target, gripper_open)
+
+    def _use_params(self, params: SimParams, force: bool = False) -> None:
+        vector = params.to_vector()
+        changed = force or not np.array_equal(vector, self._params_vector)
+        self.params = params
+        if changed:
+            self._params_vector = vector
+            self._physics_substeps = max(1, round(self.substeps * params.control_period))
+            self._apply_params(params)
+
+    def _use_params_vector(self, vector: np.ndarray) -> None:
+        if not np.array_equal(vector, self._params_vector):
+            self._use_params(SimParams.from_vector(vector))
+
+    def fovy(self, camera: str) -> float:
+        """Vertical field of view (degrees) of ``camera`` in this episode."""
+        return CAMERAS[camera].fovy + self.params.fov_delta
 
     # ------------------------------------------------------------------ internals
     def _name(self) -> str:
@@ -355,7 +407,7 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
                     obs[f"{mode}/{cam}"] = images[mode]
             if points:
                 pos, rot = self._camera_pose(cam)
-                clouds.append(back_project(images["depth"], images["rgb"], pos, rot, CAMERAS[cam].fovy))
+                clouds.append(back_project(images["depth"], images["rgb"], pos, rot, self.fovy(cam)))
         if points:
             obs["points"] = fuse(clouds, self.num_points)
 

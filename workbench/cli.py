@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "list": "list registered envs, agents and experiment presets",
     "bench": "benchmarks: `workbench bench <suite>` writes its section of docs/benchmarks.md",
     "perception": "perception datasets, models, pictures, explanations: `workbench perception <action> ...`",
+    "sysid": "fit simulator parameters to a target system: env=SOURCE target=ENV|hidden.<param>=V out=FILE",
     "pretrain": "self-supervised encoder pretraining on perception frames: method=simclr|dino|mae data=DIR",
 }
 # `workbench pretrain method=M ...` is `workbench perception train task=ssl model=M ...` with these

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from workbench.data import Episode
 
 
 @dataclass
@@ -31,7 +34,10 @@ def render_states(
 
 
 def verify_actions(env: Any, sim_states: np.ndarray, actions: np.ndarray, atol: float = 0.0) -> Verification:
-    """Restore the initial state, re-run the recorded actions, compare every following state."""
+    """Restore the initial state, re-run the recorded actions, compare every following state.
+
+    ``actions`` are the ones the env executed: an episode's ``applied_actions`` where it has them (a
+    wrapper such as ``ActionDelay`` changed the commands), else its ``actions``; see ``executed_actions``."""
     base = env.unwrapped
     base.set_state(sim_states[0])
     max_error = 0.0
@@ -42,3 +48,9 @@ def verify_actions(env: Any, sim_states: np.ndarray, actions: np.ndarray, atol: 
         if not error <= atol:  # also catches NaN
             return Verification(False, len(actions), t, max_error)
     return Verification(True, len(actions), None, max_error)
+
+
+def executed_actions(episode: Episode) -> np.ndarray:
+    """(T, A) the actions the env executed in a recorded :class:`~workbench.data.Episode`: its
+    ``applied_actions`` where a wrapper recorded them (``ActionDelay``), else the policy's ``actions``."""
+    return episode.actions if episode.applied_actions is None else episode.applied_actions

@@ -163,6 +163,9 @@ class SACConfig(OffPolicyConfig):
     name: str = "sac"
     ent_coef: str = "auto"  # auto | auto_<init> | a fixed number, as SB3 takes it
     target_entropy: str = "auto"  # auto (-|A|) | a number
+    # Images: the actor uses the critic's encoder and its gradients stop there, as in DrQ (Kostrikov
+    # et al. 2020); half the encoder work per gradient step. False: SB3's default, one encoder each.
+    share_features_extractor: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -171,6 +174,7 @@ class SACConfig(OffPolicyConfig):
 
     def to_sb3(self) -> dict[str, Any]:
         out = super().to_sb3()
+        out["policy_kwargs"]["share_features_extractor"] = self.share_features_extractor
         out["ent_coef"] = _coef(self.ent_coef)
         out["target_entropy"] = _coef(self.target_entropy)
         return out

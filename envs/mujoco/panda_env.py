@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
 import mujoco
 import numpy as np
 
-from envs import robot
+from envs import robot, sim_params
 from envs.arm_controller import ArmController
 from envs.ik import ee_yaw
 from envs.mujoco.kinematics import SiteKinematics, cholesky_solve
@@ -16,6 +17,7 @@ from envs.mujoco.scene import build_model
 from envs.mujoco.sensors import CameraRig, segmentation_table
 from envs.panda_base import PandaEnvBase
 from envs.scene_spec import park_position
+from envs.sim_params import SimParams
 from envs.tasks import Layout
 from envs.tasks.base import PARK_Z, yaw_quat
 
@@ -31,13 +33,16 @@ class PandaMujocoEnv(PandaEnvBase):
     Physics dt 0.002 s, ``substeps`` = 25 per env step (20 Hz control, 0.05 s per step). The arm's
     joint targets are position actuators' ``ctrl``. Unstable: MuJoCo's bad qpos/qvel/qacc warnings or a
     non-finite qpos. ``get_state()`` = MuJoCo integration state (incl. warmstart, ctrl, mocap) +
-    controller ee target + the layout's goal vector.
+    controller ee target + the layout's goal vector + the episode's simulator parameters.
+
+    Each env owns a copy of the task's compiled model (2 ms), so its simulator parameters
+    (``envs/sim_params.py``) never leak into another env of the process.
     """
 
     SUBSTEPS = 25
 
     def _build(self) -> None:
-        self.model = m = build_model(self.task.name)
+        self.model = m = copy.deepcopy(build_model(self.task.name))
         self.data = d = mujoco.MjData(m)
         self._ee = m.site("ee").id
         arm = [m.joint(n) for n in robot.ARM_JOINTS]
@@ -75,9 +80,57 @@ class PandaMujocoEnv(PandaEnvBase):
         self._scene_markers = {k.name: self._marker_buf[j] for j, k in enumerate(self.task.markers)}
         self._warnings = d.warning.number  # (mjNWARNING,) view, made once
         self._sim_size = mujoco.mj_stateSize(m, STATE_SPEC)
-        self._state_dim = self._sim_size + 4 + self.task.goal_dim  # + controller target + goal vector
+        # + controller target + goal vector + simulator parameters
+        self._state_dim = self._sim_size + 4 + self.task.goal_dim + sim_params.SIZE
         lut, self.segmentation_names = segmentation_table(m, self.task)
         self._rig = CameraRig(m, d, lut, self.task)
+        self._nominal_params()
+
+    def _nominal_params(self) -> None:
+        """Remember the model's nominal values that ``_apply_params`` scales or shifts."""
+        m = self.model
+        self._object_bodies = np.array([m.body(o.name).id for o in self.task.objects], dtype=np.int64)
+        pool = set(self._object_bodies.tolist()) | {m.body(k.name).id for k in self.task.markers}
+        geoms = [g for g in range(m.ngeom) if int(m.geom_bodyid[g]) in pool]
+        self._pool_geoms = np.array(geoms, dtype=np.int64)
+        self._table_geom = m.geom("table").id
+        self._fixed_cams = np.flatnonzero(m.cam_bodyid == 0)  # cameras in the world (not the wrist's)
+        light = m.light("key").id
+        self._light = light
+        # The key light aims where its nominal direction meets the table top; a shifted light keeps
+        # aiming there, so a shift changes the lighting direction.
+        pos, direction = m.light_pos[light].copy(), m.light_dir[light].copy()
+        self._light_aim = pos - direction * pos[2] / direction[2]
+        self._nominal = {
+            "friction": m.geom_friction[:, 0].copy(), "mass": m.body_mass[self._object_bodies].copy(),
+            "inertia": m.body_inertia[self._object_bodies].copy(), "damping": m.dof_damping[:7].copy(),
+            "kp": m.actuator_gainprm[:7, 0].copy(), "rgba": m.geom_rgba.copy(), "light_pos": pos,
+            "light_diffuse": m.light_diffuse[light].copy(), "headlight": m.vis.headlight.diffuse.copy(),
+            "cam_pos": m.cam_pos.copy(), "cam_fovy": m.cam_fovy.copy(),
+        }  # fmt: skip
+
+    def _apply_params(self, params: SimParams) -> None:
+        m, nom = self.model, self._nominal
+        # MuJoCo takes the larger friction of two touching geoms: scaling every geom scales each contact
+        m.geom_friction[:, 0] = nom["friction"] * params.friction
+        m.body_mass[self._object_bodies] = nom["mass"] * params.mass
+        m.body_inertia[self._object_bodies] = nom["inertia"] * params.mass
+        m.dof_damping[:7] = nom["damping"] * params.damping
+        kp = nom["kp"] * params.gain  # position actuator: force = kp ctrl - kp q - kv qdot
+        m.actuator_gainprm[:7, 0] = kp
+        m.actuator_biasprm[:7, 1] = -kp
+        rgba = nom["rgba"].copy()
+        rgba[self._table_geom, :3] = np.clip(rgba[self._table_geom, :3] + params.table_rgb, 0.0, 1.0)
+        rgba[self._pool_geoms, :3] = np.clip(rgba[self._pool_geoms, :3] * params.object_brightness, 0.0, 1.0)
+        m.geom_rgba[:] = rgba
+        pos = nom["light_pos"] + params.light_shift
+        aim = self._light_aim - pos
+        m.light_pos[self._light] = pos
+        m.light_dir[self._light] = aim / np.linalg.norm(aim)
+        m.light_diffuse[self._light] = nom["light_diffuse"] * params.light
+        m.vis.headlight.diffuse[:] = nom["headlight"] * params.light
+        m.cam_pos[self._fixed_cams] = nom["cam_pos"][self._fixed_cams] + params.camera_shift
+        m.cam_fovy[:] = nom["cam_fovy"] + params.fov_delta
 
     def close(self) -> None:
         self._rig.close()
@@ -100,7 +153,7 @@ class PandaMujocoEnv(PandaEnvBase):
         m, d = self.model, self.data
         warnings = self._warnings  # (mjNWARNING,) view of the warning counters
         warn_before = int(warnings[_UNSTABLE].sum())
-        mujoco.mj_step(m, d, nstep=self.substeps)
+        mujoco.mj_step(m, d, nstep=self._physics_substeps)
         self._pin_parked()
         # mj_step leaves kinematics one substep stale; refresh what observations and the IK read, so
         # they are a function of the state alone (needed for exact get_state/set_state replay).
@@ -128,18 +181,20 @@ class PandaMujocoEnv(PandaEnvBase):
         return self._scene_objects, self._scene_markers
 
     def get_state(self) -> np.ndarray:
-        """(n,) float64: MuJoCo integration state (incl. warmstart, ctrl, mocap) + ee target + goal."""
-        out, n = np.empty(self._state_dim), self._sim_size
+        """(n,) float64: MuJoCo integration state (incl. warmstart, ctrl, mocap) + ee target + goal +
+        simulator parameters."""
+        out, n, g = np.empty(self._state_dim), self._sim_size, self.task.goal_dim
         mujoco.mj_getState(self.model, self.data, out[:n], STATE_SPEC)
         out[n : n + 4] = self._target
-        out[n + 4 :] = self._goal
+        out[n + 4 : n + 4 + g] = self._goal
+        out[n + 4 + g :] = self._params_vector
         return out
 
     def _load_state(self, state: np.ndarray) -> None:
         n = self._sim_size
         mujoco.mj_setState(self.model, self.data, state[:n], STATE_SPEC)
         self._target[:] = state[n : n + 4]
-        self._goal = state[n + 4 :].copy()
+        self._goal = state[n + 4 : n + 4 + self.task.goal_dim].copy()
         self._refresh()  # the same refresh as a step, bit for bit; cameras for render_camera too
 
     # ------------------------------------------------------------------ rendering

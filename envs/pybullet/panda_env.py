@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 import pybullet as p
 
-from envs import robot, scene_spec
+from envs import robot, scene_spec, sim_params
 from envs.arm_controller import ArmController
 from envs.ik import ee_yaw
 from envs.panda_base import PandaEnvBase
@@ -15,6 +16,7 @@ from envs.pybullet import scene as sc
 from envs.pybullet import sensors
 from envs.pybullet.kinematics import PandaKinematics
 from envs.scene_spec import CAMERAS, park_position
+from envs.sim_params import SimParams
 from envs.tasks import Layout
 from envs.tasks.base import PARK_Z
 
@@ -33,8 +35,8 @@ class PandaPybulletEnv(PandaEnvBase):
     25 x 2 ms. The controller's joint targets drive POSITION_CONTROL motors; its IK reads the URDF
     chain in numpy (``PandaKinematics``). Rendering: PyBullet's CPU TinyRenderer (no display, no GL).
     Unstable: non-finite values, speeds over 50 m/s, or bodies flung 20 m away. ``get_state()`` =
-    joints, objects, markers, goal vector and the controller's targets; contact caches are dropped
-    every step (``_forget_contacts``), so that vector is the whole state.
+    joints, objects, markers, goal vector, the controller's targets and the simulator parameters;
+    contact caches are dropped every step (``_forget_contacts``), so that vector is the whole state.
     """
 
     SUBSTEPS = sc.SUBSTEPS
@@ -67,7 +69,10 @@ class PandaPybulletEnv(PandaEnvBase):
             self.controller_name, self.dt, self._kinematics, self._command[0:4], self._command[4:11],
             self._command[11:12],
         )
-        self._state_dim = self._sim.size + self.task.goal_dim + COMMAND_SIZE
+        self._state_dim = self._sim.size + self.task.goal_dim + COMMAND_SIZE + sim_params.SIZE
+        self._position_gains = list(sc.MOTOR_POSITION_GAINS)
+        self._light: dict[str, Any] = {"lightDirection": sc.LIGHT_DIRECTION}
+        self._camera_specs: dict[str, scene_spec.CameraSpec] = dict(CAMERAS)
         self._seg_lut, self.segmentation_names = sensors.segmentation_table(self.ids)
         self._camera_cache: dict[tuple[str, int, int], tuple[list[float], list[float]]] = {}
         self._static_poses: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -102,7 +107,7 @@ class PandaPybulletEnv(PandaEnvBase):
         kw = self._kw
         self._set_motors()
         self._forget_contacts()
-        for _ in range(self.substeps):
+        for _ in range(self._physics_substeps):
             p.stepSimulation(**kw)
         self._read_sim()  # parked objects keep their pinned rows
         if any(self._obj_view[i, 2] < PARK_Z / 2 for i in self._present):
@@ -122,14 +127,39 @@ class PandaPybulletEnv(PandaEnvBase):
         poses, the layout goal, and the controller's state (ee target, yaw target, joint and finger
         targets). Contact caches are dropped at the start of every env step (``_forget_contacts``), so
         this vector is the whole state: stepping after ``set_state`` repeats the run bit for bit."""
-        return np.concatenate([self._sim, self._goal, self._command])
+        return np.concatenate([self._sim, self._goal, self._command, self._params_vector])
 
     def _load_state(self, state: np.ndarray) -> None:
         n_sim, n_goal = self._sim.size, self._goal.size
         self._sim[:] = state[:n_sim]
         self._goal[:] = state[n_sim : n_sim + n_goal]
-        self._command[:] = state[n_sim + n_goal :]
+        self._command[:] = state[n_sim + n_goal : n_sim + n_goal + COMMAND_SIZE]
         self._write_sim(everything=True)
+
+    def _apply_params(self, params: SimParams) -> None:
+        kw, ids = self._kw, self.ids
+        # PyBullet multiplies two bodies' friction coefficients: scaling the objects' scales every
+        # contact they make (the table and fingers keep theirs).
+        for spec, body in zip(self.task.objects, self._objects, strict=True):
+            p.changeDynamics(body, -1, lateralFriction=spec.friction * params.friction, **kw)
+        for i in range(len(self._objects)):
+            self._set_parked(i, bool(self._parked[i]))  # the mass (and the inertia with it)
+        for joint in ids.arm_joints:
+            p.changeDynamics(ids.robot, joint, jointDamping=sc.JOINT_DAMPING * params.damping, **kw)
+        self._position_gains = [sc.ARM_POSITION_GAIN * params.gain] * 7 + [sc.FINGER_POSITION_GAIN] * 2
+        table = np.clip(np.array(sc.TABLE_RGBA[:3]) + params.table_rgb, 0.0, 1.0)
+        p.changeVisualShape(ids.table, -1, rgbaColor=[*table.tolist(), 1.0], **kw)
+        pool_rgba = [s.rgba for s in self.task.objects] + [s.rgba for s in self.task.markers]
+        for rgba, body in zip(pool_rgba, (*self._objects, *self._markers), strict=True):
+            rgb = np.clip(np.array(rgba[:3]) * params.object_brightness, 0.0, 1.0)
+            p.changeVisualShape(body, -1, rgbaColor=[*rgb.tolist(), rgba[3]], **kw)
+        self._light = {"lightDirection": (np.array(sc.LIGHT_DIRECTION) + params.light_shift).tolist()}
+        if params.light != 1.0:  # TinyRenderer's own coefficients otherwise: nominal frames stay as they were
+            self._light.update(lightAmbientCoeff=sc.LIGHT_AMBIENT * params.light,
+                               lightDiffuseCoeff=sc.LIGHT_DIFFUSE * params.light)  # fmt: skip
+        self._camera_specs = {name: _jittered(spec, params) for name, spec in CAMERAS.items()}
+        self._camera_cache.clear()
+        self._static_poses.clear()
 
     def _set_motors(self) -> None:
         c = self.controller
@@ -137,7 +167,7 @@ class PandaPybulletEnv(PandaEnvBase):
         targets = [*c.q_target.tolist(), finger, finger]
         p.setJointMotorControlArray(
             self.ids.robot, self._joints, p.POSITION_CONTROL, targetPositions=targets,
-            forces=sc.MOTOR_FORCES, positionGains=sc.MOTOR_POSITION_GAINS,
+            forces=sc.MOTOR_FORCES, positionGains=self._position_gains,
             velocityGains=sc.MOTOR_VELOCITY_GAINS, **self._kw,
         )
 
@@ -208,7 +238,7 @@ class PandaPybulletEnv(PandaEnvBase):
         stay put without being re-pinned every step. (Putting them to sleep instead is not exact: a body
         woken for the next episode skips collision detection for one substep.) Restoring the mass
         restores the inertia too, and the body then moves bit for bit like a never-parked one."""
-        mass = 0.0 if parked else self.task.objects[i].mass
+        mass = 0.0 if parked else self.task.objects[i].mass * self.params.mass
         p.changeDynamics(self._objects[i], -1, mass=mass, **self._kw)
 
     def _park_fallen(self) -> None:
@@ -245,7 +275,7 @@ class PandaPybulletEnv(PandaEnvBase):
         return self._render(camera, width, height, pretty=True)[0]
 
     def _camera_pose(self, camera: str) -> tuple[np.ndarray, np.ndarray]:
-        spec = CAMERAS[camera]
+        spec = self._camera_specs[camera]
         if spec.frame is not None:
             return sc.camera_pose(spec, self._frame_pose(spec))
         if camera not in self._static_poses:
@@ -263,7 +293,7 @@ class PandaPybulletEnv(PandaEnvBase):
         self, camera: str, width: int, height: int, pretty: bool, depth: bool = False, seg: bool = False
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """(rgb (H, W, 3) uint8, depth (H, W) float32 m or None, seg (H, W) int32 or None)."""
-        spec = CAMERAS[camera]
+        spec = self._camera_specs[camera]
         key = (camera, width, height)
         if spec.frame is None and key in self._camera_cache:
             view, proj = self._camera_cache[key]
@@ -274,7 +304,7 @@ class PandaPybulletEnv(PandaEnvBase):
         flags = 0 if seg else p.ER_NO_SEGMENTATION_MASK
         _, _, rgba, zbuf, mask = p.getCameraImage(
             width, height, view, proj, shadow=int(pretty), renderer=p.ER_TINY_RENDERER, flags=flags,
-            lightDirection=sc.LIGHT_DIRECTION, **self._kw,
+            **self._light, **self._kw,
         )
         rgb = np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[:, :, :3].copy()
         zbuf = np.asarray(zbuf).reshape(height, width)
@@ -285,3 +315,14 @@ class PandaPybulletEnv(PandaEnvBase):
         out_depth = sensors.linear_depth(zbuf) if depth else None
         out_seg = self._seg_lut[np.asarray(mask).reshape(height, width) + 1] if seg else None
         return rgb, out_depth, out_seg
+
+
+def _jittered(spec: scene_spec.CameraSpec, params: SimParams) -> scene_spec.CameraSpec:
+    """``spec`` with the episode's field of view and, for a camera fixed in the world, its shift (the
+    aim point moves with it: the same viewing direction)."""
+    fovy = spec.fovy + params.fov_delta
+    if spec.frame is not None:
+        return dataclasses.replace(spec, fovy=fovy)
+    x, y, z = np.add(spec.pos, params.camera_shift).tolist()
+    tx, ty, tz = np.add(spec.target, params.camera_shift).tolist()
+    return dataclasses.replace(spec, fovy=fovy, pos=(x, y, z), target=(tx, ty, tz))

@@ -61,6 +61,8 @@ TABLE_RGBA, FLOOR_RGBA = (0.62, 0.5, 0.38, 1.0), (0.35, 0.37, 0.4, 1.0)
 
 Z_NEAR, Z_FAR = 0.01, 10.0  # m, clip planes of every camera (depth is exact in between)
 LIGHT_DIRECTION = (0.6, -0.4, 1.6)  # towards the light: MuJoCo's key light position
+LIGHT_AMBIENT, LIGHT_DIFFUSE = 0.6, 0.35  # TinyRenderer's defaults, scaled by the light parameter
+JOINT_DAMPING = 1.0  # N m s/rad on every arm joint, as MuJoCo's
 
 
 @functools.cache
@@ -170,7 +172,7 @@ def build_scene(task: Task) -> SceneIds:
         if name in ("panda_leftfinger", "panda_rightfinger"):
             p.changeDynamics(body, link, lateralFriction=FRICTION_FINGER, **kw)
     for name in robot.ARM_JOINTS:
-        p.changeDynamics(body, joint_of[name], jointDamping=1.0, **kw)  # as MuJoCo's joint damping
+        p.changeDynamics(body, joint_of[name], jointDamping=JOINT_DAMPING, **kw)
     # Bullet's sleep timer is state get_state() does not hold: nothing ever sleeps (objects: below).
     p.changeDynamics(body, -1, activationState=p.ACTIVATION_STATE_DISABLE_SLEEPING, **kw)
     # Fingers move together (MuJoCo: an equality constraint finger2 = finger1). Without it two

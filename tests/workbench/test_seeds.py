@@ -40,8 +40,8 @@ def test_streams_outside_their_range_are_refused(override: str, match: str) -> N
 
 def test_which_names_the_range_of_a_seed() -> None:
     plan = SeedPlan()
-    assert [plan.which(s) for s in (0, 500_000, 1_000_000, 1_500_000, 2_000_000)] == [
-        "demos", "rollouts", "test", "validation", None,
+    assert [plan.which(s) for s in (0, 500_000, 1_000_000, 1_500_000, 2_000_000, 2_100_000)] == [
+        "demos", "rollouts", "test", "validation", "sysid", None,
     ]  # fmt: skip
 
 

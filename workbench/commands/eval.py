@@ -59,6 +59,7 @@ def _trained_policy(cfg: EvalConfig) -> tuple[Any, Any, Any, Path, dict[str, Any
     if cfg.env.perception is not None:  # the run's env, its objects seen by a perception model (or not: off)
         seen = None if cfg.env.perception == "off" else cfg.env.perception
         train_cfg = dataclasses.replace(train_cfg, env=dataclasses.replace(train_cfg.env, perception=seen))
+    train_cfg = dataclasses.replace(train_cfg, env=deployed_env(train_cfg.env, cfg.sim, cfg.nominal))
     settings = cfg.settings(train_cfg.seeds)  # the run's own seed plan
     ckpt = Path(cfg.checkpoint) if cfg.checkpoint else latest_checkpoint(run_dir)
     if ckpt is None:
@@ -76,6 +77,10 @@ def _trained_policy(cfg: EvalConfig) -> tuple[Any, Any, Any, Path, dict[str, Any
     name = f"{ckpt.stem}_{settings.split}_s{settings.first_seed}_n{settings.episodes}"
     if cfg.env.perception is not None:
         name += "_true_state" if cfg.env.perception == "off" else "_perceived"
+    if cfg.sim is not None:
+        name += f"_in_{cfg.sim}"
+    if cfg.nominal:
+        name += "_nominal"
     extra = {
         "run": str(run_dir),
         "checkpoint": str(ckpt),
@@ -84,8 +89,28 @@ def _trained_policy(cfg: EvalConfig) -> tuple[Any, Any, Any, Path, dict[str, Any
         "config_hash": config_hash((run_dir / "config.yaml").read_text()),
         "allow_train_seeds": cfg.allow_train_seeds,
         "perception": cfg.env.perception,
+        "sim": cfg.sim,
+        "nominal": cfg.nominal,
+        "env_id": train_cfg.env.id,
     }
     return policy, train_cfg.env, settings, record_dir(run_dir / "eval", name), extra
+
+
+def deployed_env(env: Any, sim: str | None, nominal: bool) -> Any:
+    """The run's env as evaluated: its task in simulator ``sim`` (``wb/<Task>-<sim>-v0``; the same
+    layouts for the same seeds, the same action and observation meanings) and, ``nominal``, without
+    its sim-to-real training tools."""
+    import envs
+
+    if nominal:
+        env = env.without_sim2real()
+    if sim is not None:
+        name, _, rest = env.id.removeprefix("wb/").partition("-")
+        env_id = f"wb/{name}-{sim}-{rest.partition('-')[2]}"
+        if env_id not in envs.ENV_IDS:
+            raise UserError(f"sim={sim}: the run's env {env.id} has no {sim} twin ({env_id} is unregistered)")
+        env = dataclasses.replace(env, id=env_id)
+    return env
 
 
 def _scripted_policy(cfg: EvalConfig) -> tuple[Any, Any, Any, Path, dict[str, Any]]:

@@ -30,7 +30,7 @@ def check_output(out: Path, given: bool) -> None:
 
 def run(cfg: ReplayConfig) -> dict[str, Any]:
     from workbench.data import load_episode, load_meta
-    from workbench.replay import render_states, verify_actions
+    from workbench.replay import executed_actions, render_states, verify_actions
     from workbench.sampler import EnvFactory
     from workbench.video import write_video
 
@@ -55,7 +55,7 @@ def run(cfg: ReplayConfig) -> dict[str, Any]:
     result: dict[str, Any] = {"episode": str(path), "steps": episode.length}
     try:
         if cfg.verify:
-            check = verify_actions(env, episode.sim_states, episode.actions, cfg.atol)
+            check = verify_actions(env, episode.sim_states, executed_actions(episode), cfg.atol)
             result.update(verified=check.ok, max_error=check.max_error)
             if not check.ok:
                 raise UserError(

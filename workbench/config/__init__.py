@@ -19,6 +19,7 @@ from workbench.config.commands import (
     ExportConfig,
     ReplayConfig,
     ReportConfig,
+    SysIdConfig,
 )
 from workbench.config.compose import (
     CONFIG_DIR,
@@ -31,7 +32,7 @@ from workbench.config.compose import (
     to_dataclass,
     to_yaml,
 )
-from workbench.config.env import EnvConfig, check_obs_keys, expand_camera_keys
+from workbench.config.env import EnvConfig, RandomizeConfig, check_obs_keys, expand_camera_keys
 from workbench.config.seeds import SeedPlan, SeedRange
 from workbench.config.train import (
     DEVICES,
@@ -60,10 +61,12 @@ __all__ = [
     "EvalConfig",
     "EvalSettings",
     "ExportConfig",
+    "RandomizeConfig",
     "ReplayConfig",
     "ReportConfig",
     "SeedPlan",
     "SeedRange",
+    "SysIdConfig",
     "TrainConfig",
     "TrainerConfig",
     "UNetConfig",

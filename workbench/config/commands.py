@@ -15,6 +15,9 @@ from workbench.errors import ConfigError
 POLICIES = ("expert", "random")
 
 
+SIMULATORS = ("mujoco", "pybullet")
+
+
 @dataclass
 class EvalConfig(EvalSettings):
     """``workbench eval run=DIR`` or ``workbench eval env=ID policy=expert|random``.
@@ -34,6 +37,10 @@ class EvalConfig(EvalSettings):
     backend: BackendConfig = field(default_factory=BackendConfig)
     seeds: SeedPlan = field(default_factory=SeedPlan)  # for run=, the run's own plan is used
     allow_train_seeds: bool = False
+    # run= only: evaluate in another simulator (mujoco | pybullet: the run's task there), and/or
+    # `nominal=true`: without the run's randomisation, sensor models and fitted parameters
+    sim: str | None = None
+    nominal: bool = False
     out: str | None = None
     device: str = "auto"
     debug: bool = False
@@ -41,6 +48,10 @@ class EvalConfig(EvalSettings):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_device(self.device)
+        if (self.sim is not None or self.nominal) and self.run is None:
+            raise ConfigError("sim= and nominal= change a trained run's env; use them with run=RUN_DIR")
+        if self.sim is not None and self.sim not in SIMULATORS:
+            raise ConfigError(f"sim={self.sim!r} is not one of {list(SIMULATORS)}")
         if self.run is None and self.policy is None:
             raise ConfigError("say what to evaluate: run=RUN_DIR (a trained run) or policy=expert|random")
         if self.run is not None and self.policy is not None:
@@ -114,6 +125,67 @@ class ReplayConfig:
             raise ConfigError(f"fps={self.fps} must be >= 1")
         if self.out is not None and not self.out.endswith(".mp4"):
             raise ConfigError(f"out={self.out} must name an .mp4 file (the video to write)")
+
+
+@dataclass
+class SysIdConfig:
+    """``workbench sysid env=SOURCE target=TARGET_ENV`` or ``hidden.<param>=VALUE``: fit the source
+    simulator's parameters to excitation trajectories recorded on the target (sim2real/sysid.py) and
+    write them to ``out`` (a parameter file ``env.sim_params=`` loads)."""
+
+    env: str = "wb/Push-mujoco-v0"  # the source: its parameters are fitted
+    target: str | None = None  # the target system: another env of the same task (e.g. its PyBullet twin)
+    hidden: dict[str, float] = field(default_factory=dict)  # or: the source with these parameters
+    params: list[str] = field(default_factory=lambda: ["friction", "damping", "gain"])
+    flicks: int = 2  # excitation episodes that strike and release the object (friction)
+    swings: int = 3  # excitation episodes of fast free-space moves (gain, damping)
+    steps: int = 40  # env steps per excitation episode
+    iterations: int = 40  # CMA-ES iterations per stage (arm, then contact; ~6 trajectory replays each)
+    seed: int | None = None  # first excitation seed; default: the start of seeds.sysid
+    seeds: SeedPlan = field(default_factory=SeedPlan)
+    out: str = "sysid.json"
+    debug: bool = False
+
+    def __post_init__(self) -> None:
+        import envs
+        from envs.sim_params import SimParams
+        from sim2real.sysid import FITTABLE
+
+        for key, env_id in (("env", self.env), ("target", self.target)):
+            if env_id is not None and env_id not in envs.TASK_ENV_IDS:
+                valid = ", ".join(envs.TASK_ENV_IDS)
+                raise ConfigError(f"{key}={env_id!r} is not a task env; valid: {valid}")
+        if (self.target is None) == (not self.hidden):
+            raise ConfigError(
+                "say what the target system is: target=ENV_ID (e.g. the PyBullet twin) or "
+                "hidden.<param>=VALUE (the source with hidden parameters), not both"
+            )
+        if self.target is not None and _task_of(self.target) != _task_of(self.env):
+            raise ConfigError(f"target={self.target} is not the same task as env={self.env}")
+        try:
+            SimParams.from_dict(self.hidden, "hidden")
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        bad = [p for p in self.params if p not in FITTABLE]
+        if bad or not self.params or len(set(self.params)) != len(self.params):
+            raise ConfigError(f"params={list(self.params)}: name distinct parameters among {list(FITTABLE)}")
+        for key in ("steps", "iterations"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"{key}={getattr(self, key)} must be >= 1")
+        if self.flicks < 0 or self.swings < 0 or self.flicks + self.swings < 1:
+            raise ConfigError(f"flicks={self.flicks} swings={self.swings}: record at least one episode")
+        first = self.first_seed
+        self.seeds.check_span("sysid", "seed", first, self.flicks + self.swings)
+        if not self.out.endswith(".json"):
+            raise ConfigError(f"out={self.out} must name a .json parameter file")
+
+    @property
+    def first_seed(self) -> int:
+        return self.seeds.sysid.start if self.seed is None else self.seed
+
+
+def _task_of(env_id: str) -> str:
+    return env_id.removeprefix("wb/").partition("-")[0]
 
 
 @dataclass

@@ -14,6 +14,7 @@ from workbench.config.commands import (
     ExportConfig,
     ReplayConfig,
     ReportConfig,
+    SysIdConfig,
 )
 from workbench.config.perception import (
     PerceptionCollectConfig,
@@ -36,6 +37,7 @@ SCHEMAS: dict[str, type] = {
     "bench": BenchConfig,
     "export": ExportConfig,
     "report": ReportConfig,
+    "sysid": SysIdConfig,
     "perception_collect": PerceptionCollectConfig,
     "perception_train": PerceptionTrainConfig,
     "perception_explain": PerceptionExplainConfig,
@@ -55,6 +57,9 @@ def register_configs() -> None:
     for name, spec in AGENTS.items():
         # An instance, not the class: a registry entry may be a partial with the variant's defaults.
         cs.store(group="agent", name=f"{name}_schema", node=spec.config())
+
+
+OPEN_DICTS: dict[str, tuple[str, ...]] = {"eval": ("agent.",), "sysid": ("hidden.",)}
 
 
 def group_options(group: str) -> list[str]:
@@ -130,9 +135,10 @@ def compose_raw(command: str, overrides: list[str]) -> Any:
 
     _check_group_choices(overrides)
     overrides = quote_values(overrides)
-    if command == "eval":
-        # `agent.<key>=` adds an acting override to eval's open `agent` dict (Hydra needs `+` for a new key).
-        overrides = [f"+{o}" if o.startswith("agent.") else o for o in overrides]
+    # Keys of open dicts (eval's acting overrides `agent.<key>=`, sysid's `hidden.<param>=`, the
+    # randomisation ranges `env.randomize.ranges.<param>=`): Hydra needs `++` to add or set one.
+    open_dicts = ("env.randomize.ranges.", *OPEN_DICTS.get(command, ()))
+    overrides = [f"++{o}" if o.startswith(open_dicts) else o for o in overrides]
     register_configs()
     GlobalHydra.instance().clear()
     try:

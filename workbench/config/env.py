@@ -9,6 +9,20 @@ from workbench.errors import ConfigError
 
 
 @dataclass
+class RandomizeConfig:
+    """Domain randomisation (``sim2real/randomize.py``): a preset and per-parameter ranges over it."""
+
+    preset: str = "none"  # none | visual | dynamics | all
+    # parameter -> [low, high]: a factor for scalars (friction: [0.5, 1.5]), an offset for
+    # table_rgb, light_shift, camera_shift (m) and fov_delta (deg); e.g. env.randomize.ranges.mass=[0.5,2]
+    ranges: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        return self.preset != "none" or bool(self.ranges)
+
+
+@dataclass
 class EnvConfig:
     """Which registered env to build and with which observation setup."""
 
@@ -26,12 +40,19 @@ class EnvConfig:
     # positions come from what it perceives in the cameras' point cloud (perception.in_the_loop).
     # `off` (workbench eval run=...): evaluate a run trained with perception on the simulator's state.
     perception: str | None = None
+    randomize: RandomizeConfig = field(default_factory=RandomizeConfig)
+    # Sensor and actuator models, wrapped in order (sim2real/wrappers.py), e.g.
+    # '[{name: obs_noise, std: 0.005}, {name: action_delay, steps: 1}]'
+    sensors: list[dict[str, Any]] = field(default_factory=list)
+    # A parameter file (`workbench sysid` writes one): the env's base simulator parameters
+    sim_params: str | None = None
 
     def __post_init__(self) -> None:
         import envs  # light: registration only
 
         if self.id not in envs.ENV_IDS:
             raise ConfigError(f"unknown env {self.id!r}; valid choices: {', '.join(envs.ENV_IDS)}")
+        self._check_sim2real(self.id in envs.TASK_ENV_IDS)
         if self.width < 8 or self.height < 8:
             raise ConfigError(f"env.width/env.height = {self.width}x{self.height}; use at least 8x8")
         check_size(self.width, self.height, "env.width/env.height")
@@ -52,6 +73,40 @@ class EnvConfig:
 
             if self.controller not in CONTROLLERS:
                 raise ConfigError(f"env.controller={self.controller!r} is not one of {list(CONTROLLERS)}")
+
+    def _check_sim2real(self, task_env: bool) -> None:
+        used = [k for k, on in (("env.randomize", self.randomize.active), ("env.sensors", bool(self.sensors)),
+                                ("env.sim_params", self.sim_params is not None)) if on]  # fmt: skip
+        if used and not task_env:
+            raise ConfigError(f"{', '.join(used)} apply to the task envs (wb/<Task>-<sim>-v0), not {self.id}")
+        try:
+            if self.randomize.active:
+                from sim2real.randomize import resolve_ranges
+
+                resolve_ranges(self.randomize.preset, self.randomize.ranges)
+            if self.sensors:
+                from sim2real.wrappers import check_sensors
+
+                check_sensors(self.sensors)
+            if self.sim_params is not None:
+                load_sim_params(self.sim_params)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+
+    def randomize_ranges(self) -> dict[str, tuple[float, float]]:
+        """The resolved ranges of ``env.randomize`` (empty: no randomisation)."""
+        if not self.randomize.active:
+            return {}
+        from sim2real.randomize import resolve_ranges
+
+        return resolve_ranges(self.randomize.preset, self.randomize.ranges)
+
+    def without_sim2real(self) -> EnvConfig:
+        """The same env, nominal: no randomisation, sensor models or fitted parameters (a deployment
+        target is evaluated as it is)."""
+        import dataclasses
+
+        return dataclasses.replace(self, randomize=RandomizeConfig(), sensors=[], sim_params=None)
 
     def make_kwargs(self) -> dict[str, Any]:
         """Constructor kwargs for ``gymnasium.make(self.id, **kwargs)``."""
@@ -75,7 +130,29 @@ class EnvConfig:
             kwargs["controller"] = self.controller
         if self.max_episode_steps is not None:
             kwargs["max_episode_steps"] = self.max_episode_steps
+        if self.sim_params is not None:
+            kwargs["sim_params"] = load_sim_params(self.sim_params)
         return kwargs
+
+
+def load_sim_params(path: str) -> dict[str, Any]:
+    """A parameter file's ``params`` (name -> value), checked against the envs' parameters; a missing
+    or unreadable file raises ``ValueError`` naming it."""
+    import json
+    from pathlib import Path
+
+    from envs.sim_params import SimParams
+
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"env.sim_params={path}: no such file (write one with `workbench sysid`)")
+    try:
+        payload = json.loads(file.read_text())
+        params = payload["params"] if isinstance(payload, dict) and "params" in payload else payload
+        SimParams.from_dict(params, f"env.sim_params={path}")
+    except (json.JSONDecodeError, TypeError, AttributeError) as exc:
+        raise ValueError(f"env.sim_params={path} is not a parameter file (JSON, 'params'): {exc}") from exc
+    return dict(params)
 
 
 def check_camera(camera: str, key: str) -> None:

@@ -8,6 +8,7 @@ is scored on, so the seeds of every use come from their own range::
     rollouts    episodes a learner collects for itself: DAgger rounds, online RL resets
     test        final evaluation; a chosen recipe is scored here once
     validation  periodic evaluation during training and recipe / acting-setting choices
+    sysid       excitation episodes of system identification (``workbench sysid``)
 
 Ranges are half-open ``[start, start + size)`` and must not overlap (a config error naming both
 keys). Adding a use (perception frames, self-supervised frames, language splits, system
@@ -63,6 +64,7 @@ class SeedPlan:
     rollouts: SeedRange = field(default_factory=lambda: SeedRange(500_000, 500_000))
     test: SeedRange = field(default_factory=lambda: SeedRange(1_000_000, 500_000))
     validation: SeedRange = field(default_factory=lambda: SeedRange(1_500_000, 500_000))
+    sysid: SeedRange = field(default_factory=lambda: SeedRange(2_000_000, 100_000))
 
     def __post_init__(self) -> None:
         items = list(self.ranges().items())

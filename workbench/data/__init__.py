@@ -15,8 +15,10 @@ the next ``append`` overwrites).
 Arrays in an episode file, with T the number of actions::
 
     obs/<key>        (T+1, ...)   every observation including the final one; '/' kept in the name
-    actions          (T, A)       float32, what was executed
+    actions          (T, A)       float32, what the policy commanded (executed unless applied_actions)
     expert_actions   (T, A)       float32, optional clean labels (DART noise, DAgger)
+    applied_actions  (T, A)       float32, optional: what the env executed where a wrapper changed
+                                  the commands (ActionDelay); replay re-runs these
     rewards          (T,)         float32
     successes        (T,)         bool, info["is_success"] after each step
     sim_states       (T+1, S)     float64, optional; get_state() before the first action, after each step

@@ -36,6 +36,8 @@ class Episode:
     expert_actions: np.ndarray | None = None  # (T, A) float32
     seed: int | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    # (T, A) float32: what the env executed where a wrapper changed the commands (ActionDelay)
+    applied_actions: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         # Normalise dtypes once here so every consumer can rely on them.
@@ -52,6 +54,10 @@ class Episode:
             self.sim_states = np.asarray(self.sim_states, dtype=np.float64)
         if self.expert_actions is not None:
             self.expert_actions = np.asarray(self.expert_actions, dtype=np.float32).reshape(
+                self.actions.shape
+            )
+        if self.applied_actions is not None:
+            self.applied_actions = np.asarray(self.applied_actions, dtype=np.float32).reshape(
                 self.actions.shape
             )
         self.terminated, self.truncated = bool(self.terminated), bool(self.truncated)
@@ -98,6 +104,8 @@ class Episode:
             arrays["sim_states"] = self.sim_states
         if self.expert_actions is not None:
             arrays["expert_actions"] = self.expert_actions
+        if self.applied_actions is not None:
+            arrays["applied_actions"] = self.applied_actions
         return arrays
 
     @classmethod
@@ -114,6 +122,7 @@ class Episode:
             expert_actions=arrays.get("expert_actions"),
             seed=None if seed < 0 else seed,
             info=json.loads(str(arrays["info_json"])) if "info_json" in arrays else {},
+            applied_actions=arrays.get("applied_actions"),
         )
 
 

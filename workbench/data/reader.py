@@ -140,7 +140,11 @@ def load_episode(
     base = ["actions", "rewards", "successes", "terminated", "truncated", "seed", "info_json"]
     optional = [
         k
-        for k, flag in (("sim_states", "has_sim_states"), ("expert_actions", "has_expert_actions"))
+        for k, flag in (
+            ("sim_states", "has_sim_states"),
+            ("expert_actions", "has_expert_actions"),
+            ("applied_actions", "has_applied_actions"),  # absent from older meta.json: None
+        )
         if entry.get(flag)
     ]
     try:

@@ -190,6 +190,7 @@ class DatasetWriter:
                 "seed": episode.seed,
                 "has_expert_actions": episode.expert_actions is not None,
                 "has_sim_states": episode.sim_states is not None,
+                "has_applied_actions": episode.applied_actions is not None,
                 "sha256": digest,
             }
         )

@@ -42,6 +42,7 @@ class Recorder:
         self.obs: dict[str, list[np.ndarray]] = {}
         self.actions: list[np.ndarray] = []
         self.labels: list[np.ndarray] = []
+        self.applied: list[np.ndarray] = []  # info["applied_action"] where a wrapper changes it (ActionDelay)
         self.rewards: list[float] = []
         self.successes: list[bool] = []
         self.states: list[np.ndarray] = []
@@ -66,6 +67,9 @@ class Recorder:
         self.actions.append(action)
         if label is not None:
             self.labels.append(label)
+        applied = info_row(info, "applied_action", row, None)
+        if applied is not None:
+            self.applied.append(np.asarray(applied))
         self.rewards.append(reward)
         self.successes.append(bool(info_row(info, "is_success", row, False)))
         for key in EPISODE_METRICS:
@@ -98,6 +102,7 @@ class Recorder:
             sim_states=np.stack(self.states).astype(np.float64) if self.states else None,
             seed=self.seed,
             info=info,
+            applied_actions=np.stack(self.applied).astype(np.float32) if self.applied else None,
         )
 
 

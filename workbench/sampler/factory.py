@@ -20,13 +20,26 @@ class EnvFactory:
     kwargs: dict[str, Any] = field(default_factory=dict)
     perception: str | None = None
     keep_points: bool = False
+    sensors: tuple[dict[str, Any], ...] = ()  # sim2real sensor models, wrapped first (perception sees them)
+    # sim2real domain randomisation: parameter -> (low, high), resolved (sim2real.randomize); kept out of
+    # ``kwargs`` so those stay plain data (datasets record them as JSON)
+    randomize: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def __call__(self) -> Any:
         import gymnasium as gym
 
         import envs  # noqa: F401  (registers the wb/ ids in this process)
 
-        env = gym.make(self.env_id, **self.kwargs)
+        kwargs = dict(self.kwargs)
+        if self.randomize:
+            from sim2real.randomize import Randomizer
+
+            kwargs["randomizer"] = Randomizer(dict(self.randomize))
+        env = gym.make(self.env_id, **kwargs)
+        if self.sensors:
+            from sim2real.wrappers import apply_sensors
+
+            env = apply_sensors(env, [dict(s) for s in self.sensors])
         if self.perception is not None:
             from perception.in_the_loop import PerceivedObjects, load_locator
 
@@ -38,9 +51,12 @@ def env_factory(env: EnvConfig) -> EnvFactory:
     """The factory of an ``env.*`` config: its constructor kwargs and, with ``env.perception``, the
     perception model's sensors added to them."""
     kwargs = env.make_kwargs()
+    sensors = tuple(dict(s) for s in env.sensors)
+    randomize = env.randomize_ranges()
     if env.perception in (None, "off"):
-        return EnvFactory(env.id, kwargs)
+        return EnvFactory(env.id, kwargs, sensors=sensors, randomize=randomize)
     from perception.in_the_loop import sensor_kwargs
 
     keep = "points" in env.obs_mode.split("+")
-    return EnvFactory(env.id, sensor_kwargs(env.perception, kwargs), env.perception, keep_points=keep)
+    return EnvFactory(env.id, sensor_kwargs(env.perception, kwargs), env.perception, keep_points=keep,
+                      sensors=sensors, randomize=randomize)  # fmt: skip

@@ -54,6 +54,7 @@ def trim_episode(ep: Episode, steps: int) -> Episode:
         successes=None if ep.successes is None else ep.successes[:steps],
         sim_states=None if ep.sim_states is None else ep.sim_states[: steps + 1],
         expert_actions=None if ep.expert_actions is None else ep.expert_actions[:steps],
+        applied_actions=None if ep.applied_actions is None else ep.applied_actions[:steps],
         seed=ep.seed,
         info={**ep.info, "label_budget_trimmed": True},
     )
