@@ -114,7 +114,20 @@ def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------ sensors
-class ObservationNoise(gym.ObservationWrapper[Any, Any, Any]):
+class _EpisodeNoise(gym.ObservationWrapper[Any, Any, Any]):
+    """An observation wrapper whose noise generator restarts from the episode seed at each reset."""
+
+    SALT: ClassVar[int] = 0
+    noise_rng: np.random.Generator
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        self.noise_rng = _episode_rng(self.noise_rng, seed, self.SALT)
+        return super().reset(seed=seed, options=options)
+
+
+class ObservationNoise(_EpisodeNoise):
     """i.i.d. Gaussian noise, ``std`` in the key's units, on float vector keys at every step and reset.
 
     ``keys=None``: every float 1-D key except the goal view's ``desired_goal`` (noise on what the
@@ -150,12 +163,6 @@ class ObservationNoise(gym.ObservationWrapper[Any, Any, Any]):
     def check_args(std: float, keys: Sequence[str] | None = None) -> None:
         _check_nonnegative("std", std)
         _check_key_names(keys)
-
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[Any, dict[str, Any]]:
-        self.noise_rng = _episode_rng(self.noise_rng, seed, self.SALT)
-        return super().reset(seed=seed, options=options)
 
     def observation(self, observation: Any) -> Any:
         noisy = {}
@@ -248,7 +255,7 @@ class DroppedFrames(gym.Wrapper[Any, Any, Any, Any]):
         return obs, reward, terminated, truncated, info
 
 
-class ImageNoise(gym.ObservationWrapper[Any, Any, Any]):
+class ImageNoise(_EpisodeNoise):
     """Gaussian blur of ``blur`` pixels sigma (defocus, motion), then per-pixel Gaussian noise of
     ``std`` (0-255 units) on every ``rgb/*`` key; rounded and clipped back to uint8."""
 
@@ -271,12 +278,6 @@ class ImageNoise(gym.ObservationWrapper[Any, Any, Any]):
     def check_args(std: float = 0.0, blur: float = 0.0) -> None:
         _check_nonnegative("std", std)
         _check_nonnegative("blur", blur)
-
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[Any, dict[str, Any]]:
-        self.noise_rng = _episode_rng(self.noise_rng, seed, self.SALT)
-        return super().reset(seed=seed, options=options)
 
     def observation(self, observation: Any) -> Any:
         return _replace(observation, {k: self._corrupt(observation[k]) for k in self.keys})

@@ -18,6 +18,15 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 REPO = Path(__file__).resolve().parent.parent
 
 
+def workbench_fails(*args: str) -> str:
+    """Run the CLI expecting bad input: exit code 2 and one line on stderr, no traceback; that line."""
+    proc = workbench(*args, check=False)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    return lines[0]
+
+
 def workbench(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess (as a user would) and capture its output."""
     proc = subprocess.run(

@@ -8,15 +8,11 @@ from pathlib import Path
 import gymnasium as gym
 import pytest
 
-from tests.conftest import workbench
+from tests.conftest import workbench, workbench_fails
 
 
 def _fails(*args: str) -> str:
-    proc = workbench(*args, check=False)
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
-    return lines[0]
+    return workbench_fails(*args)
 
 
 @pytest.mark.slow

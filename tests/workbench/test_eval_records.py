@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import workbench
+from tests.conftest import workbench, workbench_fails
 
 
 def _digest(root: Path) -> str:
@@ -19,11 +19,7 @@ def _digest(root: Path) -> str:
 
 
 def _fails(*args: str) -> str:
-    proc = workbench(*args, check=False)
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
-    return lines[0]
+    return workbench_fails(*args)
 
 
 @pytest.fixture(scope="module")
