@@ -27,14 +27,16 @@ COMMANDS: dict[str, str] = {
     "list": "list registered envs, agents and experiment presets",
     "bench": "benchmarks: `workbench bench <suite>` writes its section of docs/benchmarks.md",
     "perception": "perception datasets, models, pictures, explanations: `workbench perception <action> ...`",
-    "sysid": "fit simulator parameters to a target system: env=SOURCE target=ENV|hidden.<param>=V out=FILE",
+    "sysid": "fit simulator parameters to a target: source=ENV_ID target=ENV_ID|hidden.<param>=V out=FILE",
     "pretrain": "self-supervised encoder pretraining on perception frames: method=simclr|dino|mae data=DIR",
 }
 # `workbench pretrain method=M ...` is `workbench perception train task=ssl model=M ...` with these
 # defaults (SSL views are drawn by the method, so the trainer's flips are off); the run writes
 # encoder.pt, which agent.encoder.checkpoint reads.
 PRETRAIN_DEFAULTS = ("task=ssl", "flip=false", "steps=2000", "batch_size=64", "lr=0.0005")
-BENCH_SUITES = ("envs", "train", "imitation", "sampler", "rl", "mbrl", "planning", "perception", "ssl")
+BENCH_SUITES = (
+    "envs", "train", "imitation", "sampler", "rl", "mbrl", "planning", "perception", "ssl", "transfer",
+)  # fmt: skip
 PERCEPTION_ACTIONS = ("collect", "train", "show", "explain")
 # Commands whose first argument chooses what they do; perception's actions have a config each.
 SUBCOMMANDS = {"bench": BENCH_SUITES, "perception": PERCEPTION_ACTIONS}

@@ -263,6 +263,15 @@ def bench_ssl(cfg: BenchConfig) -> str:
     return bench_perception(replace(cfg, rows=cfg.rows or ssl))
 
 
+def bench_transfer(cfg: BenchConfig) -> str:
+    """Train in one simulator, evaluate in both (``configs/bench/transfer.yaml``); runs kept in ``work``."""
+    from workbench.bench import transfer
+
+    work = Path(cfg.work) if cfg.work else transfer.WORK
+    store = Path(cfg.store) if cfg.store else transfer.STORE
+    return transfer.run(cfg.rows or None, store, work, _command(), machine())
+
+
 SUITES = {
     "envs": bench_envs,
     "train": bench_train,
@@ -273,6 +282,7 @@ SUITES = {
     "planning": bench_planning,
     "perception": bench_perception,
     "ssl": bench_ssl,
+    "transfer": bench_transfer,
 }
 SECTIONS = {"ssl": "perception"}  # suites that write another suite's section of docs/benchmarks.md
 

@@ -30,9 +30,9 @@ def run(cfg: SysIdConfig) -> dict[str, Any]:
     if out.is_dir():
         raise UserError(f"out={out} is a directory; name the .json parameter file to write")
     hidden = SimParams.from_dict(cfg.hidden) if cfg.hidden else None
-    target_id = cfg.target or cfg.env
+    target_id = cfg.target or cfg.source
     target = gym.make(target_id, sim_params=hidden) if hidden is not None else gym.make(target_id)
-    source = gym.make(cfg.env)
+    source = gym.make(cfg.source)
     start = time.perf_counter()
     seeds = iter(range(cfg.first_seed, cfg.first_seed + cfg.flicks + cfg.swings))
     kinds = ["flick"] * cfg.flicks + ["swing"] * cfg.swings
@@ -51,7 +51,7 @@ def run(cfg: SysIdConfig) -> dict[str, Any]:
     source.close()
     payload: dict[str, Any] = {
         "params": result.params,
-        "source": cfg.env,
+        "source": cfg.source,
         "target": target_id,
         "hidden": dict(cfg.hidden) or None,
         "loss": result.loss,

@@ -129,11 +129,12 @@ class ReplayConfig:
 
 @dataclass
 class SysIdConfig:
-    """``workbench sysid env=SOURCE target=TARGET_ENV`` or ``hidden.<param>=VALUE``: fit the source
+    """``workbench sysid source=ENV_ID target=TARGET_ENV`` or ``hidden.<param>=VALUE``: fit the source
     simulator's parameters to excitation trajectories recorded on the target (sim2real/sysid.py) and
     write them to ``out`` (a parameter file ``env.sim_params=`` loads)."""
 
-    env: str = "wb/Push-mujoco-v0"  # the source: its parameters are fitted
+    # the source simulator, whose parameters are fitted (a task env id; `env` names the config group)
+    source: str = "wb/Push-mujoco-v0"
     target: str | None = None  # the target system: another env of the same task (e.g. its PyBullet twin)
     hidden: dict[str, float] = field(default_factory=dict)  # or: the source with these parameters
     params: list[str] = field(default_factory=lambda: ["friction", "damping", "gain"])
@@ -151,7 +152,7 @@ class SysIdConfig:
         from envs.sim_params import SimParams
         from sim2real.sysid import FITTABLE
 
-        for key, env_id in (("env", self.env), ("target", self.target)):
+        for key, env_id in (("source", self.source), ("target", self.target)):
             if env_id is not None and env_id not in envs.TASK_ENV_IDS:
                 valid = ", ".join(envs.TASK_ENV_IDS)
                 raise ConfigError(f"{key}={env_id!r} is not a task env; valid: {valid}")
@@ -160,8 +161,8 @@ class SysIdConfig:
                 "say what the target system is: target=ENV_ID (e.g. the PyBullet twin) or "
                 "hidden.<param>=VALUE (the source with hidden parameters), not both"
             )
-        if self.target is not None and _task_of(self.target) != _task_of(self.env):
-            raise ConfigError(f"target={self.target} is not the same task as env={self.env}")
+        if self.target is not None and _task_of(self.target) != _task_of(self.source):
+            raise ConfigError(f"target={self.target} is not the same task as source={self.source}")
         try:
             SimParams.from_dict(self.hidden, "hidden")
         except ValueError as exc:
