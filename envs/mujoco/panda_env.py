@@ -115,6 +115,9 @@ class PandaMujocoEnv(PandaEnvBase):
         m.geom_friction[:, 0] = nom["friction"] * params.friction
         m.body_mass[self._object_bodies] = nom["mass"] * params.mass
         m.body_inertia[self._object_bodies] = nom["inertia"] * params.mass
+        # constants derived from the masses (the constraint solver's inverse weights, which scale the
+        # contacts' softness): stale ones made a doubled mass sink into the table and never slide
+        mujoco.mj_setConst(m, self.data)
         m.dof_damping[:7] = nom["damping"] * params.damping
         kp = nom["kp"] * params.gain  # position actuator: force = kp ctrl - kp q - kv qdot
         m.actuator_gainprm[:7, 0] = kp

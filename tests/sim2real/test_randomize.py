@@ -109,3 +109,21 @@ def test_bad_parameters_are_refused() -> None:
         SimParams(friction=-1.0)
     with pytest.raises(ValueError, match="unknown parameter"):
         gym.make("wb/Push-mujoco-v0", sim_params={"frition": 1.0})
+
+
+@pytest.mark.parametrize("sim", ["mujoco", "pybullet"])
+def test_the_expert_still_pushes_a_heavy_or_light_cube(sim: str) -> None:
+    """Masses change the solver's derived constants too (MuJoCo: mj_setConst); stale ones left a
+    doubled cube stuck to the table (0% expert success)."""
+    from envs.experts import ScriptedExpert
+
+    for mass in (0.5, 2.0):
+        env = gym.make(f"wb/Push-{sim}-v0", sim_params={"mass": mass})
+        expert = ScriptedExpert("push")
+        obs, _ = env.reset(seed=1_500_000)
+        for _ in range(100):
+            obs, _, terminated, truncated, info = env.step(expert.act({"state": obs["state"][None]})[0])
+            if terminated or truncated:
+                break
+        assert info["is_success"], (sim, mass)
+        env.close()
