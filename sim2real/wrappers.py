@@ -298,15 +298,23 @@ class ActionDelay(gym.Wrapper[Any, Any, Any, Any]):
     """Control latency: the env executes the action received ``steps`` steps earlier; the action
     executed is ``info["applied_action"]`` on every step (replay re-runs those, not the commands).
 
+    ``max_steps``: a latency randomised per episode, uniform in ``[steps, max_steps]``, drawn from the
+    episode seed (the same seed, the same latency).
+
     At reset the queue fills with the hold action: ``env.unwrapped.hold_action()`` where the env has
     one (the Panda envs: the action that leaves the robot as it is), else zeros of a Box's shape."""
 
-    def __init__(self, env: gym.Env[Any, Any], steps: int) -> None:
+    SALT: ClassVar[int] = 0xDE1A
+
+    def __init__(self, env: gym.Env[Any, Any], steps: int, max_steps: int | None = None) -> None:
         super().__init__(env)
-        self.check_args(steps)
-        self.steps: int = int(steps)
+        self.check_args(steps, max_steps)
+        self.min_steps = int(steps)
+        self.max_steps = self.min_steps if max_steps is None else int(max_steps)
+        self.steps: int = self.min_steps  # this episode's latency
+        self.noise_rng = np.random.default_rng()
         self._hold: Callable[[], Any] | None = getattr(env.unwrapped, "hold_action", None)
-        if self.steps and self._hold is None and not isinstance(env.action_space, spaces.Box):
+        if self.max_steps and self._hold is None and not isinstance(env.action_space, spaces.Box):
             raise ValueError(
                 f"{type(env.action_space).__name__} actions have no neutral 'zero' action and "
                 f"{type(env.unwrapped).__name__} has no hold_action(); use a Box action space or steps=0"
@@ -314,13 +322,20 @@ class ActionDelay(gym.Wrapper[Any, Any, Any, Any]):
         self._queue: deque[Any] = deque()
 
     @staticmethod
-    def check_args(steps: int) -> None:
+    def check_args(steps: int, max_steps: int | None = None) -> None:
         if not isinstance(steps, numbers.Integral) or isinstance(steps, bool) or steps < 0:
             raise ValueError(f"steps={steps!r} must be an integer >= 0")
+        if max_steps is not None and (
+            not isinstance(max_steps, numbers.Integral) or isinstance(max_steps, bool) or max_steps < steps
+        ):
+            raise ValueError(f"max_steps={max_steps!r} must be an integer >= steps ({steps})")
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
+        self.noise_rng = _episode_rng(self.noise_rng, seed, self.SALT)
+        if self.max_steps > self.min_steps:
+            self.steps = int(self.noise_rng.integers(self.min_steps, self.max_steps + 1))
         obs, info = self.env.reset(seed=seed, options=options)
         space = self.env.action_space
         hold = self._hold() if self._hold is not None else np.zeros(space.shape or ())

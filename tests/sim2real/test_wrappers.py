@@ -211,6 +211,21 @@ def test_action_delay_executes_the_action_from_k_steps_ago() -> None:
     np.testing.assert_array_equal(env.step(buffer)[4]["applied_action"], [0.0, 0.0])
 
 
+def test_action_delay_randomised_per_episode_from_the_seed() -> None:
+    env = ActionDelay(Counter(hold=np.zeros(2)), steps=0, max_steps=3)
+
+    def latency(seed: int) -> int:
+        env.reset(seed=seed)
+        applied = [env.step(np.full(2, i + 1, np.float32))[4]["applied_action"] for i in range(5)]
+        return next(i for i, a in enumerate(applied) if a[0] > 0)  # steps before the first command lands
+
+    delays = [latency(s) for s in range(12)]
+    assert delays == [latency(s) for s in range(12)] and set(delays) <= {0, 1, 2, 3} and len(set(delays)) > 1
+    assert [d == env.steps for d in [latency(5)]] == [True]
+    with pytest.raises(ValueError, match="max_steps"):
+        ActionDelay(Counter(hold=np.zeros(2)), steps=2, max_steps=1)
+
+
 def test_action_delay_hold_defaults_and_errors() -> None:
     env = ActionDelay(Counter(), steps=1)  # no hold_action: zeros of the Box
     env.reset()

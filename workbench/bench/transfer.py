@@ -131,10 +131,18 @@ def _sysid(row: TransferRow, run_root: Path) -> Path | None:
     return out
 
 
-def run_row(row: TransferRow, suite: TransferSuite, work: Path, videos: Path | None = VIDEOS) -> dict[str, Any]:
+def run_row(
+    row: TransferRow, suite: TransferSuite, work: Path, videos: Path | None = VIDEOS
+) -> dict[str, Any]:
     from workbench.bench.rl import WALL_FILE, train_or_resume
     from workbench.config import load_train_config
 
+    # the code the row runs with: taken before it trains (a commit made meanwhile did not shape it)
+    commit, dirty_tree, dirty_row = (
+        head_commit(REPO),
+        dirty_paths(REPO),
+        dirty_paths(REPO, list(suite.shaped_by)),
+    )
     root = work / row.key
     fitted = _sysid(row, root)
     overrides = [o.replace(SYSID_TOKEN, str(fitted)) for o in row.overrides]
@@ -163,9 +171,9 @@ def run_row(row: TransferRow, suite: TransferSuite, work: Path, videos: Path | N
     return {
         "format": FORMAT,
         "row": row.key,
-        "commit": head_commit(REPO),
-        "dirty": None if (d := dirty_paths(REPO)) is None else bool(d),
-        "dirty_paths": dirty_paths(REPO, list(suite.shaped_by)),
+        "commit": commit,
+        "dirty": None if dirty_tree is None else bool(dirty_tree),
+        "dirty_paths": dirty_row,
         "overrides": overrides,
         "sysid": json.loads(fitted.read_text())["params"] if fitted is not None else None,
         "config": config,
