@@ -22,7 +22,7 @@ import numpy as np
 
 from workbench.bench.render import render_store
 from workbench.bench.rows import Choice, Row, Suite, load_suite
-from workbench.bench.store import FORMAT, ResultStore, migrate_legacy
+from workbench.bench.store import ResultStore, entry_header, migrate_legacy
 from workbench.provenance import dirty_paths, head_commit
 
 REPO = Path(__file__).resolve().parents[2]
@@ -211,13 +211,7 @@ def run_row(row: Row, suite: Suite, repo: Path = REPO, runner: SeedRunner | None
     if segments:
         commit = segments[0]["commit"]
     return {
-        "format": FORMAT,
-        "row": row.key,
-        "commit": commit,
-        "dirty": None if dirty_tree is None else bool(dirty_tree),
-        # The row's own uncommitted paths: edits elsewhere in a shared tree do not shape the result.
-        "dirty_paths": dirty_row,
-        "overrides": overrides,
+        **entry_header(row.key, commit, dirty_tree, dirty_row, overrides),
         # The seed plan (seeds.demos in the config) is what makes seed=S select other demos.
         "seed_plan": bool(config and "seeds" in config),
         "config": config,

@@ -43,6 +43,26 @@ def seed_values(entry: dict[str, Any], metric: str) -> list[float]:
     return [float(s[key]) for s in entry.get("seeds", []) if s.get(key) is not None]
 
 
+def entry_header(
+    key: str,
+    commit: str | None,
+    dirty_tree: list[str] | None,
+    dirty_row: list[str] | None,
+    overrides: list[str],
+) -> dict[str, Any]:
+    """The provenance every stored row entry starts with: the commit it ran at, whether the tree had
+    uncommitted changes, the row's own uncommitted paths (edits elsewhere in a shared tree do not
+    shape the result) and the overrides it trained with."""
+    return {
+        "format": FORMAT,
+        "row": key,
+        "commit": commit,
+        "dirty": None if dirty_tree is None else bool(dirty_tree),
+        "dirty_paths": dirty_row,
+        "overrides": overrides,
+    }
+
+
 class ResultStore:
     def __init__(self, root: Path) -> None:
         self.root = root

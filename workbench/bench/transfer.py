@@ -29,7 +29,7 @@ from workbench.bench.imitation import REPO, _resolved_config, config_sha256, per
 from workbench.bench.provenance import staleness
 from workbench.bench.rows import RowError
 from workbench.bench.stats import format_percent_ci, mean_ci
-from workbench.bench.store import FORMAT, ResultStore
+from workbench.bench.store import ResultStore, entry_header
 from workbench.provenance import dirty_paths, head_commit
 
 ROWS_FILE = REPO / "configs" / "bench" / "transfer.yaml"
@@ -169,12 +169,7 @@ def run_row(
             "per_episode": {sim: per_episode(results[sim]) for sim in SIMS},
         })  # fmt: skip
     return {
-        "format": FORMAT,
-        "row": row.key,
-        "commit": commit,
-        "dirty": None if dirty_tree is None else bool(dirty_tree),
-        "dirty_paths": dirty_row,
-        "overrides": overrides,
+        **entry_header(row.key, commit, dirty_tree, dirty_row, overrides),
         "sysid": json.loads(fitted.read_text())["params"] if fitted is not None else None,
         "config": config,
         "seeds": seeds,
