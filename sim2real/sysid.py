@@ -79,8 +79,7 @@ def flick_policy(steps: int) -> Callable[[Any, int], np.ndarray]:
 
     def act(env: Any, t: int) -> np.ndarray:
         base = env.unwrapped
-        joints, objects = _measure(env)
-        del joints
+        _, objects = _measure(env)
         obj = objects[np.flatnonzero(_in_play(objects))[0]]
         ee = np.array(base._ee_pos)
         behind = obj + np.array([-0.09, 0.0, 0.0])

@@ -115,7 +115,8 @@ def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------ sensors
 class _EpisodeNoise(gym.ObservationWrapper[Any, Any, Any]):
-    """An observation wrapper whose noise generator restarts from the episode seed at each reset."""
+    """An observation wrapper whose noise generator restarts from the episode seed at each reset;
+    ``new_episode`` draws what holds for the whole episode, before the first observation."""
 
     SALT: ClassVar[int] = 0
     noise_rng: np.random.Generator
@@ -124,7 +125,11 @@ class _EpisodeNoise(gym.ObservationWrapper[Any, Any, Any]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         self.noise_rng = _episode_rng(self.noise_rng, seed, self.SALT)
+        self.new_episode()
         return super().reset(seed=seed, options=options)
+
+    def new_episode(self) -> None:
+        """Per-episode draws (none by default)."""
 
 
 class ObservationNoise(_EpisodeNoise):
@@ -172,7 +177,7 @@ class ObservationNoise(_EpisodeNoise):
         return _replace(observation, noisy)
 
 
-class ProprioBias(gym.ObservationWrapper[Any, Any, Any]):
+class ProprioBias(_EpisodeNoise):
     """A constant offset on ``proprio`` (19,), drawn per episode at reset from N(0, ``std``) in the
     entries' units (rad, rad/s, m): encoder and calibration offsets that hold for a whole episode."""
 
@@ -197,12 +202,8 @@ class ProprioBias(gym.ObservationWrapper[Any, Any, Any]):
     def check_args(std: float) -> None:
         _check_nonnegative("std", std)
 
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[Any, dict[str, Any]]:
-        self.noise_rng = _episode_rng(self.noise_rng, seed, self.SALT)
+    def new_episode(self) -> None:
         self.bias = self.noise_rng.normal(0.0, self.std, self.shape)
-        return super().reset(seed=seed, options=options)
 
     def observation(self, observation: Any) -> Any:
         value = np.asarray(_get(observation, self.KEY))

@@ -113,11 +113,14 @@ class PandaMujocoEnv(PandaEnvBase):
         m, nom = self.model, self._nominal
         # MuJoCo takes the larger friction of two touching geoms: scaling every geom scales each contact
         m.geom_friction[:, 0] = nom["friction"] * params.friction
-        m.body_mass[self._object_bodies] = nom["mass"] * params.mass
-        m.body_inertia[self._object_bodies] = nom["inertia"] * params.mass
-        # constants derived from the masses (the constraint solver's inverse weights, which scale the
-        # contacts' softness): stale ones made a doubled mass sink into the table and never slide
-        mujoco.mj_setConst(m, self.data)
+        mass = nom["mass"] * params.mass
+        if not np.array_equal(m.body_mass[self._object_bodies], mass):
+            m.body_mass[self._object_bodies] = mass
+            m.body_inertia[self._object_bodies] = nom["inertia"] * params.mass
+            # constants derived from the masses (the constraint solver's inverse weights, which scale
+            # the contacts' softness): stale ones made a doubled mass sink into the table and never
+            # slide. Only on a mass change: it costs 0.2 ms and overwrites the data (reset follows).
+            mujoco.mj_setConst(m, self.data)
         m.dof_damping[:7] = nom["damping"] * params.damping
         kp = nom["kp"] * params.gain  # position actuator: force = kp ctrl - kp q - kv qdot
         m.actuator_gainprm[:7, 0] = kp
