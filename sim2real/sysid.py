@@ -15,7 +15,7 @@ The same actions are then replayed open loop in the source with candidate parame
 0.01 rad and velocities of 0.1 rad/s, object positions in units of 1 cm) over the log of each
 parameter: first the arm's gain and damping on the swings, then friction (and mass) on the flicks
 with the arm fixed. Fitted in one search, gain and damping traded off against each other and
-against the contact-rich flicks, and the search stalled with damping 30% off; staged, each
+against the contact-rich flicks, and the search stalled with damping far off; staged, each
 converges (``identify``). Object masses show only weakly (a struck object's slide decelerates at
 mu g whatever its mass): fit them with ``params=[..., mass]`` and read the estimate with that caveat.
 """
