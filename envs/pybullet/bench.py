@@ -39,6 +39,6 @@ def bare_frame(base: Any, mode: str, camera: str, width: int, height: int) -> Ca
     spec = CAMERAS[camera]
     view, proj = sc.camera_matrices(spec, width, height, base._frame_pose(spec))
     flags = 0 if mode == "seg" else p.ER_NO_SEGMENTATION_MASK
-    kw = {"shadow": 0, "renderer": p.ER_TINY_RENDERER, "flags": flags, "lightDirection": sc.LIGHT_DIRECTION,
-          "physicsClientId": base._client}
+    kw = {"shadow": 0, "renderer": p.ER_TINY_RENDERER, "flags": flags, "physicsClientId": base._client,
+          **sc.light_kwargs()}
     return lambda: p.getCameraImage(width, height, view, proj, **kw)

@@ -71,7 +71,7 @@ class PandaPybulletEnv(PandaEnvBase):
         )
         self._state_dim = self._sim.size + self.task.goal_dim + COMMAND_SIZE + sim_params.SIZE
         self._position_gains = list(sc.MOTOR_POSITION_GAINS)
-        self._light: dict[str, Any] = {"lightDirection": sc.LIGHT_DIRECTION}
+        self._light: dict[str, Any] = sc.light_kwargs()
         self._camera_specs: dict[str, scene_spec.CameraSpec] = dict(CAMERAS)
         self._seg_lut, self.segmentation_names = sensors.segmentation_table(self.ids)
         self._camera_cache: dict[tuple[str, int, int], tuple[list[float], list[float]]] = {}
@@ -153,10 +153,7 @@ class PandaPybulletEnv(PandaEnvBase):
         for rgba, body in zip(pool_rgba, (*self._objects, *self._markers), strict=True):
             rgb = np.clip(np.array(rgba[:3]) * params.object_brightness, 0.0, 1.0)
             p.changeVisualShape(body, -1, rgbaColor=[*rgb.tolist(), rgba[3]], **kw)
-        self._light = {"lightDirection": (np.array(sc.LIGHT_DIRECTION) + params.light_shift).tolist()}
-        if params.light != 1.0:  # TinyRenderer's own coefficients otherwise: nominal frames stay as they were
-            self._light.update(lightAmbientCoeff=sc.LIGHT_AMBIENT * params.light,
-                               lightDiffuseCoeff=sc.LIGHT_DIFFUSE * params.light)  # fmt: skip
+        self._light = sc.light_kwargs(params.light_shift.tolist(), params.light)
         self._camera_specs = {name: _jittered(spec, params) for name, spec in CAMERAS.items()}
         self._camera_cache.clear()
         self._static_poses.clear()

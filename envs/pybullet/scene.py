@@ -17,6 +17,7 @@ import functools
 import hashlib
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,8 +62,18 @@ TABLE_RGBA, FLOOR_RGBA = (0.62, 0.5, 0.38, 1.0), (0.35, 0.37, 0.4, 1.0)
 
 Z_NEAR, Z_FAR = 0.01, 10.0  # m, clip planes of every camera (depth is exact in between)
 LIGHT_DIRECTION = (0.6, -0.4, 1.6)  # towards the light: MuJoCo's key light position
-LIGHT_AMBIENT, LIGHT_DIFFUSE = 0.6, 0.35  # TinyRenderer's defaults, scaled by the light parameter
+# TinyRenderer's ambient and diffuse coefficients (its defaults are 0.6, 0.35), scaled by the light
+# parameter. Fitted so PyBullet's frames look like MuJoCo's: a grid search (step 0.1) on the mean absolute
+# pixel difference of Push agentview frames at 6 layouts brought it from 31 to 6.4 grey levels (the table
+# was ~20% darker than MuJoCo's); an image policy then sees the same colours in both engines.
+LIGHT_AMBIENT, LIGHT_DIFFUSE = 0.8, 0.4
 JOINT_DAMPING = 1.0  # N m s/rad on every arm joint, as MuJoCo's
+
+
+def light_kwargs(shift: Sequence[float] = (0.0, 0.0, 0.0), scale: float = 1.0) -> dict[str, Any]:
+    """``p.getCameraImage``'s lighting: the key light moved by ``shift`` (m), intensity x ``scale``."""
+    return {"lightDirection": [d + s for d, s in zip(LIGHT_DIRECTION, shift, strict=True)],
+            "lightAmbientCoeff": LIGHT_AMBIENT * scale, "lightDiffuseCoeff": LIGHT_DIFFUSE * scale}
 
 
 @functools.cache
