@@ -69,3 +69,15 @@ def test_bad_split_and_task_without_language_fail_clearly() -> None:
         get_task("tabletop").with_instruction_split("unseen")
     with pytest.raises(ValueError, match="no instruction splits"):
         gym.make("wb/Push-mujoco-v0", instruction_split="seen")
+
+
+def test_env_config_passes_the_split_and_refuses_it_elsewhere() -> None:
+    from workbench.config import compose
+    from workbench.errors import ConfigError
+
+    cfg = compose("train", ["env=wb/Tabletop-pybullet-v0", "env.instruction_split=unseen_verb_object"])
+    assert cfg.env.make_kwargs()["instruction_split"] == "unseen_verb_object"
+    with pytest.raises(ConfigError, match="applies to Tabletop"):
+        compose("train", ["env=wb/Push-mujoco-v0", "env.instruction_split=seen"])
+    with pytest.raises(ConfigError, match="is not one of"):
+        compose("train", ["env=wb/Tabletop-mujoco-v0", "env.instruction_split=novel"])
