@@ -13,7 +13,6 @@ reported on other layouts for every task, beside TinyRenderer's defaults (0.6, 0
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from workbench.bench.provenance import staleness
+from workbench.bench.store import load_result, save_result
 
 REPO = Path(__file__).resolve().parents[2]
 STORE = REPO / "docs" / "bench" / "appearance.json"
@@ -94,18 +94,11 @@ def run() -> dict[str, Any]:
 
 
 def store(result: dict[str, Any], command: str, machine: str, path: Path = STORE) -> None:
-    from datetime import datetime
-
-    from workbench.io import atomic_write_json
-    from workbench.provenance import provenance
-
-    stamp = f"{datetime.now():%Y-%m-%d %H:%M}"
-    atomic_write_json(path, {"command": command, "machine": machine, "date": stamp, **provenance(), **result})
+    save_result(path, result, command, machine)
 
 
 def load(path: Path = STORE) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text())
-    return data
+    return load_result(path)
 
 
 def render(result: dict[str, Any]) -> str:
