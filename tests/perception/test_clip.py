@@ -17,7 +17,7 @@ from perception.clip.data import CaptionSplit, square_crop
 from perception.clip.model import ClipModel, clip_scores
 from perception.clip.text import UNK, Vocabulary, build_vocabulary, words
 from perception.model_io import load_model
-from tests.conftest import workbench
+from tests.conftest import workbench, workbench_fails
 
 pytestmark = pytest.mark.xdist_group("perception")
 COLOURS = {"red": (220, 40, 30), "green": (40, 180, 50), "blue": (40, 80, 230)}
@@ -74,7 +74,7 @@ def test_contrastive_training_names_a_held_out_composition_from_its_parts() -> N
     optim = torch.optim.AdamW(model.parameters(), lr=3e-3)
     generator = torch.Generator().manual_seed(0)
     losses = []
-    for _ in range(150):
+    for _ in range(80):
         rows = torch.randint(len(train), (48,), generator=generator).numpy()
         batch = train.batch(rows, np.zeros(48, bool), generator)
         assert not any("blue cube" in caption for caption in batch["captions"])  # never named whole
@@ -83,7 +83,7 @@ def test_contrastive_training_names_a_held_out_composition_from_its_parts() -> N
         loss.backward()
         optim.step()
         losses.append(float(loss.detach()))
-    assert losses[-1] < 0.6 * losses[0]
+    assert losses[-1] < 0.7 * losses[0]
     scores = clip_scores(model, test)
     assert scores["classify_top1_seen"] > 0.9
     assert scores["classify_top1_held_out"] > 0.9  # "blue" + "cube", each grounded apart (1 in 6 by chance)
@@ -98,6 +98,8 @@ def test_perception_train_clip_end_to_end(tabletop: Path, tmp_path: Path) -> Non
     assert results["split"] == "test" and 0.0 <= results["pick_top1_seen"] <= 1.0
     model = load_model(run / "model.pt", task="clip")
     assert model.vocabulary.tokens[:2] == ["<pad>", "<unk>"]
-    bad = workbench("perception", "train", f"data={tabletop}", "task=clip", "clip.held_out=[pink_cube]",
-                    f"run_dir={tmp_path / 'bad'}", check=False)  # fmt: skip
-    assert bad.returncode != 0 and "pink_cube" in bad.stderr and "Traceback" not in bad.stderr
+    bad = tmp_path / "bad"
+    line = workbench_fails(
+        "perception", "train", f"data={tabletop}", "task=clip", "clip.held_out=[pink_cube]", f"run_dir={bad}"
+    )
+    assert "pink_cube" in line and not bad.exists()
