@@ -94,6 +94,12 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
     file's); ``randomizer`` (``sim2real.randomize``) draws each episode's values from the episode's
     generator after its layout (so layouts do not depend on it). The episode's values are the last
     ``SIZE`` entries of ``get_state()``: ``set_state`` restores them with the rest.
+
+    ## Language splits (Tabletop)
+
+    ``instruction_split`` (``envs/tasks/language_splits.py``) makes episodes draw only the instructions
+    of one split: ``seen`` for training, ``unseen_colour_shape`` / ``unseen_verb_object`` /
+    ``unseen_paraphrase`` for held-out tests; None (or ``all``) is every instruction, as before.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 20}  # noqa: RUF012  (gymnasium convention)
@@ -126,8 +132,11 @@ class PandaEnvBase(gym.Env[dict[str, Any], Any], abc.ABC):
         reward: str = "dense",
         sim_params: SimParams | Mapping[str, Any] | None = None,
         randomizer: Randomizer | None = None,
+        instruction_split: str | None = None,
     ) -> None:
         self.task = get_task(task)
+        if instruction_split is not None:  # Tabletop: draw only one split's instructions (held-out tests)
+            self.task = self.task.with_instruction_split(instruction_split)
         self.obs_modes = parse_obs_mode(obs_mode, self.task.has_instruction)
         if "goal" in self.obs_modes and not self.task.goal_space_dim:
             raise ValueError(

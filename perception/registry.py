@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from perception.clip.config import ClipConfig
+from perception.clip.model import ClipModel
 from perception.detection.centernet import CenterNetConfig
 from perception.detection.config import DETRConfig
 from perception.detection.detector import Detector
@@ -27,4 +29,5 @@ MODELS: dict[tuple[str, str], tuple[Any, Any]] = {
     ("ssl", "simclr"): (SimCLRConfig, SimCLR),
     ("ssl", "dino"): (DINOConfig, DINO),
     ("ssl", "mae"): (MAEConfig, MAE),
+    ("clip", "clip"): (ClipConfig, ClipModel),
 }

@@ -19,11 +19,21 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def workbench_fails(*args: str) -> str:
-    """Run the CLI expecting bad input: exit code 2 and one line on stderr, no traceback; that line."""
-    proc = workbench(*args, check=False)
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    """Run the CLI expecting bad input: exit code 2 and one line on stderr, no traceback; that line.
+
+    In process (the CLI's ``main``): bad input is refused before anything runs, so a subprocess per
+    case only added interpreter start (tests/workbench/test_cli.py checks the same from a subprocess)."""
+    import contextlib
+    import io
+
+    from workbench.cli import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(list(args))
+    assert code == 2, err.getvalue()
+    lines = err.getvalue().strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err.getvalue(), err.getvalue()
     return lines[0]
 
 
@@ -51,11 +61,22 @@ def reach_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def assert_train_refused(cases: dict[tuple[str, ...], str], tmp_path: Path) -> None:
-    """Each ``workbench train ARGS`` exits 2 with one line containing its message, leaving no run."""
+    """Each ``workbench train ARGS`` exits 2 with one line containing its message, leaving no run.
+
+    In process (the CLI's ``main``, as a subprocess would call it): a refusal happens before anything
+    runs, and a subprocess per case cost ~4 s of interpreter start each (the one-line form of errors
+    from a real subprocess is tested in tests/workbench/test_cli.py)."""
+    import contextlib
+    import io
+
+    from workbench.cli import main
+
     for i, (args, message) in enumerate(cases.items()):
         run = tmp_path / f"run{i}"
-        proc = workbench("train", *args, f"run_dir={run}", check=False)
-        assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
-        lines = proc.stderr.strip().splitlines()
-        assert len(lines) == 1 and message in lines[0], (args, proc.stderr)
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            code = main(["train", *args, f"run_dir={run}"])
+        assert code == 2, (args, err.getvalue())
+        lines = err.getvalue().strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], (args, err.getvalue())
         assert not run.exists(), "a refused run leaves no directory"

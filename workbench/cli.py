@@ -35,7 +35,8 @@ COMMANDS: dict[str, str] = {
 # encoder.pt, which agent.encoder.checkpoint reads.
 PRETRAIN_DEFAULTS = ("task=ssl", "flip=false", "steps=2000", "batch_size=64", "lr=0.0005")
 BENCH_SUITES = (
-    "envs", "train", "imitation", "sampler", "rl", "mbrl", "planning", "perception", "ssl", "transfer",
+    "envs", "appearance", "train", "imitation", "sampler", "rl", "mbrl", "planning", "perception", "ssl",
+    "transfer",
 )  # fmt: skip
 PERCEPTION_ACTIONS = ("collect", "train", "show", "explain")
 # Commands whose first argument chooses what they do; perception's actions have a config each.

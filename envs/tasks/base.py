@@ -206,6 +206,12 @@ class Task:
         """Language instruction of an episode (tasks with ``has_instruction``)."""
         return ""
 
+    def with_instruction_split(self, split: str) -> Task:
+        """This task drawing only the instructions of ``split`` (tasks with held-out compositions)."""
+        raise ValueError(
+            f"task {self.name!r} has no instruction splits; instruction_split applies to Tabletop"
+        )
+
     def expert_action(self, state: np.ndarray) -> np.ndarray:
         """Scripted expert: (B, state_dim) -> (B, 5) ``ee_delta_yaw`` actions in [-1, 1]. Pure function."""
         raise NotImplementedError

@@ -6,17 +6,23 @@ The pool holds every colour x shape (15 objects) and every colour of zone (5 mar
 places 3-5 distinct objects and 2 zones, the rest are absent (parked, see ``base.PARK_Z``).
 
 Goal vector (``Layout.goal``, 4 floats): verb index, template index, source object (pool index),
-destination (zone colour index for push, pool index of the object for put, -1 for lift).
+destination (zone colour index for push, pool index of the object for put, -1 for lift). Template
+indices past the verb's ``TEMPLATES`` name its held-out ``PARAPHRASES``.
+
+``split`` (``with_instruction_split``, the env's ``instruction_split``) restricts the instructions an
+episode draws to one of ``language_splits.SPLITS``: seen compositions for training, held-out colour x
+shape, verb x object or paraphrases for testing. ``all`` (the default) is the task as it always was.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from envs.tasks import skills
 from envs.tasks.base import PARK_Z, Layout, MarkerSpec, ObjectSpec, Pose, Scene, Task, norm
+from envs.tasks.language_splits import PARAPHRASES, Composition, check_split, in_split
 
 COLOURS: dict[str, tuple[float, float, float, float]] = {
     "red": (0.85, 0.15, 0.12, 1.0),
@@ -69,6 +75,7 @@ class TabletopTask(Task):
     has_instruction: bool = True
     max_instruction_length: int = 64
     max_episode_steps: int = 150
+    split: str = "all"  # language_splits.SPLITS: which instructions episodes draw
     state_names: tuple[str, ...] = (
         "ee_x", "ee_y", "ee_z", "gripper",
         "verb_push", "verb_put", "verb_lift",
@@ -79,6 +86,9 @@ class TabletopTask(Task):
         *(f"{n}_{k}" for n in OBJECT_NAMES for k in ("x", "y", "z", "present")),
         *(f"{n}_{k}" for n in ZONE_NAMES for k in ("x", "y", "present")),
     )
+
+    def with_instruction_split(self, split: str) -> TabletopTask:
+        return replace(self, split=check_split(split))
 
     def sample_layout(self, np_random: np.random.Generator) -> Layout:
         while True:  # rejection sampling over whole layouts; accepts most draws
@@ -111,7 +121,10 @@ class TabletopTask(Task):
             else:
                 return None
         verb = int(rng.integers(len(VERBS)))
-        template = int(rng.integers(len(TEMPLATES[VERBS[verb]])))
+        if self.split == "unseen_paraphrase":  # index past the task's templates: a held-out paraphrase
+            template = len(TEMPLATES[VERBS[verb]]) + int(rng.integers(len(PARAPHRASES[VERBS[verb]])))
+        else:
+            template = int(rng.integers(len(TEMPLATES[VERBS[verb]])))
         src = int(chosen[0])  # the positions were drawn in random order, so object 0 is as good as any
         if verb == 0:  # push into zone 0: keep the straight path clear of the other objects
             dst = int(zone_colours[0])
@@ -121,6 +134,11 @@ class TabletopTask(Task):
             dst = int(chosen[1])
         else:
             dst = -1
+        if self.split != "all":
+            said = Composition(VERBS[verb], OBJECT_NAMES[src], OBJECT_NAMES[dst] if verb == 1 else None,
+                               paraphrase=template >= len(TEMPLATES[VERBS[verb]]))
+            if not in_split(said, self.split):
+                return None
         objects = {
             OBJECT_NAMES[k]: Pose(np.array([xy[i, 0], xy[i, 1], _HALF_H[k]]), float(yaws[i]))
             for i, k in enumerate(chosen)
@@ -133,7 +151,7 @@ class TabletopTask(Task):
 
     def instruction(self, goal: np.ndarray) -> str:
         verb, template, src, dst = (int(np.rint(g)) for g in goal)
-        text = TEMPLATES[VERBS[verb]][template]
+        text = (*TEMPLATES[VERBS[verb]], *PARAPHRASES[VERBS[verb]])[template]
         names = (*OBJECT_NAMES, *ZONE_NAMES)
         dst_name = "" if dst < 0 else (ZONE_NAMES[dst].split("_")[0] if verb == 0 else names[dst])
         return text.format(src=OBJECT_NAMES[src].replace("_", " "), dst=dst_name.replace("_", " "))

@@ -49,11 +49,14 @@ def test_two_processes_reach_the_weights_of_one(tmp_path: Path, reach_dataset: P
 
 def test_resume_under_ddp_is_exact(tmp_path: Path, reach_dataset: Path) -> None:
     # Diffusion draws noise from each rank's own generator: resuming must restore every rank's RNG.
+    import shutil
+
     args = [*COMMON, "agent=diffusion", f"dataset={reach_dataset}", "trainer.world_size=2",
-            "agent.num_inference_steps=4", "env.max_episode_steps=10"]  # fmt: skip
+            "agent.num_inference_steps=4", "env.max_episode_steps=10", "agent.down_dims=[16,32]",
+            "agent.step_embed_dim=16"]  # fmt: skip
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     assert main([*args, f"run_dir={straight}"]) == 0
-    assert main([*args, f"run_dir={resumed}"]) == 0
+    shutil.copytree(straight, resumed)  # the same run (training is deterministic: the test above)
     # As if killed after step 10: back to that checkpoint, the final outputs gone.
     (resumed / "checkpoints" / "latest").write_text("step_00000010.pt\n")
     for name in ("step_00000020.pt", "step_00000030.pt"):

@@ -162,8 +162,10 @@ def test_cli_eval_and_collect_on_every_backend(tmp_path: Path, capsys: pytest.Ca
     capsys.readouterr()
 
 
-@pytest.mark.parametrize("backend", ["async", "ray"])
-def test_dagger_runs_on_every_backend(backend: str, tmp_path: Path, reach_dataset: Path) -> None:
+# DAgger's rollouts go through the same episode API as collect and eval, which run on every backend
+# above (Ray included: ~4 minutes of actor start-up for this run alone on the 2-core CI machine)
+@pytest.mark.parametrize("backend", ["async"])
+def test_dagger_runs_on_a_parallel_backend(backend: str, tmp_path: Path, reach_dataset: Path) -> None:
     from workbench.cli import main
     from workbench.data import load_meta
 

@@ -56,7 +56,7 @@ def _weights(run: Path) -> dict[str, torch.Tensor]:
 @pytest.mark.slow
 def test_kill_and_resume_matches_uninterrupted(tmp_path: Path, reach_dataset: Path) -> None:
     common = [
-        "experiment=smoke", "env=wb/Reach-mujoco-v0", f"dataset={reach_dataset}", "agent.steps=3000",
+        "experiment=smoke", "env=wb/Reach-mujoco-v0", f"dataset={reach_dataset}", "agent.steps=1200",
         "trainer.checkpoint_every=300", "eval.video=false", "eval.episodes=4",
     ]
     straight, killed = tmp_path / "straight", tmp_path / "killed"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from workbench.bench import perception, planning, rl, transfer
+from workbench.bench import appearance, perception, planning, rl, transfer
 from workbench.bench.imitation import REPO, ROWS_FILE, TITLE, store_for
 from workbench.bench.render import render_store
 from workbench.bench.rows import load_suite
@@ -29,6 +29,8 @@ def main(argv: list[str]) -> int:
         write_section(out, "planning", body)
     if any(perception.STORE.glob("*.json")):
         write_section(out, "perception", perception.rerender())
+    if appearance.STORE.is_file():
+        write_section(out, "appearance", appearance.render(appearance.load()))
     if any(transfer.STORE.glob("*.json")):
         write_section(out, "transfer", transfer.render())
     print(f"wrote the benchmark sections of {out} and their curves in docs/img/")

@@ -38,16 +38,19 @@ GOALS = {
     "min_map50": ("map50", ">="), "min_miou": ("miou", ">="), "max_latency_ms": ("latency_ms", "<="),
     "max_position_error_cm": ("position_error_cm", "<="), "min_accuracy": ("accuracy", ">="),
     "min_mask_iou": ("mask_iou", ">="), "max_probe_error_cm": ("probe_error_cm", "<="),
+    "min_held_out_pick": ("pick_top1_held_out", ">="),
     # a self-supervised encoder's probe beats the same probe on a random encoder of its architecture
     "beats_random": ("probe_error_cm", "<random"),
 }  # fmt: skip
 NAMES = {"map50": "mAP@0.5", "miou": "mIoU", "latency_ms": "ms/frame",
          "position_error_cm": "position error cm", "accuracy": "accuracy",
-         "mask_iou": "mask IoU", "probe_error_cm": "probe error cm"}  # fmt: skip
+         "mask_iou": "mask IoU", "probe_error_cm": "probe error cm",
+         "pick_top1_held_out": "held-out caption pick top-1"}  # fmt: skip
 # The validation score a row's curve follows, by task (the first of these its metrics log).
 CURVE_KEYS = {"eval/map50": "mAP@0.5", "eval/miou": "mIoU", "eval/position_error_cm": "position error (cm)",
               "eval/accuracy": "accuracy", "eval/mask_iou": "mask IoU",
-              "eval/probe_error_cm": "probe error (cm)"}  # fmt: skip
+              "eval/probe_error_cm": "probe error (cm)",
+              "eval/pick_top1_seen": "seen caption pick top-1"}  # fmt: skip
 
 
 def load_rows() -> dict[str, Any]:
@@ -202,6 +205,11 @@ def _curve(run_dir: Path) -> list[list[float]]:
 
 
 def _score_text(res: dict[str, Any]) -> str:
+    if "pick_top1_held_out" in res:
+        return (f"a caption picks its object among the scene's: held-out {_num(res['pick_top1_held_out'])} "
+                f"({int(res.get('n_pick_top1_held_out', 0))} picks), seen {_num(res.get('pick_top1_seen'))}; "
+                f"names a crop among all 15: held-out {_num(res.get('classify_top1_held_out'))}, "
+                f"seen {_num(res.get('classify_top1_seen'))}")  # fmt: skip
     if "probe_error_cm" in res:
         random = _num(res.get("random_probe_error_cm"))
         return (f"{res.get('probe_object', 'object')} position by a linear probe: "

@@ -9,7 +9,6 @@ over every call of one planned action for a batch of one observation.
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 import yaml
 
 from workbench.bench.provenance import staleness
+from workbench.bench.store import load_result, save_result
 
 REPO = Path(__file__).resolve().parents[2]
 ROWS = REPO / "configs" / "bench" / "planning.yaml"
@@ -96,18 +96,11 @@ def render(result: dict[str, Any], command: str, stamp: str, status: str) -> str
 
 
 def store(result: dict[str, Any], command: str, machine: str, path: Path = STORE) -> None:
-    from datetime import datetime
-
-    from workbench.io import atomic_write_json
-    from workbench.provenance import provenance
-
-    stamp = f"{datetime.now():%Y-%m-%d %H:%M}"
-    atomic_write_json(path, {"command": command, "machine": machine, "date": stamp, **provenance(), **result})
+    save_result(path, result, command, machine)
 
 
 def load(path: Path = STORE) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text())
-    return data
+    return load_result(path)
 
 
 def status(result: dict[str, Any]) -> str:

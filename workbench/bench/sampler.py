@@ -18,12 +18,13 @@ grows as workers go past this machine's cores.
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from workbench.bench.store import load_result, save_result
 
 STORE = Path(__file__).resolve().parents[2] / "docs" / "bench" / "sampler.json"
 TOTAL_ENVS = 2
@@ -184,12 +185,8 @@ def render(result: dict[str, Any], command: str, stamp: str, status: str) -> str
 
 
 def store(result: dict[str, Any], command: str, machine: str, path: Path = STORE) -> None:
-    from workbench.io import atomic_write_json
-    from workbench.provenance import provenance
-
-    atomic_write_json(path, {"command": command, "machine": machine, **provenance(), **result})
+    save_result(path, result, command, machine)
 
 
 def load(path: Path = STORE) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text())
-    return data
+    return load_result(path)

@@ -130,3 +130,18 @@ def migrate_legacy(legacy: Path, store: ResultStore, repo: Path) -> list[str]:
             store.save(upgrade_legacy_entry(key, old, repo, legacy.name))
             migrated.append(key)
     return migrated
+
+
+def save_result(path: Path, result: dict[str, Any], command: str, machine: str) -> None:
+    """A one-file benchmark result (``bench planning|sampler|appearance``) with its command, machine,
+    date and provenance (commit, dirty paths, versions), written atomically."""
+    from workbench.provenance import provenance
+
+    stamp = f"{datetime.now():%Y-%m-%d %H:%M}"
+    atomic_write_json(path, {"command": command, "machine": machine, "date": stamp, **provenance(), **result})
+
+
+def load_result(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+

@@ -272,8 +272,21 @@ def bench_transfer(cfg: BenchConfig) -> str:
     return transfer.run(cfg.rows or None, store, work, _command(), machine())
 
 
+def bench_appearance(cfg: BenchConfig) -> str:
+    """The engines' frames side by side and PyBullet's light fitted to MuJoCo's; stored, rendered."""
+    from workbench.bench import appearance
+
+    result = appearance.run()
+    if cfg.write:
+        appearance.store(result, _command(), machine())
+        return appearance.render(appearance.load())
+    return appearance.render({**result, "command": _command(), "machine": machine(),
+                              "date": f"{datetime.now():%Y-%m-%d %H:%M}"})  # fmt: skip
+
+
 SUITES = {
     "envs": bench_envs,
+    "appearance": bench_appearance,
     "train": bench_train,
     "imitation": bench_imitation,
     "sampler": bench_sampler,

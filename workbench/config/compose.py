@@ -45,12 +45,19 @@ SCHEMAS: dict[str, type] = {
 }
 
 
+_REGISTERED: list[bool] = []  # once per process: the store outlives every compose
+
+
 def register_configs() -> None:
-    """Register the command schemas and agent schemas in Hydra's ConfigStore (idempotent)."""
+    """Register the command schemas and agent schemas in Hydra's ConfigStore, once per process (each
+    registration turns every schema into an OmegaConf node: 1-2 s, once per compose before)."""
     from hydra.core.config_store import ConfigStore
 
     from agents.registry import AGENTS
 
+    if _REGISTERED:
+        return
+    _REGISTERED.append(True)
     cs = ConfigStore.instance()
     for command, schema in SCHEMAS.items():
         cs.store(name=f"{command}_schema", node=schema)

@@ -46,6 +46,9 @@ class EnvConfig:
     sensors: list[dict[str, Any]] = field(default_factory=list)
     # A parameter file (`workbench sysid` writes one): the env's base simulator parameters
     sim_params: str | None = None
+    # Tabletop: the instructions episodes draw (envs/tasks/language_splits.py): seen, unseen_colour_shape,
+    # unseen_verb_object, unseen_paraphrase or all; null: every instruction (the task as it was)
+    instruction_split: str | None = None
 
     def __post_init__(self) -> None:
         import envs  # light: registration only
@@ -68,6 +71,15 @@ class EnvConfig:
             raise ConfigError(f"env.reward={self.reward!r} is not one of {list(REWARDS)}")
         if self.perception is not None and self.id not in envs.TASK_ENV_IDS:
             raise ConfigError(f"env.perception applies to the task envs (wb/<Task>-<sim>-v0), not {self.id}")
+        if self.instruction_split is not None:
+            from envs.tasks import get_task
+            from envs.tasks.language_splits import SPLITS
+
+            split = self.instruction_split
+            if split not in SPLITS:
+                raise ConfigError(f"env.instruction_split={split!r} is not one of {list(SPLITS)}")
+            if self.id not in envs.TASK_ENV_IDS or not get_task(envs.task_of(self.id)).has_instruction:
+                raise ConfigError(f"env.instruction_split applies to Tabletop (wb/Tabletop-*), not {self.id}")
         if self.controller is not None:
             from envs.controllers import CONTROLLERS
 
@@ -132,6 +144,8 @@ class EnvConfig:
             kwargs["max_episode_steps"] = self.max_episode_steps
         if self.sim_params is not None:
             kwargs["sim_params"] = load_sim_params(self.sim_params)
+        if self.instruction_split is not None:
+            kwargs["instruction_split"] = self.instruction_split
         return kwargs
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from perception.clip.config import ClipConfig
 from perception.detection.config import CenterNetConfig, DETRConfig
 from perception.points.config import PointNetConfig
 from perception.promptable.config import PromptSegConfig
@@ -67,11 +68,12 @@ class PerceptionCollectConfig:
             raise ConfigError(f"split={self.split!r} is not one of {list(SPLITS)}")
 
 
-TASKS = ("detection", "segmentation", "promptable", "points", "point_classification", "ssl")
+TASKS = ("detection", "segmentation", "promptable", "points", "point_classification", "ssl", "clip")
 # Each task's models (the first is the default); ``model=`` chooses.
 TASK_MODELS = {
     "detection": ("centernet", "detr"), "segmentation": ("unet",), "promptable": ("promptseg",),
     "points": ("pointnet",), "point_classification": ("pointnet",), "ssl": ("simclr", "dino", "mae"),
+    "clip": ("clip",),
 }  # fmt: skip
 
 
@@ -83,8 +85,9 @@ class PerceptionTrainConfig:
     ``detr``, a DETR-style set-prediction detector), ``segmenter``
     (a U-Net) for ``task=segmentation``, ``promptseg`` (SAM-style: an object's mask from one click)
     for ``task=promptable``, ``pointnet`` for ``task=points`` (per-point classes and the
-    movable objects' centres from the frames' point clouds) and ``task=point_classification`` (an
-    object's category from its points); e.g. ``detector.width=16``.
+    movable objects' centres from the frames' point clouds), ``task=point_classification`` (an
+    object's category from its points) and ``task=clip`` (``clip``: object crops and captions in one
+    embedding space, scored zero-shot on held-out objects); e.g. ``detector.width=16``.
 
     Trains on the dataset's ``train`` split (``camera``: one of its cameras; null: the first),
     validates every ``trainer.eval_every`` steps on its ``validation`` split (keeping the best weights),
@@ -106,6 +109,8 @@ class PerceptionTrainConfig:
     dino: DINOConfig = field(default_factory=DINOConfig)
     mae: MAEConfig = field(default_factory=MAEConfig)
     probe_object: str | None = None
+    # task=clip: a CLIP-style image-text model over the frames' object crops and their names
+    clip: ClipConfig = field(default_factory=ClipConfig)
     camera: str | None = None
     steps: int = 3000
     batch_size: int = 16

@@ -47,6 +47,14 @@ def _load(cfg: PerceptionTrainConfig, root: Path) -> Callable[[str], Any]:
     def images(split: str) -> Any:
         data = load_split(root, split, first[0] if first else cfg.camera)
         first.append(data.camera)
+        if cfg.task == "clip":
+            from perception.clip.data import caption_split
+
+            try:
+                c = cfg.clip
+                return caption_split(data, c.crop_size, c.held_out, c.min_area, c.held_out_crops)
+            except ValueError as exc:
+                raise UserError(f"{root}: {exc}") from exc
         return data
 
     return images
@@ -72,6 +80,15 @@ def _model(
 
     if cfg.task == "ssl":
         return _ssl_model(cfg, train)
+    if cfg.task == "clip":
+        from perception.clip.model import ClipModel, clip_scores
+
+        if not len(train):
+            raise UserError(f"{cfg.data}: no object crop of at least {cfg.clip.min_area} px to train on")
+        ids = list(range(len(train.object_names)))
+        clip = ClipModel(cfg.clip, ids, train.object_names, (cfg.clip.crop_size, cfg.clip.crop_size))
+        # checkpoints are ranked on seen objects: the held-out ones are only ever scored on test
+        return clip, clip_scores, ("pick_top1_seen", "classify_top1_seen")
     if cfg.task == "detection":
         if cfg.model == "detr":
             detr = DETRDetector(cfg.detr, train.class_ids, train.class_names, train.images.shape[1:3])
@@ -169,6 +186,8 @@ def _one_input(model: Any, test: Any) -> tuple[Callable[[np.ndarray], Any], np.n
         return model.locate, test.points(0)
     if model.task == "ssl":
         return model.features, test.images[0]
+    if model.task == "clip":  # one crop against one caption: embedding both
+        return (lambda crops: model.pick(crops, "the red cube")), test.crops[0]
     return model.classify, test.crop(0, None)
 
 
