@@ -18,11 +18,10 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 REPO = Path(__file__).resolve().parent.parent
 
 
-def workbench_fails(*args: str) -> str:
-    """Run the CLI expecting bad input: exit code 2 and one line on stderr, no traceback; that line.
-
-    In process (the CLI's ``main``): bad input is refused before anything runs, so a subprocess per
-    case only added interpreter start (tests/workbench/test_cli.py checks the same from a subprocess)."""
+def workbench_in_process(*args: str) -> tuple[int, str]:
+    """The CLI's ``main`` in this process: (exit code, stderr). For bad input, which is refused before
+    anything runs: a subprocess per case only added ~4 s of interpreter start (tests/workbench/
+    test_cli.py checks the same one-line errors from a real subprocess)."""
     import contextlib
     import io
 
@@ -31,9 +30,15 @@ def workbench_fails(*args: str) -> str:
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         code = main(list(args))
-    assert code == 2, err.getvalue()
-    lines = err.getvalue().strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err.getvalue(), err.getvalue()
+    return code, err.getvalue()
+
+
+def workbench_fails(*args: str) -> str:
+    """Run the CLI expecting bad input: exit code 2 and one line on stderr, no traceback; that line."""
+    code, err = workbench_in_process(*args)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
     return lines[0]
 
 
@@ -61,22 +66,12 @@ def reach_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def assert_train_refused(cases: dict[tuple[str, ...], str], tmp_path: Path) -> None:
-    """Each ``workbench train ARGS`` exits 2 with one line containing its message, leaving no run.
-
-    In process (the CLI's ``main``, as a subprocess would call it): a refusal happens before anything
-    runs, and a subprocess per case cost ~4 s of interpreter start each (the one-line form of errors
-    from a real subprocess is tested in tests/workbench/test_cli.py)."""
-    import contextlib
-    import io
-
-    from workbench.cli import main
-
+    """Each ``workbench train ARGS`` exits 2 with one line containing its message, leaving no run
+    (in process: ``workbench_in_process``)."""
     for i, (args, message) in enumerate(cases.items()):
         run = tmp_path / f"run{i}"
-        err = io.StringIO()
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-            code = main(["train", *args, f"run_dir={run}"])
-        assert code == 2, (args, err.getvalue())
-        lines = err.getvalue().strip().splitlines()
-        assert len(lines) == 1 and message in lines[0], (args, err.getvalue())
+        code, err = workbench_in_process("train", *args, f"run_dir={run}")
+        assert code == 2, (args, err)
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], (args, err)
         assert not run.exists(), "a refused run leaves no directory"

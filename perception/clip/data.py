@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from perception.clip.config import HELD_OUT_CROPS
 from perception.data import PerceptionSplit
 
 # Sentence forms of an object's caption; training draws one per crop and step.
@@ -57,8 +58,6 @@ def square_crop(image: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
     out = F.interpolate(patch, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
     return out[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
 
-
-HELD_OUT_CROPS = ("partial", "none")  # what training sees of a held-out object (see CaptionSplit)
 
 
 @dataclass

@@ -60,30 +60,36 @@ def frames(env_id: str, seeds: range, size: int = 84) -> np.ndarray:
         env.close()
 
 
-def gap(task: str, seeds: range, light: tuple[float, float] | None = None) -> float:
-    """Mean absolute pixel difference (grey levels) between the engines' frames of ``seeds``."""
-    mujoco = frames(f"wb/{task}-mujoco-v0", seeds)
-    if light is None:
-        return float(np.abs(frames(f"wb/{task}-pybullet-v0", seeds) - mujoco).mean())
+def pybullet_gap(mujoco: np.ndarray, task: str, seeds: range, light: tuple[float, float]) -> float:
+    """Mean absolute pixel difference (grey levels) between ``mujoco``'s frames of ``seeds`` and
+    PyBullet's, lit with ``light`` (ambient, diffuse)."""
     with pybullet_light(*light):
         return float(np.abs(frames(f"wb/{task}-pybullet-v0", seeds) - mujoco).mean())
+
+
+def gap(task: str, seeds: range, light: tuple[float, float] | None = None) -> float:
+    """``pybullet_gap`` against MuJoCo's frames of the same layouts (``light`` None: the workbench's)."""
+    import envs.pybullet.scene as sc
+
+    light = light or (sc.LIGHT_AMBIENT, sc.LIGHT_DIFFUSE)
+    return pybullet_gap(frames(f"wb/{task}-mujoco-v0", seeds), task, seeds, light)
 
 
 def run() -> dict[str, Any]:
     import envs.pybullet.scene as sc
 
     mujoco = frames("wb/Push-mujoco-v0", FIT_SEEDS)
-    fit = []
-    for ambient, diffuse in itertools.product(*GRID):
-        with pybullet_light(float(ambient), float(diffuse)):
-            pybullet = frames("wb/Push-pybullet-v0", FIT_SEEDS)
-        fit.append((float(np.abs(pybullet - mujoco).mean()), float(ambient), float(diffuse)))
+    fit = [
+        (pybullet_gap(mujoco, "Push", FIT_SEEDS, (float(a), float(d))), float(a), float(d))
+        for a, d in itertools.product(*GRID)
+    ]
     best = min(fit)
     current = (sc.LIGHT_AMBIENT, sc.LIGHT_DIFFUSE)
-    tasks = {
-        task: {"defaults": gap(task, REPORT_SEEDS, DEFAULTS), "current": gap(task, REPORT_SEEDS, current)}
-        for task in TASKS
-    }
+    tasks = {}
+    for task in TASKS:  # MuJoCo's frames rendered once, compared under both lights
+        reference = frames(f"wb/{task}-mujoco-v0", REPORT_SEEDS)
+        tasks[task] = {light_name: pybullet_gap(reference, task, REPORT_SEEDS, light)
+                       for light_name, light in (("defaults", DEFAULTS), ("current", current))}  # fmt: skip
     return {
         "fit": {"gap": best[0], "ambient": best[1], "diffuse": best[2], "seeds": list(FIT_SEEDS),
                 "grid": [g.tolist() for g in GRID]},
