@@ -31,6 +31,7 @@ from agents.model_based.config import PETSConfig
 from agents.model_based.tdmpc_config import TDMPCConfig
 from agents.rl.config import DQNConfig, PPOConfig, SACConfig, TD3Config, TQCConfig
 from agents.rl.rllib_config import RLlibPPOConfig, RLlibSACConfig
+from agents.vla.config import Pi0Config, RTConfig
 
 FAMILIES = ("offline", "online", "perception")
 
@@ -89,6 +90,12 @@ AGENTS: dict[str, AgentSpec] = {
             ("execute_horizon", "num_inference_steps", "sampler"),
             "Diffusion Policy (Chi et al. 2023): a denoiser over action chunks, receding horizon",
         ),
+        # Vision-language-action: camera + proprio + instruction, trained on demonstrations (agents/vla/).
+        AgentSpec("vla_rt", RTConfig, "agents.vla.rt:RTAgent", "offline", "offline", ("execute_horizon",),
+                  "RT-1/RT-2 style VLA: FiLM-conditioned conv tokens, transformer, actions as bin tokens"),
+        AgentSpec("vla_pi0", Pi0Config, "agents.vla.pi0:Pi0Agent", "offline", "offline",
+                  ("execute_horizon", "flow_steps"),
+                  "pi0 style VLA: image+instruction transformer prefix, flow-matching action expert"),
         # Model-free RL: Stable-Baselines3's (and sb3-contrib's) algorithms, wired by agents/rl/.
         AgentSpec("dqn", DQNConfig, _SB3, "online", "online", (),
                   "DQN (SB3): epsilon-greedy Q-learning for discrete actions (env.controller=discrete)"),

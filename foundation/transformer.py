@@ -94,13 +94,21 @@ class TransformerBlock(nn.Module):
             nn.Linear(d_model, hidden), nn.GELU(), nn.Linear(hidden, d_model), nn.Dropout(dropout)
         )
 
-    def forward(self, x: torch.Tensor, memory: torch.Tensor | None = None) -> torch.Tensor:
-        x = x + self.attn(self.ln1(x), causal=self.causal)  # (B, T, D)
+    def forward(
+        self,
+        x: torch.Tensor,
+        memory: torch.Tensor | None = None,
+        attn_mask: torch.Tensor | None = None,
+        memory_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """``attn_mask`` (B, 1, T, T) / ``memory_mask`` (B, 1, T, S): True where a query may attend
+        (e.g. not to padding); with ``attn_mask`` a causal block must fold causality into it."""
+        x = x + self.attn(self.ln1(x), causal=self.causal, attn_mask=attn_mask)  # (B, T, D)
         if self.cross is not None:
             if memory is None:
                 raise ValueError("this block has cross-attention: pass memory=(B, S, D)")
             assert self.ln_cross is not None
-            x = x + self.cross(self.ln_cross(x), context=memory)  # (B, T, D)
+            x = x + self.cross(self.ln_cross(x), context=memory, attn_mask=memory_mask)  # (B, T, D)
         return x + self.mlp(self.ln2(x))  # (B, T, D)
 
 

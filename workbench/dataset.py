@@ -24,7 +24,10 @@ elsewhere, so noisy demonstrations train on what the expert meant, not on the no
 Everything is held in memory as flat, concatenated numpy arrays plus per-sample index arrays, so a
 whole batch is a few fancy-indexing gathers (``sample_batch``). On a 2-core laptop that beats a
 DataLoader with workers, whose process start-up and pickling cost more than the indexing itself.
-Image keys stay uint8 (4x smaller than float32); the encoder converts them.
+Image keys stay uint8 (4x smaller than float32); the encoder converts them. Text keys (Tabletop's
+``instruction``) become fixed-width byte codes, ``obs/<key>`` (B, To, L) uint8
+(``foundation.text_codes``), and their "statistics" are the distinct strings the data holds (what a
+learned word vocabulary is built from, train split only).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from foundation.text_codes import encode_texts
 from workbench.data import is_low_dim, load_episode, load_meta
 
 __all__ = ["ACTION_KEYS", "SequenceDataset"]
@@ -105,6 +109,12 @@ class SequenceDataset(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
             raise ValueError(f"the selected episodes of {self.root} have no steps")
 
         self.obs = {k: np.concatenate(v) for k, v in obs_parts.items()}  # key -> (sum(T_e + 1), *shape)
+        # Text: the distinct strings (the key's "statistics"), then (N, L) uint8 codes like any array.
+        self.text_keys = [k for k in self.obs_keys if self.obs[k].dtype.kind in "USO"]
+        self.texts = {k: sorted({str(t) for t in self.obs[k].reshape(-1)}) for k in self.text_keys}
+        for k in self.text_keys:
+            length = int(self.meta["obs_spec"].get(k, {}).get("max_length") or max(map(len, self.texts[k])))
+            self.obs[k] = encode_texts(self.obs[k], length)  # (sum(T_e + 1), L)
         self.actions = np.concatenate(act_parts)  # (sum(T_e), A) float32
         # A NaN in the data becomes a NaN loss hundreds of steps later: name the culprit now.
         for name, parts in [("actions", act_parts), *((f"obs/{k}", v) for k, v in obs_parts.items())]:
@@ -195,7 +205,8 @@ class SequenceDataset(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
 
     @property
     def stats(self) -> dict[str, dict[str, Any]]:
-        """mean/std/min/max per batch key (``obs/<key>`` for low-dim keys, ``action``).
+        """mean/std/min/max per batch key (``obs/<key>`` for low-dim keys, ``action``), and for text keys
+        ``{"texts": [distinct strings]}``.
 
         With all episodes selected these are the dataset's stats from meta.json. With a subset (a
         train split) they are computed from the loaded arrays, so validation data never leaks into
@@ -211,11 +222,15 @@ class SequenceDataset(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
             else:
                 arrays = {f"obs/{k}": self.obs[k] for k in self.low_dim_keys} | {"action": self.actions}
                 self._stats = {k: _array_stats(v) for k, v in arrays.items()}
+            self._stats.update({f"obs/{k}": {"texts": list(v)} for k, v in self.texts.items()})
         return self._stats
 
     @property
     def low_dim_keys(self) -> list[str]:
-        return [k for k in self.obs_keys if is_low_dim(k, self.obs[k].shape[1:], self.obs[k].dtype)]
+        return [
+            k for k in self.obs_keys
+            if k not in self.text_keys and is_low_dim(k, self.obs[k].shape[1:], self.obs[k].dtype)
+        ]
 
 
 def _array_stats(x: np.ndarray) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from workbench.bench import appearance, perception, planning, rl, transfer
+from workbench.bench import appearance, perception, planning, rl, transfer, vla
 from workbench.bench.imitation import REPO, ROWS_FILE, TITLE, store_for
 from workbench.bench.render import render_store
 from workbench.bench.rows import load_suite
@@ -33,6 +33,8 @@ def main(argv: list[str]) -> int:
         write_section(out, "appearance", appearance.render(appearance.load()))
     if any(transfer.STORE.glob("*.json")):
         write_section(out, "transfer", transfer.render())
+    if any(vla.STORE.glob("*.json")):
+        write_section(out, "vla", vla.render())
     print(f"wrote the benchmark sections of {out} and their curves in docs/img/")
     return 0
 

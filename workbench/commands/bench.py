@@ -272,6 +272,15 @@ def bench_transfer(cfg: BenchConfig) -> str:
     return transfer.run(cfg.rows or None, store, work, _command(), machine())
 
 
+def bench_vla(cfg: BenchConfig) -> str:
+    """Train the VLA rows on seen instructions, score every instruction split (``configs/bench/vla.yaml``)."""
+    from workbench.bench import vla
+
+    work = Path(cfg.work) if cfg.work else vla.WORK
+    store = Path(cfg.store) if cfg.store else vla.STORE
+    return vla.run(cfg.rows or None, store, work, _command(), machine())
+
+
 def bench_appearance(cfg: BenchConfig) -> str:
     """The engines' frames side by side and PyBullet's light fitted to MuJoCo's; stored, rendered."""
     from workbench.bench import appearance
@@ -296,6 +305,7 @@ SUITES = {
     "perception": bench_perception,
     "ssl": bench_ssl,
     "transfer": bench_transfer,
+    "vla": bench_vla,
 }
 SECTIONS = {"ssl": "perception"}  # suites that write another suite's section of docs/benchmarks.md
 

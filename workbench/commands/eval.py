@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.config import EvalConfig, load_train_config
-from workbench.errors import UserError
+from workbench.errors import UserError, one_line
 
 
 def run(cfg: EvalConfig) -> dict[str, Any]:
@@ -60,6 +60,12 @@ def _trained_policy(cfg: EvalConfig) -> tuple[Any, Any, Any, Path, dict[str, Any
         seen = None if cfg.env.perception == "off" else cfg.env.perception
         train_cfg = dataclasses.replace(train_cfg, env=dataclasses.replace(train_cfg.env, perception=seen))
     train_cfg = dataclasses.replace(train_cfg, env=deployed_env(train_cfg.env, cfg.sim, cfg.nominal))
+    if cfg.instructions is not None:  # Tabletop's held-out instruction splits (envs.tasks.language_splits)
+        try:
+            env = dataclasses.replace(train_cfg.env, instruction_split=cfg.instructions)
+        except ValueError as exc:  # EnvConfig refuses a split on a task without instructions
+            raise UserError(f"instructions={cfg.instructions}: {one_line(exc)}") from exc
+        train_cfg = dataclasses.replace(train_cfg, env=env)
     settings = cfg.settings(train_cfg.seeds)  # the run's own seed plan
     ckpt = Path(cfg.checkpoint) if cfg.checkpoint else latest_checkpoint(run_dir)
     if ckpt is None:
@@ -81,6 +87,8 @@ def _trained_policy(cfg: EvalConfig) -> tuple[Any, Any, Any, Path, dict[str, Any
         name += f"_in_{cfg.sim}"
     if cfg.nominal:
         name += "_nominal"
+    if cfg.instructions is not None:
+        name += f"_{cfg.instructions}"
     extra = {
         "run": str(run_dir),
         "checkpoint": str(ckpt),
@@ -91,6 +99,7 @@ def _trained_policy(cfg: EvalConfig) -> tuple[Any, Any, Any, Path, dict[str, Any
         "perception": cfg.env.perception,
         "sim": cfg.sim,
         "nominal": cfg.nominal,
+        "instructions": train_cfg.env.instruction_split,
         "env_id": train_cfg.env.id,
     }
     return policy, train_cfg.env, settings, record_dir(run_dir / "eval", name), extra

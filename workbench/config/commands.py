@@ -41,6 +41,9 @@ class EvalConfig(EvalSettings):
     # `nominal=true`: without the run's randomisation, sensor models and fitted parameters
     sim: str | None = None
     nominal: bool = False
+    # run= only, Tabletop: the instruction split the episodes draw (seen, unseen_colour_shape,
+    # unseen_verb_object, unseen_paraphrase, all); null: the run's own env setting
+    instructions: str | None = None
     out: str | None = None
     device: str = "auto"
     debug: bool = False
@@ -50,6 +53,15 @@ class EvalConfig(EvalSettings):
         check_device(self.device)
         if (self.sim is not None or self.nominal) and self.run is None:
             raise ConfigError("sim= and nominal= change a trained run's env; use them with run=RUN_DIR")
+        if self.instructions is not None:
+            from envs.tasks.language_splits import SPLITS
+
+            if self.run is None:
+                raise ConfigError(
+                    "instructions= changes a trained run's instruction split; use it with run=RUN_DIR"
+                )
+            if self.instructions not in SPLITS:
+                raise ConfigError(f"instructions={self.instructions!r} is not one of {list(SPLITS)}")
         if self.sim is not None and self.sim not in SIMULATORS:
             raise ConfigError(f"sim={self.sim!r} is not one of {list(SIMULATORS)}")
         if self.run is None and self.policy is None:

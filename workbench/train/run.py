@@ -79,13 +79,21 @@ def check_dataset(cfg: TrainConfig, dataset_dir: Path) -> None:
             f"dataset {dataset_dir} was recorded on {meta['env_id']} but env is {cfg.env.id}; "
             f"pass env={meta['env_id']}"
         )
-    missing = [k for k in cfg.agent.obs_keys if k not in meta["obs_spec"]]
+    missing = [k for k in training_keys(cfg.agent) if k not in meta["obs_spec"]]
     if missing:
         raise UserError(
             f"dataset {dataset_dir} has no observations {missing} (agent.obs_keys); it records "
             f"{sorted(meta['obs_spec'])}: re-collect it with env.obs_mode=... or change agent.obs_keys"
         )
     check_training_seeds(cfg, dataset_dir)
+
+
+def training_keys(agent_config: Any) -> list[str]:
+    """The observations a training batch holds: what the agent reads, and the VLA agents' training-only
+    grounding target (``aux_key``), which the policy never reads when it acts."""
+    keys = list(agent_config.obs_keys)
+    aux = getattr(agent_config, "aux_key", None)  # only the VLA configs have one
+    return [*keys, aux] if aux is not None and aux not in keys else keys
 
 
 RUN_FILES_BEFORE_START = {"config.yaml", LOCK_NAME}
@@ -171,7 +179,7 @@ def train_offline(
     meta = load_meta(dataset_dir)
     data = SequenceDataset(
         dataset_dir,
-        obs_keys=cfg.agent.obs_keys,
+        obs_keys=training_keys(cfg.agent),
         obs_horizon=cfg.agent.obs_horizon,
         action_horizon=cfg.agent.action_horizon,
         action_key=cfg.agent.label,

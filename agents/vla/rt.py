@@ -1,0 +1,99 @@
+"""RT-1/RT-2 style VLA: the instruction FiLM-conditions the image trunk, a transformer reads the image
+tokens, and actions come out as discrete tokens, one categorical over ``bins`` per action dimension
+(Brohan et al. 2022, "RT-1"; RT-2 keeps the same action tokens inside a VLM).
+
+    text      = TextEncoder(instruction)                          tokens (B, L, D), sentence c (B, D)
+    image     = ConvTokenizer(rgb | FiLM(c))                      (B, To*n, D)   n = 25 at 76x76 crops
+    x         = Transformer([c, proprio, image, readout_1..Ta])   bidirectional, (B, 2 + To*n + Ta, D)
+    logits    = Linear(x[readout_k])                              (B, Ta, A, bins)
+    loss      = cross-entropy(logits, bin(a[t+k]))  (+ aux_weight * grounding MSE on x[c])
+
+Bins are uniform over the controller's range [low, high] (RT-1's 256 per dimension); acting takes each
+dimension's most likely bin centre. Unlike the regression heads of BC, a categorical can hold several
+modes of the action at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from agents.vla.base import VLABase
+from agents.vla.config import RTConfig
+from agents.vla.vision import ConvTokenizer
+from foundation.transformer import TransformerBlock
+
+
+class RTAgent(VLABase):
+    config: RTConfig
+
+    def build(self) -> None:
+        c = self.config
+        self.tokenizer = ConvTokenizer(c.widths, c.d_model, self.crop_hw, cond_dim=c.d_model)
+        self.readout = nn.Parameter(torch.randn(1, c.action_horizon, c.d_model) * 0.02)
+        self.type_embed = nn.Parameter(torch.zeros(3, c.d_model))  # sentence, proprio, readout token types
+        self.blocks = nn.ModuleList(TransformerBlock(c.d_model, c.n_heads, dropout=c.dropout, causal=False)
+                                    for _ in range(c.n_layers))  # fmt: skip
+        self.norm = nn.LayerNorm(c.d_model)
+        self.head = nn.Linear(c.d_model, self.action_dim * c.bins)
+        low = np.broadcast_to(self.low, (self.action_dim,)).astype(np.float32)
+        high = np.broadcast_to(self.high, (self.action_dim,)).astype(np.float32)
+        self.register_buffer("bin_low", torch.as_tensor(low))  # (A,)
+        self.register_buffer("bin_width", torch.as_tensor((high - low) / c.bins))  # (A,)
+
+    bin_low: torch.Tensor
+    bin_width: torch.Tensor
+
+    def features(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(readout states (B, Ta, D), sentence state (B, D)) after the transformer."""
+        _, _, sentence = self.text(self.texts_of(batch))  # (B, D)
+        b = sentence.shape[0]
+        cond = sentence.repeat_interleave(self.config.obs_horizon, dim=0)  # (B * To, D)
+        image = self.with_frames(self.tokenizer(self.images_of(batch), cond), b)  # (B, To*n, D)
+        parts = [(sentence + self.type_embed[0])[:, None]]
+        low = self.low_token(batch)
+        if low is not None:
+            parts.append(low + self.type_embed[1])
+        parts += [image, self.readout.expand(b, -1, -1) + self.type_embed[2]]
+        x = torch.cat(parts, dim=1)  # (B, S, D)
+        for block in self.blocks:
+            x = block(x)
+        x = self.norm(x)
+        return x[:, -self.config.action_horizon :], x[:, 0]
+
+    def logits(self, readout: torch.Tensor) -> torch.Tensor:
+        return self.head(readout).view(*readout.shape[:2], self.action_dim, self.config.bins)  # (B, Ta, A, K)
+
+    def to_bins(self, actions: torch.Tensor) -> torch.Tensor:
+        """(..., A) actions -> (..., A) bin indices (clipped into the range)."""
+        idx = torch.floor((actions - self.bin_low) / self.bin_width).long()
+        return idx.clamp(0, self.config.bins - 1)
+
+    def from_bins(self, idx: torch.Tensor) -> torch.Tensor:
+        return self.bin_low + (idx.float() + 0.5) * self.bin_width  # bin centres (..., A)
+
+    def compute_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        readout, sentence = self.features(batch)
+        logits = self.logits(readout)  # (B, Ta, A, K)
+        target = self.to_bins(batch["action"].float())  # (B, Ta, A)
+        ce = nn.functional.cross_entropy(
+            logits.flatten(0, 2),
+            target.flatten(),
+            reduction="none",
+            label_smoothing=self.config.label_smoothing,
+        ).view(target.shape)  # (B, Ta, A)
+        valid = (~batch["action_is_pad"]).float()[..., None]  # (B, Ta, 1)
+        ce = (ce * valid).sum() / (valid.sum() * self.action_dim).clamp(min=1.0)
+        accuracy = ((logits.argmax(-1) == target).float() * valid).sum() / (valid.sum() * self.action_dim)
+        aux, aux_metrics = self.aux_loss(sentence, batch)
+        loss = ce + aux
+        return loss, {"loss": float(loss.detach()), "action_ce": float(ce.detach()),
+                      "bin_accuracy": float(accuracy), **aux_metrics}  # fmt: skip
+
+    def predict_chunk(
+        self, batch: dict[str, torch.Tensor], generator: torch.Generator | list[torch.Generator]
+    ) -> torch.Tensor:
+        del generator  # the most likely bin: deterministic
+        readout, _ = self.features(batch)
+        return self.from_bins(self.logits(readout).argmax(-1))  # (B, Ta, A)

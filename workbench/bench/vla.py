@@ -1,0 +1,244 @@
+"""``workbench bench vla``: train each VLA row on Tabletop's seen instructions, then score it once on the
+test seeds of every instruction split (``configs/bench/vla.yaml``).
+
+A row trains ``workbench train <overrides> seed=S`` in ``runs/bench/vla/<row>/seed_<S>`` (kept: a
+stopped benchmark resumes it), on the suite's shared demonstration set (collected once, seen split,
+seeds from the plan's demo range), then runs ``workbench eval run=RUN instructions=<split>`` for the
+seen split and each held-out one. The goals: success on seen instructions, and the held-out splits'
+success as a ratio of it. Latency is one chunk prediction at batch 1 on one thread (the instruction's
+text encoding cached, as it is for every step of an episode but the first).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workbench.bench.imitation import (
+    REPO,
+    _latency_ms,
+    _median_metric,
+    _resolved_config,
+    config_sha256,
+    per_episode,
+)
+from workbench.bench.provenance import staleness
+from workbench.bench.rows import RowError
+from workbench.bench.stats import format_percent_ci, mean_ci
+from workbench.bench.store import ResultStore, entry_header
+from workbench.provenance import dirty_paths, head_commit
+
+ROWS_FILE = REPO / "configs" / "bench" / "vla.yaml"
+STORE = REPO / "docs" / "bench" / "vla"
+WORK = Path("runs/bench/vla")
+TITLE = "Vision-language-action agents on held-out instructions (`workbench bench vla`)"
+SPLITS = ("seen", "unseen_colour_shape", "unseen_verb_object", "unseen_paraphrase")
+DATASET_TOKEN = "{dataset}"
+
+
+@dataclass(frozen=True)
+class VLARow:
+    key: str
+    agent: str  # as shown in the table
+    text: str  # the text encoder, as shown
+    overrides: tuple[str, ...]
+    seeds: int = 1
+    episodes: int = 50  # test episodes per split
+    min_seen: float | None = None  # success on seen instructions
+    min_ratio: dict[str, float] = field(default_factory=dict)  # split -> its success / seen success
+    max_latency_ms: float | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class VLASuite:
+    rows: tuple[VLARow, ...]
+    dataset: dict[str, Any]  # {dir: the shared demos, collect: `workbench collect` overrides}
+    shaped_by: tuple[str, ...] = ()
+    intro: str = ""
+
+    @property
+    def row_keys(self) -> list[str]:
+        return [r.key for r in self.rows]
+
+    def row(self, key: str) -> VLARow:
+        for row in self.rows:
+            if row.key == key:
+                return row
+        raise RowError(f"unknown vla row {key!r}; valid rows: {', '.join(self.row_keys)}")
+
+
+def load_suite(path: Path = ROWS_FILE) -> VLASuite:
+    data = yaml.safe_load(path.read_text())
+    rows = []
+    for item in data["rows"]:
+        unknown = set(item) - set(VLARow.__dataclass_fields__)
+        if unknown:
+            raise RowError(f"{path}: row {item.get('key')!r} has unknown keys {sorted(unknown)}")
+        bad = set(item.get("min_ratio", {})) - set(SPLITS)
+        if bad:
+            raise RowError(
+                f"{path}: row {item['key']}: min_ratio splits {sorted(bad)} are not in {list(SPLITS)}"
+            )
+        rows.append(VLARow(**{**item, "overrides": tuple(item["overrides"])}))
+    keys = [r.key for r in rows]
+    if len(set(keys)) != len(keys):
+        raise RowError(f"{path}: duplicate row keys")
+    return VLASuite(
+        tuple(rows), dict(data["dataset"]), tuple(data.get("shaped_by", ())), data.get("intro", "")
+    )
+
+
+def ensure_dataset(suite: VLASuite, work: Path) -> Path:
+    """The shared demonstrations, collected once (``workbench collect``) if they are not there yet."""
+    from workbench.commands.collect import run as collect
+    from workbench.config import compose
+    from workbench.data import load_meta
+
+    root = work / suite.dataset["dir"]
+    if (root / "meta.json").is_file() and load_meta(root).get("complete"):
+        return root
+    collect(compose("collect", [*suite.dataset["collect"], f"out={root}"]))
+    return root
+
+
+def evaluate_split(run_dir: Path, split: str, episodes: int) -> dict[str, Any]:
+    """The run's policy on ``episodes`` test seeds drawing ``split``'s instructions (kept: a resumed
+    benchmark reads the same record)."""
+    from workbench.commands.eval import run as evaluate
+    from workbench.config import compose
+
+    out = run_dir / "eval" / f"split_{split}_n{episodes}"
+    if not (out / "results.json").is_file():
+        video = ["video_episodes=2"] if split == "seen" else ["video=false"]
+        evaluate(compose("eval", [f"run={run_dir}", f"instructions={split}", f"episodes={episodes}",
+                                  *video, f"out={out}"]))  # fmt: skip
+    return dict(json.loads((out / "results.json").read_text()))
+
+
+def run_row(row: VLARow, suite: VLASuite, work: Path) -> dict[str, Any]:
+    from workbench.bench.rl import WALL_FILE, train_or_resume
+    from workbench.config import load_train_config
+
+    # the code the row runs with: taken before it trains (a commit made meanwhile did not shape it)
+    commit, dirty_tree, dirty_row = (
+        head_commit(REPO),
+        dirty_paths(REPO),
+        dirty_paths(REPO, list(suite.shaped_by)),
+    )
+    dataset = ensure_dataset(suite, work)
+    overrides = [o.replace(DATASET_TOKEN, str(dataset)) for o in row.overrides]
+    seeds, config = [], None
+    for seed in range(row.seeds):
+        run_dir = work / row.key / f"seed_{seed}"
+        train_or_resume(overrides, seed, run_dir)
+        results = {split: evaluate_split(run_dir, split, row.episodes) for split in SPLITS}
+        wall = (json.loads((run_dir / WALL_FILE).read_text())["seconds"] / 60
+                if (run_dir / WALL_FILE).is_file() else None)  # fmt: skip
+        train_cfg = load_train_config(run_dir / "config.yaml")
+        config = config or _resolved_config(run_dir)
+        seeds.append({
+            "seed": seed,
+            "success": {s: results[s]["success_rate"] for s in SPLITS},
+            "wall_minutes": wall,
+            "samples_per_s": _median_metric(run_dir, "train/samples_per_s"),
+            "latency_ms": _latency_ms(run_dir, train_cfg.env),
+            "config_sha256": config_sha256(_resolved_config(run_dir)),
+            "per_episode": {s: per_episode(results[s]) for s in SPLITS},
+        })  # fmt: skip
+    return {
+        **entry_header(row.key, commit, dirty_tree, dirty_row, overrides),
+        "config": config,
+        "seeds": seeds,
+    }
+
+
+def run(selected: list[str] | None, store_path: Path, work: Path, command: str, machine: str) -> str:
+    suite = load_suite()
+    store = ResultStore(store_path)
+    for key in selected or []:
+        suite.row(key)  # fails with the valid keys before anything runs
+    for key in selected or suite.row_keys:
+        print(f"bench vla: {key} ...", flush=True)
+        entry = run_row(suite.row(key), suite, work)
+        entry.update(date=f"{datetime.now():%Y-%m-%d %H:%M}", command=command, machine=machine)
+        store.save(entry)
+    return render(suite, store)
+
+
+def _values(entry: dict[str, Any], split: str) -> list[float]:
+    return [float(s["success"][split]) for s in entry.get("seeds", []) if s.get("success")]
+
+
+def _seed_values(entry: dict[str, Any], key: str) -> list[float]:
+    return [float(s[key]) for s in entry.get("seeds", []) if s.get(key) is not None]
+
+
+def verdicts(row: VLARow, entry: dict[str, Any]) -> list[str]:
+    """One phrase per goal of the row: met, or missed with the number."""
+    out = []
+    seen = _values(entry, "seen")
+    mean_seen = statistics.fmean(seen) if seen else 0.0
+    if row.min_seen is not None:
+        ok = mean_seen >= row.min_seen - 1e-12
+        out.append(f"seen >= {row.min_seen:.0%}: " + ("met" if ok else f"**missed** ({mean_seen:.0%})"))
+    for split, ratio in row.min_ratio.items():
+        value = statistics.fmean(_values(entry, split)) / mean_seen if mean_seen > 0 else 0.0
+        ok = value >= ratio - 1e-12
+        out.append(f"{split} >= {ratio:g}x seen: " + ("met" if ok else f"**missed** ({value:.2f}x)"))
+    latency = _seed_values(entry, "latency_ms")
+    if row.max_latency_ms is not None and latency:
+        value = statistics.median(latency)
+        ok = value <= row.max_latency_ms
+        out.append(
+            f"latency <= {row.max_latency_ms:g} ms: " + ("met" if ok else f"**missed** ({value:.0f} ms)")
+        )
+    return out
+
+
+def render(suite: VLASuite | None = None, store: ResultStore | None = None) -> str:
+    suite = suite or load_suite()
+    store = store or ResultStore(STORE)
+    entries = store.load_all(suite.row_keys)
+    cols = ["agent", "text encoder", "seen", "unseen colour x shape", "unseen verb x object",
+            "unseen paraphrase", "goals", "train min", "samples/s", "latency ms", "measured at"]  # fmt: skip
+    lines = [f"## {TITLE}", "", suite.intro, "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    commands, notes = [], []
+    for row in suite.rows:
+        if row.notes:
+            notes.append(f"- {row.key}: {row.notes}")
+        entry = entries.get(row.key)
+        if entry is None:
+            lines.append(f"| {row.agent} | {row.text} | not run |" + " |" * (len(cols) - 3))
+            continue
+        seen = _values(entry, "seen")
+        mean_seen = statistics.fmean(seen) if seen else 0.0
+        cells = [row.agent, row.text, format_percent_ci(mean_ci(seen))]
+        for split in SPLITS[1:]:
+            vals = _values(entry, split)
+            ratio = f" ({statistics.fmean(vals) / mean_seen:.2f}x)" if vals and mean_seen > 0 else ""
+            cells.append(format_percent_ci(mean_ci(vals)) + ratio)
+        wall, sps, lat = (_seed_values(entry, k) for k in ("wall_minutes", "samples_per_s", "latency_ms"))
+        stale = staleness(REPO, entry.get("commit"), list(suite.shaped_by))
+        cells += [
+            "; ".join(verdicts(row, entry)) or "reported",
+            f"{statistics.fmean(wall):.0f}" if wall else "",
+            f"{statistics.median(sps):.0f}" if sps else "",
+            f"{statistics.median(lat):.1f}" if lat else "",
+            stale.text(),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+        commit = (entry.get("commit") or "?")[:7]
+        commands.append(
+            f"- {row.key} ({entry.get('date')}, {entry.get('machine')}, commit {commit}, "
+            f"{len(entry.get('seeds', []))} seed(s)): `{entry.get('command')}` = `workbench train "
+            f"{' '.join(entry.get('overrides', []))} seed=S`, then `workbench eval run=RUN "
+            f"instructions=SPLIT episodes={row.episodes}` for each split"
+        )
+    return "\n".join([*lines, "", "Commands:", "", *commands, "", "Notes:", "", *notes])
