@@ -36,7 +36,7 @@ COMMANDS: dict[str, str] = {
 PRETRAIN_DEFAULTS = ("task=ssl", "flip=false", "steps=2000", "batch_size=64", "lr=0.0005")
 BENCH_SUITES = (
     "envs", "appearance", "train", "imitation", "sampler", "rl", "mbrl", "planning", "perception", "ssl",
-    "transfer",
+    "transfer", "vla",
 )  # fmt: skip
 PERCEPTION_ACTIONS = ("collect", "train", "show", "explain")
 # Commands whose first argument chooses what they do; perception's actions have a config each.
