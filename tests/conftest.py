@@ -65,6 +65,19 @@ def reach_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def tabletop_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four expert episodes on Tabletop's seen instructions with a small agentview image, proprio, the
+    instruction and the state (what the VLA agents train on), recorded by `workbench collect`."""
+    out = tmp_path_factory.mktemp("data") / "tabletop"
+    workbench(
+        "collect", "env=wb/Tabletop-mujoco-v0", "env.obs_mode=state+rgb+proprio+instruction",
+        "env.cameras=[agentview]", "env.width=48", "env.height=48", "env.instruction_split=seen",
+        "episodes=4", f"out={out}", "num_envs=2",
+    )  # fmt: skip
+    return out
+
+
 def assert_train_refused(cases: dict[tuple[str, ...], str], tmp_path: Path) -> None:
     """Each ``workbench train ARGS`` exits 2 with one line containing its message, leaving no run
     (in process: ``workbench_in_process``)."""

@@ -1,0 +1,38 @@
+"""A VLA from the CLI: train on Tabletop demos, evaluate on a held-out instruction split, refuse bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import workbench, workbench_fails
+
+SMALL = [
+    "agent.widths=[8,16]", "agent.d_model=32", "agent.n_heads=2", "agent.text.dim=16", "agent.text.heads=2",
+    "agent.expert_d_model=32", "agent.steps=4", "agent.batch_size=8", "agent.warmup_steps=1",
+]  # fmt: skip
+
+
+def test_vla_trains_and_evaluates_a_held_out_split_from_the_cli(
+    tabletop_dataset: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    workbench(
+        "train", "experiment=tabletop_vla_pi0", f"dataset={tabletop_dataset}", "env.width=48",
+        "env.height=48", *SMALL, "eval.episodes=1", "eval.video=false", f"run_dir={run}",
+    )  # fmt: skip
+    assert (run / "policy.pt").is_file()
+    out = tmp_path / "eval"
+    workbench(
+        "eval", f"run={run}", "instructions=unseen_paraphrase", "episodes=1", "video=false", f"out={out}"
+    )
+    results = json.loads((out / "results.json").read_text())
+    assert results["instructions"] == "unseen_paraphrase" and results["episodes"] == 1
+    assert "instructions='bogus' is not one of" in workbench_fails("eval", f"run={run}", "instructions=bogus")
+
+
+def test_bad_vla_settings_are_refused_in_one_line(tmp_path: Path) -> None:
+    assert "agent.text.name" in workbench_fails("train", "experiment=tabletop_vla_rt", "agent.text.name=bert")
+    assert "instructions= changes a trained run" in workbench_fails(
+        "eval", "env=wb/Tabletop-mujoco-v0", "policy=expert", "instructions=seen"
+    )
