@@ -17,6 +17,7 @@ The first layout, a single ``imitation.json`` with every row, is migrated by ``m
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,33 @@ def seed_values(entry: dict[str, Any], metric: str) -> list[float]:
     """One value per training seed (seeds that did not record the metric are left out)."""
     key = SEED_KEYS[metric]
     return [float(s[key]) for s in entry.get("seeds", []) if s.get(key) is not None]
+
+
+def seed_floats(entry: dict[str, Any], key: str) -> list[float]:
+    """``key`` of every training seed of ``entry`` that recorded it (suites with their own seed keys)."""
+    return [float(s[key]) for s in entry.get("seeds", []) if s.get(key) is not None]
+
+
+def measure_rows(
+    name: str,
+    selected: list[str] | None,
+    row_keys: list[str],
+    check_key: Callable[[str], Any],
+    measure: Callable[[str], dict[str, Any]],
+    store: ResultStore,
+    command: str,
+    machine: str,
+) -> None:
+    """Measure the ``selected`` rows (all when None; each checked by ``check_key`` before anything
+    runs) one at a time, storing each row's entry as soon as it is done with the date, command and
+    machine, so a long benchmark keeps what it has measured."""
+    for key in selected or []:
+        check_key(key)  # fails with the valid keys before anything runs
+    for key in selected or row_keys:
+        print(f"bench {name}: {key} ...", flush=True)
+        entry = measure(key)
+        entry.update(date=f"{datetime.now():%Y-%m-%d %H:%M}", command=command, machine=machine)
+        store.save(entry)
 
 
 def entry_header(

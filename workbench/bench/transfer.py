@@ -19,7 +19,6 @@ import json
 import shutil
 import statistics
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from workbench.bench.imitation import REPO, _resolved_config, config_sha256, per
 from workbench.bench.provenance import staleness
 from workbench.bench.rows import RowError
 from workbench.bench.stats import format_percent_ci, mean_ci
-from workbench.bench.store import ResultStore, entry_header
+from workbench.bench.store import ResultStore, entry_header, measure_rows, seed_floats
 from workbench.provenance import dirty_paths, head_commit
 
 ROWS_FILE = REPO / "configs" / "bench" / "transfer.yaml"
@@ -179,18 +178,11 @@ def run_row(
 def run(selected: list[str] | None, store_path: Path, work: Path, command: str, machine: str) -> str:
     suite = load_suite()
     store = ResultStore(store_path)
-    for key in selected or []:
-        suite.row(key)  # fails with the valid keys before anything runs
-    for key in selected or suite.row_keys:
-        print(f"bench transfer: {key} ...", flush=True)
-        entry = run_row(suite.row(key), suite, work)
-        entry.update(date=f"{datetime.now():%Y-%m-%d %H:%M}", command=command, machine=machine)
-        store.save(entry)
+    measure_rows(
+        "transfer", selected, suite.row_keys, suite.row, lambda key: run_row(suite.row(key), suite, work),
+        store, command, machine,
+    )  # fmt: skip
     return render(suite, store)
-
-
-def _mean(entry: dict[str, Any], key: str) -> list[float]:
-    return [float(s[key]) for s in entry.get("seeds", []) if s.get(key) is not None]
 
 
 def render(suite: TransferSuite | None = None, store: ResultStore | None = None) -> str:
@@ -211,11 +203,11 @@ def render(suite: TransferSuite | None = None, store: ResultStore | None = None)
             lines.append("| " + " | ".join([*head, "not run"]) + " |" + " |" * 5)
             continue
         source, target, ratio = (
-            _mean(entry, "source_success"),
-            _mean(entry, "target_success"),
-            _mean(entry, "ratio"),
+            seed_floats(entry, "source_success"),
+            seed_floats(entry, "target_success"),
+            seed_floats(entry, "ratio"),
         )
-        wall = _mean(entry, "wall_minutes")
+        wall = seed_floats(entry, "wall_minutes")
         mean_ratio = statistics.fmean(ratio) if ratio else None
         met = (
             ""

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import statistics
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from workbench.bench.imitation import (
 from workbench.bench.provenance import staleness
 from workbench.bench.rows import RowError
 from workbench.bench.stats import format_percent_ci, mean_ci
-from workbench.bench.store import ResultStore, entry_header
+from workbench.bench.store import ResultStore, entry_header, measure_rows, seed_floats
 from workbench.provenance import dirty_paths, head_commit
 
 ROWS_FILE = REPO / "configs" / "bench" / "vla.yaml"
@@ -162,22 +161,15 @@ def run_row(row: VLARow, suite: VLASuite, work: Path) -> dict[str, Any]:
 def run(selected: list[str] | None, store_path: Path, work: Path, command: str, machine: str) -> str:
     suite = load_suite()
     store = ResultStore(store_path)
-    for key in selected or []:
-        suite.row(key)  # fails with the valid keys before anything runs
-    for key in selected or suite.row_keys:
-        print(f"bench vla: {key} ...", flush=True)
-        entry = run_row(suite.row(key), suite, work)
-        entry.update(date=f"{datetime.now():%Y-%m-%d %H:%M}", command=command, machine=machine)
-        store.save(entry)
+    measure_rows(
+        "vla", selected, suite.row_keys, suite.row, lambda key: run_row(suite.row(key), suite, work),
+        store, command, machine,
+    )  # fmt: skip
     return render(suite, store)
 
 
 def _values(entry: dict[str, Any], split: str) -> list[float]:
     return [float(s["success"][split]) for s in entry.get("seeds", []) if s.get("success")]
-
-
-def _seed_values(entry: dict[str, Any], key: str) -> list[float]:
-    return [float(s[key]) for s in entry.get("seeds", []) if s.get(key) is not None]
 
 
 def verdicts(row: VLARow, entry: dict[str, Any]) -> list[str]:
@@ -192,7 +184,7 @@ def verdicts(row: VLARow, entry: dict[str, Any]) -> list[str]:
         value = statistics.fmean(_values(entry, split)) / mean_seen if mean_seen > 0 else 0.0
         ok = value >= ratio - 1e-12
         out.append(f"{split} >= {ratio:g}x seen: " + ("met" if ok else f"**missed** ({value:.2f}x)"))
-    latency = _seed_values(entry, "latency_ms")
+    latency = seed_floats(entry, "latency_ms")
     if row.max_latency_ms is not None and latency:
         value = statistics.median(latency)
         ok = value <= row.max_latency_ms
@@ -224,7 +216,7 @@ def render(suite: VLASuite | None = None, store: ResultStore | None = None) -> s
             vals = _values(entry, split)
             ratio = f" ({statistics.fmean(vals) / mean_seen:.2f}x)" if vals and mean_seen > 0 else ""
             cells.append(format_percent_ci(mean_ci(vals)) + ratio)
-        wall, sps, lat = (_seed_values(entry, k) for k in ("wall_minutes", "samples_per_s", "latency_ms"))
+        wall, sps, lat = (seed_floats(entry, k) for k in ("wall_minutes", "samples_per_s", "latency_ms"))
         stale = staleness(REPO, entry.get("commit"), list(suite.shaped_by))
         cells += [
             "; ".join(verdicts(row, entry)) or "reported",
