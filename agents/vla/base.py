@@ -47,14 +47,6 @@ def split_obs_keys(obs_spec: dict[str, Any], obs_keys: list[str]) -> tuple[str, 
     return images[0], low, texts[0]
 
 
-def draw_noise(shape: tuple[int, ...], generator: torch.Generator | list[torch.Generator],
-               device: torch.device) -> torch.Tensor:  # fmt: skip
-    """Standard normal noise of ``shape`` (B, ...); one generator per row when given a list."""
-    if isinstance(generator, list):
-        return torch.stack([torch.randn(shape[1:], generator=g) for g in generator]).to(device)
-    return torch.randn(shape, generator=generator).to(device)
-
-
 class VLABase(nn.Module):
     """Inputs, text, normalisers, grounding head and acting of a vision-language-action agent."""
 

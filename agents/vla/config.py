@@ -93,8 +93,6 @@ class VLAConfig:
     grad_clip: float = 1.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.text, dict):  # a policy file's config dict
-            self.text = TextConfig(**self.text)
         if not self.obs_keys:
             raise ConfigError("agent.obs_keys is empty; a VLA reads [rgb, proprio, instruction]")
         if not self.widths or any(w < 1 for w in self.widths):

@@ -20,11 +20,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from agents.vla.base import VLABase, draw_noise
+from agents.vla.base import VLABase
 from agents.vla.config import Pi0Config
 from agents.vla.vision import ConvTokenizer
 from foundation.embeddings import SinusoidalPosEmb
 from foundation.flow_matching import euler_sample, interpolate, sample_time, target_velocity
+from foundation.noise_schedules import standard_normal
 from foundation.transformer import TransformerBlock
 
 
@@ -103,6 +104,6 @@ class Pi0Agent(VLABase):
         states, mask = self.prefix(batch)  # computed once per chunk
         memory = self.memory_proj(states)
         b = states.shape[0]
-        noise = draw_noise((b, self.config.action_horizon, self.action_dim), generator, states.device)
+        noise = standard_normal((b, self.config.action_horizon, self.action_dim), generator).to(states.device)
         chunk = euler_sample(lambda x, t: self.velocity(x, t, memory, mask), noise, self.config.flow_steps)
         return self.action_norm.unnormalize(chunk)  # (B, Ta, A)

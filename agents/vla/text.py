@@ -158,9 +158,7 @@ class MiniLMTextEncoder(nn.Module):
             for row, e in enumerate(encodings):
                 ids[row, : len(e.ids)] = torch.tensor(e.ids)
                 mask[row, : len(e.ids)] = 1
-            threads = torch.get_num_threads()
             states = self._bert[0](input_ids=ids, attention_mask=mask).last_hidden_state  # (n, L, 384)
-            torch.set_num_threads(threads)
             m = mask.float().unsqueeze(-1)
             sentence = nn.functional.normalize((states * m).sum(1) / m.sum(1), dim=-1)  # (n, 384)
             for row, t in enumerate(new):

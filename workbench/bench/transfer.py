@@ -160,11 +160,12 @@ def run_row(
             if (run_dir / WALL_FILE).is_file()
             else None
         )
-        config = config or _resolved_config(run_dir)
+        resolved = _resolved_config(run_dir)
+        config = config or resolved
         seeds.append({
             "seed": seed, "source_success": source, "target_success": target,
             "ratio": target / source if source > 0 else None, "wall_minutes": wall,
-            "config_sha256": config_sha256(_resolved_config(run_dir)),
+            "config_sha256": config_sha256(resolved),
             "per_episode": {sim: per_episode(results[sim]) for sim in SIMS},
         })  # fmt: skip
     return {

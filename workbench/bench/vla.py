@@ -141,14 +141,15 @@ def run_row(row: VLARow, suite: VLASuite, work: Path) -> dict[str, Any]:
         wall = (json.loads((run_dir / WALL_FILE).read_text())["seconds"] / 60
                 if (run_dir / WALL_FILE).is_file() else None)  # fmt: skip
         train_cfg = load_train_config(run_dir / "config.yaml")
-        config = config or _resolved_config(run_dir)
+        resolved = _resolved_config(run_dir)
+        config = config or resolved
         seeds.append({
             "seed": seed,
             "success": {s: results[s]["success_rate"] for s in SPLITS},
             "wall_minutes": wall,
             "samples_per_s": _median_metric(run_dir, "train/samples_per_s"),
             "latency_ms": _latency_ms(run_dir, train_cfg.env),
-            "config_sha256": config_sha256(_resolved_config(run_dir)),
+            "config_sha256": config_sha256(resolved),
             "per_episode": {s: per_episode(results[s]) for s in SPLITS},
         })  # fmt: skip
     return {
