@@ -3,7 +3,6 @@ reused from their kept run directories (a long row across sessions)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -61,12 +60,14 @@ def test_seeds_are_trained_resumed_and_reused(tmp_path: Path) -> None:
     assert again["success_rate"] == record["success_rate"]
     assert (run_dir / "policy.pt").stat().st_mtime == mtime
 
-    # Unfinished (as after a killed session): resumed from its checkpoint, wall time added up.
+    # Unfinished (as after a killed session): resumed from its checkpoint, wall and CPU time added up.
     (run_dir / "eval" / "results.json").unlink()
-    wall = json.loads((run_dir / rl.WALL_FILE).read_text())["seconds"]
+    wall, cpu = rl.wall_of(run_dir)
+    assert wall is not None and cpu is not None and cpu > 0 and record["cpu_minutes"] == cpu
     resumed, _, _ = run_seed(overrides, 0, None)
     assert resumed["mean_return"] == record["mean_return"]
-    assert json.loads((run_dir / rl.WALL_FILE).read_text())["seconds"] > wall
+    wall_after, cpu_after = rl.wall_of(run_dir)
+    assert wall_after is not None and wall_after > wall and cpu_after is not None and cpu_after > cpu
 
 
 def test_planning_rows_build_every_agent_and_render() -> None:

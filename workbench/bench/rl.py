@@ -18,6 +18,7 @@ Like the imitation suite (same row file format, store, goals and staleness), wit
 from __future__ import annotations
 
 import json
+import resource
 import statistics
 import time
 from dataclasses import dataclass
@@ -91,11 +92,33 @@ def curve(run_dir: Path) -> list[list[float]]:
     return points
 
 
-def _add_wall(run_dir: Path, seconds: float) -> float:
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and its reaped children (env workers): unlike wall time, it does not
+    grow when another job shares the core, so a row's "<= N minutes of CPU" budget stays checkable."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _add_wall(run_dir: Path, seconds: float, cpu_seconds: float | None = None) -> float:
+    """Add a training session's wall (and CPU) seconds to the run's totals; the CPU total is unknown
+    (None) once any session was not measured."""
     path = run_dir / WALL_FILE
-    total = (json.loads(path.read_text())["seconds"] if path.is_file() else 0.0) + seconds
-    atomic_write_json(path, {"seconds": total})
+    old = json.loads(path.read_text()) if path.is_file() else {"seconds": 0.0, "cpu_seconds": 0.0}
+    total = old["seconds"] + seconds
+    old_cpu = old.get("cpu_seconds")
+    cpu = None if old_cpu is None or cpu_seconds is None else old_cpu + cpu_seconds
+    atomic_write_json(path, {"seconds": total, "cpu_seconds": cpu})
     return float(total)
+
+
+def wall_of(run_dir: Path) -> tuple[float | None, float | None]:
+    """(wall minutes, CPU minutes) a run has trained for; None where not recorded."""
+    path = run_dir / WALL_FILE
+    if not path.is_file():
+        return None, None
+    data = json.loads(path.read_text())
+    cpu = data.get("cpu_seconds")
+    return data["seconds"] / 60, None if cpu is None else cpu / 60
 
 
 def _segment() -> dict[str, Any]:
@@ -135,13 +158,13 @@ def train_or_resume(overrides: list[str], seed: int, run_dir: Path) -> bool:
             shutil.rmtree(run_dir)
         run_dir.parent.mkdir(parents=True, exist_ok=True)
         cfg = compose("train", [*overrides, f"seed={seed}", f"run_dir={run_dir}", "trainer.progress=false"])
-    segment, tic = _segment(), time.perf_counter()
+    segment, tic, cpu = _segment(), time.perf_counter(), _cpu_seconds()
     try:
         train(cfg)
     finally:
         if run_dir.is_dir():
             _add_segment(run_dir, segment)
-            _add_wall(run_dir, time.perf_counter() - tic)
+            _add_wall(run_dir, time.perf_counter() - tic, _cpu_seconds() - cpu)
     return True
 
 
@@ -152,15 +175,15 @@ def seed_runner(work: Path, row_key: str) -> Any:
         trained = train_or_resume(overrides, seed, run_dir)
         results = json.loads((run_dir / "eval" / "results.json").read_text())
         config = _resolved_config(run_dir)
-        wall_file = run_dir / WALL_FILE
-        wall = json.loads(wall_file.read_text())["seconds"] if wall_file.is_file() else None
+        wall, cpu = wall_of(run_dir)
         record = {
             "seed": seed,
             "success_rate": results["success_rate"],
             "mean_return": results["mean_return"],
             "env_steps": results.get("step"),
             "final_policy": results.get("final_policy", "last"),
-            "wall_minutes": None if wall is None else wall / 60,
+            "wall_minutes": wall,
+            "cpu_minutes": cpu,
             "samples_per_s": _median_metric(run_dir, "train/steps_per_s"),
             "latency_ms": _median_metric(run_dir, "train/plan_ms"),
             "curve": curve(run_dir),

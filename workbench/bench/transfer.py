@@ -133,7 +133,7 @@ def _sysid(row: TransferRow, run_root: Path) -> Path | None:
 def run_row(
     row: TransferRow, suite: TransferSuite, work: Path, videos: Path | None = VIDEOS
 ) -> dict[str, Any]:
-    from workbench.bench.rl import WALL_FILE, train_or_resume
+    from workbench.bench.rl import train_or_resume, wall_of
     from workbench.config import load_train_config
 
     # the code the row runs with: taken before it trains (a commit made meanwhile did not shape it)
@@ -155,16 +155,12 @@ def run_row(
             video = videos / f"{row.key}_{sim}.mp4" if seed == 0 and videos is not None else None
             results[sim] = _evaluate(run_dir, sim, first, row.episodes, video)
         source, target = results[row.train_sim]["success_rate"], results[row.target_sim]["success_rate"]
-        wall = (
-            json.loads((run_dir / WALL_FILE).read_text())["seconds"] / 60
-            if (run_dir / WALL_FILE).is_file()
-            else None
-        )
+        wall, cpu = wall_of(run_dir)
         resolved = _resolved_config(run_dir)
         config = config or resolved
         seeds.append({
             "seed": seed, "source_success": source, "target_success": target,
-            "ratio": target / source if source > 0 else None, "wall_minutes": wall,
+            "ratio": target / source if source > 0 else None, "wall_minutes": wall, "cpu_minutes": cpu,
             "config_sha256": config_sha256(resolved),
             "per_episode": {sim: per_episode(results[sim]) for sim in SIMS},
         })  # fmt: skip

@@ -122,7 +122,7 @@ def evaluate_split(run_dir: Path, split: str, episodes: int) -> dict[str, Any]:
 
 
 def run_row(row: VLARow, suite: VLASuite, work: Path) -> dict[str, Any]:
-    from workbench.bench.rl import WALL_FILE, train_or_resume
+    from workbench.bench.rl import train_or_resume, wall_of
     from workbench.config import load_train_config
 
     # the code the row runs with: taken before it trains (a commit made meanwhile did not shape it)
@@ -138,8 +138,7 @@ def run_row(row: VLARow, suite: VLASuite, work: Path) -> dict[str, Any]:
         run_dir = work / row.key / f"seed_{seed}"
         train_or_resume(overrides, seed, run_dir)
         results = {split: evaluate_split(run_dir, split, row.episodes) for split in SPLITS}
-        wall = (json.loads((run_dir / WALL_FILE).read_text())["seconds"] / 60
-                if (run_dir / WALL_FILE).is_file() else None)  # fmt: skip
+        wall, cpu = wall_of(run_dir)
         train_cfg = load_train_config(run_dir / "config.yaml")
         resolved = _resolved_config(run_dir)
         config = config or resolved
@@ -147,6 +146,7 @@ def run_row(row: VLARow, suite: VLASuite, work: Path) -> dict[str, Any]:
             "seed": seed,
             "success": {s: results[s]["success_rate"] for s in SPLITS},
             "wall_minutes": wall,
+            "cpu_minutes": cpu,
             "samples_per_s": _median_metric(run_dir, "train/samples_per_s"),
             "latency_ms": _latency_ms(run_dir, train_cfg.env),
             "config_sha256": config_sha256(resolved),
@@ -200,7 +200,8 @@ def render(suite: VLASuite | None = None, store: ResultStore | None = None) -> s
     store = store or ResultStore(STORE)
     entries = store.load_all(suite.row_keys)
     cols = ["agent", "text encoder", "seen", "unseen colour x shape", "unseen verb x object",
-            "unseen paraphrase", "goals", "train min", "samples/s", "latency ms", "measured at"]  # fmt: skip
+            "unseen paraphrase", "goals", "train min (CPU)", "samples/s", "latency ms",
+            "measured at"]  # fmt: skip
     lines = [f"## {TITLE}", "", suite.intro, "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     commands, notes = [], []
     for row in suite.rows:
@@ -217,11 +218,13 @@ def render(suite: VLASuite | None = None, store: ResultStore | None = None) -> s
             vals = _values(entry, split)
             ratio = f" ({statistics.fmean(vals) / mean_seen:.2f}x)" if vals and mean_seen > 0 else ""
             cells.append(format_percent_ci(mean_ci(vals)) + ratio)
-        wall, sps, lat = (seed_floats(entry, k) for k in ("wall_minutes", "samples_per_s", "latency_ms"))
+        keys = ("wall_minutes", "cpu_minutes", "samples_per_s", "latency_ms")
+        wall, cpu, sps, lat = (seed_floats(entry, k) for k in keys)
         stale = staleness(REPO, entry.get("commit"), list(suite.shaped_by))
         cells += [
             "; ".join(verdicts(row, entry)) or "reported",
-            f"{statistics.fmean(wall):.0f}" if wall else "",
+            (f"{statistics.fmean(wall):.0f}" if wall else "")
+            + (f" ({statistics.fmean(cpu):.0f})" if cpu else ""),
             f"{statistics.median(sps):.0f}" if sps else "",
             f"{statistics.median(lat):.1f}" if lat else "",
             stale.text(),
