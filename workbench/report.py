@@ -130,3 +130,44 @@ def path_overlay(run_dir: Path, out: Path, limit: int = 20) -> Path | None:
     fig.savefig(out)
     plt.close(fig)
     return out
+
+
+def instruction_sheet(
+    records: list[tuple[str, Path]], out: Path, per_record: int = 2, frames: int = 5, scale: int = 2
+) -> Path:
+    """Rollouts with their instructions: for each (label, evaluation record) a success and a failure
+    where both exist (else the first episodes), ``frames`` evenly spaced camera frames each, exactly as
+    the policy saw them (the episodes' recorded rgb, enlarged ``scale`` x), under a caption with the
+    label, the seed, the outcome and the instruction. One png."""
+    import imageio.v3 as iio
+    from PIL import Image, ImageDraw
+
+    from workbench.data import load_episode, load_meta
+
+    strips: list[np.ndarray] = []
+    for label, record in records:
+        root = record / "episodes"
+        meta = load_meta(root)
+        camera = f"rgb/{meta['cameras'][0]}" if meta.get("cameras") else None
+        if camera is None or "instruction" not in meta["obs_spec"]:
+            raise UserError(f"{root} holds no camera frames with instructions to show")
+        outcomes = [bool(e["success"]) for e in meta["episodes"]]
+        firsts = [outcomes.index(o) for o in (True, False) if o in outcomes]  # a success, a failure
+        chosen = [*firsts, *(i for i in range(len(outcomes)) if i not in firsts)]
+        for index in chosen[:per_record]:
+            ep = load_episode(root, index, obs_keys=[camera, "instruction"], meta=meta)
+            images = ep.obs[camera]  # (T+1, H, W, 3)
+            picks = np.linspace(0, len(images) - 1, frames).round().astype(int)
+            big = images[picks].repeat(scale, axis=1).repeat(scale, axis=2)  # (F, sH, sW, 3)
+            gap = np.full((big.shape[1], 4, 3), 255, dtype=np.uint8)
+            row = np.concatenate([part for img in big for part in (img, gap)][:-1], axis=1)
+            caption = Image.new("RGB", (row.shape[1], 16), (255, 255, 255))
+            outcome = "success" if ep.success else "failure"
+            text = f"{label}  seed {ep.seed}  {outcome}:  \"{ep.obs['instruction'][0]}\""
+            ImageDraw.Draw(caption).text((2, 2), text, fill=(0, 110, 0) if ep.success else (170, 0, 0))
+            strips += [np.asarray(caption), row, np.full((6, row.shape[1], 3), 255, dtype=np.uint8)]
+    if not strips:
+        raise UserError("no evaluation episodes to show")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    iio.imwrite(out, np.concatenate(strips, axis=0))
+    return out

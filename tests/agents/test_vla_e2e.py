@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import imageio.v3 as iio
+
 from tests.conftest import workbench, workbench_fails
+from workbench.report import instruction_sheet
 
 SMALL = [
     "agent.widths=[8,16]", "agent.d_model=32", "agent.n_heads=2", "agent.text.dim=16", "agent.text.heads=2",
@@ -29,6 +32,9 @@ def test_vla_trains_and_evaluates_a_held_out_split_from_the_cli(
     results = json.loads((out / "results.json").read_text())
     assert results["instructions"] == "unseen_paraphrase" and results["episodes"] == 1
     assert "instructions='bogus' is not one of" in workbench_fails("eval", f"run={run}", "instructions=bogus")
+    # the docs' rollout sheet: the frames the policy saw under the instruction it was given
+    image = iio.imread(instruction_sheet([("unseen_paraphrase", out)], tmp_path / "sheet.png"))
+    assert image.shape == (16 + 2 * 48 + 6, 5 * 2 * 48 + 4 * 4, 3)  # caption, 5 frames, gap
 
 
 def test_bad_vla_settings_are_refused_in_one_line(tmp_path: Path) -> None:

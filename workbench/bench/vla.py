@@ -35,6 +35,7 @@ from workbench.provenance import dirty_paths, head_commit
 
 ROWS_FILE = REPO / "configs" / "bench" / "vla.yaml"
 STORE = REPO / "docs" / "bench" / "vla"
+IMAGES = REPO / "docs" / "img" / "vla"  # rollouts with their instructions, one png per row
 WORK = Path("runs/bench/vla")
 TITLE = "Vision-language-action agents on held-out instructions (`workbench bench vla`)"
 SPLITS = ("seen", "unseen_colour_shape", "unseen_verb_object", "unseen_paraphrase")
@@ -121,9 +122,10 @@ def evaluate_split(run_dir: Path, split: str, episodes: int) -> dict[str, Any]:
     return dict(json.loads((out / "results.json").read_text()))
 
 
-def run_row(row: VLARow, suite: VLASuite, work: Path) -> dict[str, Any]:
+def run_row(row: VLARow, suite: VLASuite, work: Path, images: Path | None = IMAGES) -> dict[str, Any]:
     from workbench.bench.rl import train_or_resume, wall_of
     from workbench.config import load_train_config
+    from workbench.report import instruction_sheet
 
     # the code the row runs with: taken before it trains (a commit made meanwhile did not shape it)
     commit, dirty_tree, dirty_row = (
@@ -138,6 +140,9 @@ def run_row(row: VLARow, suite: VLASuite, work: Path) -> dict[str, Any]:
         run_dir = work / row.key / f"seed_{seed}"
         train_or_resume(overrides, seed, run_dir)
         results = {split: evaluate_split(run_dir, split, row.episodes) for split in SPLITS}
+        if seed == 0 and images is not None:
+            records = [(s, run_dir / "eval" / f"split_{s}_n{row.episodes}") for s in SPLITS]
+            instruction_sheet(records, images / f"{row.key}.png")
         wall, cpu = wall_of(run_dir)
         train_cfg = load_train_config(run_dir / "config.yaml")
         resolved = _resolved_config(run_dir)
