@@ -26,10 +26,11 @@ demo: setup
 
 # Two pytest workers on two cores: one torch/OpenMP thread each, or the workers' thread pools
 # oversubscribe the cores and spin against each other (training steps slow down 10-100x).
+# --durations: the 25 slowest tests, so a run over the 15-minute budget says where the time went.
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadgroup
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations=25
 
 bench: setup
 	$(BIN)/workbench bench envs

@@ -90,7 +90,7 @@ def test_tiny_vla_overfits_a_few_demos(name: str, tabletop_dataset: Path) -> Non
                            aux_key=None, lr=3e-3, warmup_steps=0)  # fmt: skip
     frames = np.arange(int(data.episode_ranges[0, 1]))  # the first episode
     optimizer = agent.configure_optimizer()
-    for step in range(300):
+    for step in range(300 if name == "vla_pi0" else 100):  # a classifier's bins settle faster
         batch = data.sample_batch(np.random.default_rng(step).choice(frames, 32))
         loss, _ = agent.compute_loss(batch)
         optimizer.zero_grad()
@@ -103,7 +103,8 @@ def test_tiny_vla_overfits_a_few_demos(name: str, tabletop_dataset: Path) -> Non
     actions = batch["action"][~batch["action_is_pad"]]  # (n, A)
     error = (chunk[~batch["action_is_pad"]] - actions).abs().mean()
     constant = (actions - actions.median(dim=0).values).abs().mean()  # the best constant's error
-    # a flow's samples converge more slowly than a classifier's most likely bin (0.06 after 600 steps)
+    # a flow's 5-step samples converge more slowly than a classifier's most likely bin (here: 0.38 of
+    # the constant's error after 300 steps; the classifier 0.15 after 100)
     bound = 0.45 if name == "vla_pi0" else 0.25
     assert error < bound * constant, f"action error {error:.3f} vs {constant:.3f} of the best constant"
 
