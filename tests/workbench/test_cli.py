@@ -24,6 +24,15 @@ def test_help_is_instant_and_imports_nothing_heavy() -> None:
     assert "agent=" in proc.stdout and "bc" in proc.stdout
 
 
+def test_cli_names_every_bench_suite() -> None:
+    """The CLI keeps the suite names itself (importing the bench command would slow `--help`): the two
+    lists must agree, or `workbench bench NEW` is refused as unknown."""
+    from workbench.cli import BENCH_SUITES
+    from workbench.commands.bench import SUITES
+
+    assert list(BENCH_SUITES) == list(SUITES)
+
+
 def test_train_help_lists_keys() -> None:
     proc = workbench("train", "--help")
     for key in ("seed", "run_dir", "dataset", "resume", "eval.episodes", "trainer.checkpoint_every"):
