@@ -122,10 +122,21 @@ def evaluate_split(run_dir: Path, split: str, episodes: int) -> dict[str, Any]:
     return dict(json.loads((out / "results.json").read_text()))
 
 
+def rollout_sheet(row: VLARow | str, run_dir: Path | None = None, images: Path = IMAGES) -> Path:
+    """docs/img/vla/ROW.png: a success and a failure of each split's scored episodes with their
+    instructions, from a finished row's seed-0 run (``python -c "from workbench.bench.vla import
+    rollout_sheet; rollout_sheet('vla_rt_learned')"`` redraws it from the kept run)."""
+    from workbench.report import instruction_sheet
+
+    row = load_suite().row(row) if isinstance(row, str) else row
+    run_dir = run_dir or WORK / row.key / "seed_0"
+    records = [(s, run_dir / "eval" / f"split_{s}_n{row.episodes}") for s in SPLITS]
+    return instruction_sheet(records, images / f"{row.key}.png")
+
+
 def run_row(row: VLARow, suite: VLASuite, work: Path, images: Path | None = IMAGES) -> dict[str, Any]:
     from workbench.bench.rl import train_or_resume, wall_of
     from workbench.config import load_train_config
-    from workbench.report import instruction_sheet
 
     # the code the row runs with: taken before it trains (a commit made meanwhile did not shape it)
     commit, dirty_tree, dirty_row = (
@@ -141,8 +152,7 @@ def run_row(row: VLARow, suite: VLASuite, work: Path, images: Path | None = IMAG
         train_or_resume(overrides, seed, run_dir)
         results = {split: evaluate_split(run_dir, split, row.episodes) for split in SPLITS}
         if seed == 0 and images is not None:
-            records = [(s, run_dir / "eval" / f"split_{s}_n{row.episodes}") for s in SPLITS]
-            instruction_sheet(records, images / f"{row.key}.png")
+            rollout_sheet(row, run_dir, images)
         wall, cpu = wall_of(run_dir)
         train_cfg = load_train_config(run_dir / "config.yaml")
         resolved = _resolved_config(run_dir)
