@@ -60,6 +60,12 @@ def learning_curve(run_dir: Path, out: Path, title: str | None = None) -> Path:
     return out
 
 
+def side_by_side(images: np.ndarray, gap: int = 4) -> np.ndarray:
+    """(F, H, W, 3) uint8 frames -> one (H, F*W + (F-1)*gap, 3) strip, white gaps between them."""
+    white = np.full((images.shape[1], gap, 3), 255, dtype=np.uint8)
+    return np.concatenate([part for img in images for part in (img, white)][:-1], axis=1)
+
+
 def frame_strip(run_dir: Path, out: Path, camera: str = "front", frames: int = 6, size: int = 160) -> Path:
     import imageio.v3 as iio
 
@@ -80,8 +86,7 @@ def frame_strip(run_dir: Path, out: Path, camera: str = "front", frames: int = 6
         images = render_states(env, chosen.sim_states[picks], camera, size, size)
     finally:
         env.close()
-    gap = np.full((size, 4, 3), 255, dtype=np.uint8)
-    strip = np.concatenate([part for img in images for part in (img, gap)][:-1], axis=1)
+    strip = side_by_side(images)
     out.parent.mkdir(parents=True, exist_ok=True)
     iio.imwrite(out, strip)
     return out
@@ -159,8 +164,7 @@ def instruction_sheet(
             images = ep.obs[camera]  # (T+1, H, W, 3)
             picks = np.linspace(0, len(images) - 1, frames).round().astype(int)
             big = images[picks].repeat(scale, axis=1).repeat(scale, axis=2)  # (F, sH, sW, 3)
-            gap = np.full((big.shape[1], 4, 3), 255, dtype=np.uint8)
-            row = np.concatenate([part for img in big for part in (img, gap)][:-1], axis=1)
+            row = side_by_side(big)
             caption = Image.new("RGB", (row.shape[1], 16), (255, 255, 255))
             outcome = "success" if ep.success else "failure"
             text = f"{label}  seed {ep.seed}  {outcome}:  \"{ep.obs['instruction'][0]}\""
