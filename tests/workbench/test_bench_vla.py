@@ -17,6 +17,20 @@ def test_rows_file_parses_and_every_row_trains_a_vla() -> None:
     assert any("unseen_paraphrase" in r.min_ratio for r in suite.rows if "minilm" in " ".join(r.overrides))
     with pytest.raises(RowError, match="unknown vla row"):
         suite.row("nope")
+    # every row names a demonstration set the suite defines; rows without one take the first
+    assert all(suite.dataset_of(r)[0] in suite.datasets for r in suite.rows)
+    assert suite.dataset_of(vla.VLARow("k", "a", "t", ()))[0] == next(iter(suite.datasets))
+    assert {suite.demos_of(r) for r in suite.rows} >= {800}
+
+
+def test_a_row_naming_an_unknown_dataset_is_refused(tmp_path: Path) -> None:
+    rows = tmp_path / "vla.yaml"
+    rows.write_text(
+        "datasets: {a: {dir: a, collect: [episodes=2]}}\n"
+        "rows: [{key: r, agent: x, text: y, dataset: b, overrides: [experiment=tabletop_vla_rt]}]\n"
+    )
+    with pytest.raises(RowError, match="dataset 'b' is not one of"):
+        vla.load_suite(rows)
 
 
 def test_table_states_goals_met_and_missed(tmp_path: Path) -> None:
@@ -28,7 +42,7 @@ def test_table_states_goals_met_and_missed(tmp_path: Path) -> None:
     entry = entry_header(row.key, None, None, None, list(row.overrides))
     store.save({**entry, "date": "d", "machine": "m", "command": "c", "seeds": [seed]})
     table = vla.render(suite, store)
-    line = next(li for li in table.splitlines() if li.startswith(f"| {row.agent} | {row.text} | 70%"))
+    line = next(li for li in table.splitlines() if li.startswith(f"| {row.agent} | {row.text} | 800 | 70%"))
     assert "unseen_colour_shape >= 0.75x seen: **missed** (0.50x)" in line
     assert "unseen_paraphrase >= 0.8x seen: met" in line and "seen >= 60%: met" in line
     assert "latency <= 30 ms: met" in line

@@ -50,6 +50,7 @@ class VLARow:
     overrides: tuple[str, ...]
     seeds: int = 1
     episodes: int = 50  # test episodes per split
+    dataset: str = ""  # which of the suite's demonstration sets ({dataset}); "": the first
     min_seen: float | None = None  # success on seen instructions
     min_ratio: dict[str, float] = field(default_factory=dict)  # split -> its success / seen success
     max_latency_ms: float | None = None
@@ -59,7 +60,7 @@ class VLARow:
 @dataclass(frozen=True)
 class VLASuite:
     rows: tuple[VLARow, ...]
-    dataset: dict[str, Any]  # {dir: the shared demos, collect: `workbench collect` overrides}
+    datasets: dict[str, dict[str, Any]]  # name -> {dir: the shared demos, collect: `workbench collect` keys}
     shaped_by: tuple[str, ...] = ()
     intro: str = ""
 
@@ -73,9 +74,20 @@ class VLASuite:
                 return row
         raise RowError(f"unknown vla row {key!r}; valid rows: {', '.join(self.row_keys)}")
 
+    def dataset_of(self, row: VLARow) -> tuple[str, dict[str, Any]]:
+        """(name, {dir, collect}) of the demonstrations ``row`` trains on."""
+        name = row.dataset or next(iter(self.datasets))
+        return name, self.datasets[name]
+
+    def demos_of(self, row: VLARow) -> int:
+        """How many demonstrations the row's dataset collects (its ``episodes=`` key)."""
+        keys = dict(str(o).split("=", 1) for o in self.dataset_of(row)[1]["collect"])
+        return int(keys["episodes"])
+
 
 def load_suite(path: Path = ROWS_FILE) -> VLASuite:
     data = yaml.safe_load(path.read_text())
+    datasets = dict(data["datasets"])
     rows = []
     for item in data["rows"]:
         unknown = set(item) - set(VLARow.__dataclass_fields__)
@@ -86,25 +98,29 @@ def load_suite(path: Path = ROWS_FILE) -> VLASuite:
             raise RowError(
                 f"{path}: row {item['key']}: min_ratio splits {sorted(bad)} are not in {list(SPLITS)}"
             )
+        if item.get("dataset", "") and item["dataset"] not in datasets:
+            raise RowError(
+                f"{path}: row {item['key']}: dataset {item['dataset']!r} is not one of {sorted(datasets)}"
+            )
         rows.append(VLARow(**{**item, "overrides": tuple(item["overrides"])}))
     keys = [r.key for r in rows]
     if len(set(keys)) != len(keys):
         raise RowError(f"{path}: duplicate row keys")
-    return VLASuite(
-        tuple(rows), dict(data["dataset"]), tuple(data.get("shaped_by", ())), data.get("intro", "")
-    )
+    return VLASuite(tuple(rows), datasets, tuple(data.get("shaped_by", ())), data.get("intro", ""))
 
 
-def ensure_dataset(suite: VLASuite, work: Path) -> Path:
-    """The shared demonstrations, collected once (``workbench collect``) if they are not there yet."""
+def ensure_dataset(suite: VLASuite, row: VLARow, work: Path) -> Path:
+    """The row's demonstrations, collected once (``workbench collect``) if they are not there yet and
+    shared by every row that names the same set."""
     from workbench.commands.collect import run as collect
     from workbench.config import compose
     from workbench.data import load_meta
 
-    root = work / suite.dataset["dir"]
+    _, dataset = suite.dataset_of(row)
+    root = work / dataset["dir"]
     if (root / "meta.json").is_file() and load_meta(root).get("complete"):
         return root
-    collect(compose("collect", [*suite.dataset["collect"], f"out={root}"]))
+    collect(compose("collect", [*dataset["collect"], f"out={root}"]))
     return root
 
 
@@ -144,7 +160,7 @@ def run_row(row: VLARow, suite: VLASuite, work: Path, images: Path | None = IMAG
         dirty_paths(REPO),
         dirty_paths(REPO, list(suite.shaped_by)),
     )
-    dataset = ensure_dataset(suite, work)
+    dataset = ensure_dataset(suite, row, work)
     overrides = [o.replace(DATASET_TOKEN, str(dataset)) for o in row.overrides]
     seeds, config = [], None
     for seed in range(row.seeds):
@@ -214,7 +230,7 @@ def render(suite: VLASuite | None = None, store: ResultStore | None = None) -> s
     suite = suite or load_suite()
     store = store or ResultStore(STORE)
     entries = store.load_all(suite.row_keys)
-    cols = ["agent", "text encoder", "seen", "unseen colour x shape", "unseen verb x object",
+    cols = ["agent", "text encoder", "demos", "seen", "unseen colour x shape", "unseen verb x object",
             "unseen paraphrase", "goals", "train min (CPU)", "samples/s", "latency ms",
             "measured at"]  # fmt: skip
     lines = [f"## {TITLE}", "", suite.intro, "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -224,11 +240,12 @@ def render(suite: VLASuite | None = None, store: ResultStore | None = None) -> s
             notes.append(f"- {row.key}: {row.notes}")
         entry = entries.get(row.key)
         if entry is None:
-            lines.append(f"| {row.agent} | {row.text} | not run |" + " |" * (len(cols) - 3))
+            cells = [row.agent, row.text, str(suite.demos_of(row)), "not run"]
+            lines.append("| " + " | ".join(cells) + " |" + " |" * (len(cols) - len(cells)))
             continue
         seen = _values(entry, "seen")
         mean_seen = statistics.fmean(seen) if seen else 0.0
-        cells = [row.agent, row.text, format_percent_ci(mean_ci(seen))]
+        cells = [row.agent, row.text, str(suite.demos_of(row)), format_percent_ci(mean_ci(seen))]
         for split in SPLITS[1:]:
             vals = _values(entry, split)
             ratio = f" ({statistics.fmean(vals) / mean_seen:.2f}x)" if vals and mean_seen > 0 else ""
