@@ -47,3 +47,26 @@ def test_table_states_goals_met_and_missed(tmp_path: Path) -> None:
     assert "unseen_paraphrase >= 0.8x seen: met" in line and "seen >= 60%: met" in line
     assert "latency <= 30 ms: met" in line
     assert "not run" in table  # the other rows
+
+
+def test_every_instruction_form_names_its_verb() -> None:
+    from envs.tasks.language_splits import PARAPHRASES
+    from envs.tasks.tabletop import TEMPLATES
+
+    for verb, templates in TEMPLATES.items():
+        for template in (*templates, *PARAPHRASES[verb]):
+            assert vla.verb_of(template.format(src="red cube", dst="blue")) == verb
+    with pytest.raises(ValueError, match="none of Tabletop's instructions"):
+        vla.verb_of("juggle the red cube")
+
+
+def test_by_verb_table_sums_seeds(tmp_path: Path) -> None:
+    suite = vla.load_suite()
+    row = suite.rows[0]
+    store = ResultStore(tmp_path)
+    verbs = {"push": [1, 3], "lift": [2, 2]}
+    seeds = [{"seed": i, "success": {}, "by_verb": dict.fromkeys(vla.SPLITS, verbs)} for i in (0, 1)]
+    store.save({**entry_header(row.key, None, None, None, []), "seeds": seeds})
+    table = vla.by_verb_table(suite, store.load_all(suite.row_keys))
+    line = next(li for li in table if li.startswith(f"| {row.key} |"))
+    assert line.count("push 2/6, put 0/0, lift 4/4") == len(vla.SPLITS)

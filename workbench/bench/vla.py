@@ -12,6 +12,7 @@ text encoding cached, as it is for every step of an episode but the first).
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,6 +139,35 @@ def evaluate_split(run_dir: Path, split: str, episodes: int) -> dict[str, Any]:
     return dict(json.loads((out / "results.json").read_text()))
 
 
+def verb_of(instruction: str) -> str:
+    """The verb (push / put / lift) a Tabletop instruction asks for, by matching it against the task's
+    templates and held-out paraphrases."""
+    from envs.tasks.language_splits import PARAPHRASES
+    from envs.tasks.tabletop import TEMPLATES
+
+    for verb, templates in TEMPLATES.items():
+        for template in (*templates, *PARAPHRASES[verb]):
+            pattern = re.escape(template).replace(r"\{src\}", ".+").replace(r"\{dst\}", ".+")
+            if re.fullmatch(pattern, instruction):
+                return verb
+    raise ValueError(f"{instruction!r} is none of Tabletop's instructions")
+
+
+def verb_counts(record: Path) -> dict[str, list[int]]:
+    """{verb: [successes, episodes]} of an eval record's stored episodes (their ``obs/instruction``)."""
+    from workbench.data import load_episode, load_meta
+
+    root = record / "episodes"
+    meta = load_meta(root)
+    counts: dict[str, list[int]] = {}
+    for i, episode in enumerate(meta["episodes"]):
+        text = str(load_episode(root, i, obs_keys=["instruction"], meta=meta).obs["instruction"][0])
+        tally = counts.setdefault(verb_of(text), [0, 0])
+        tally[0] += bool(episode["success"])
+        tally[1] += 1
+    return dict(sorted(counts.items()))
+
+
 def rollout_sheet(row: VLARow | str, run_dir: Path | None = None, images: Path = IMAGES) -> Path:
     """docs/img/vla/ROW.png: a success and a failure of each split's scored episodes with their
     instructions, from a finished row's seed-0 run (``python -c "from workbench.bench.vla import
@@ -182,6 +212,7 @@ def run_row(row: VLARow, suite: VLASuite, work: Path, images: Path | None = IMAG
             "latency_ms": _latency_ms(run_dir, train_cfg.env),
             "config_sha256": config_sha256(resolved),
             "per_episode": {s: per_episode(results[s]) for s in SPLITS},
+            "by_verb": {s: verb_counts(run_dir / "eval" / f"split_{s}_n{row.episodes}") for s in SPLITS},
         })  # fmt: skip
     return {
         **entry_header(row.key, commit, dirty_tree, dirty_row, overrides),
@@ -269,4 +300,27 @@ def render(suite: VLASuite | None = None, store: ResultStore | None = None) -> s
             f"{' '.join(entry.get('overrides', []))} seed=S`, then `workbench eval run=RUN "
             f"instructions=SPLIT episodes={row.episodes}` for each split"
         )
-    return "\n".join([*lines, "", "Commands:", "", *commands, "", "Notes:", "", *notes])
+    return "\n".join([*lines, "", *by_verb_table(suite, entries), "Commands:", "", *commands, "", "Notes:",
+                      "", *notes])  # fmt: skip
+
+
+def by_verb_table(suite: VLASuite, entries: dict[str, dict[str, Any]]) -> list[str]:
+    """Successes / episodes per verb and split, summed over a row's seeds (rows that stored them)."""
+    verbs = ("push", "put", "lift")
+    title = "Success by verb (successes / episodes; push: into a zone, put: on another object, lift):"
+    lines = [title, "", "| row | " + " | ".join(SPLITS) + " |", "|" + "---|" * (len(SPLITS) + 1)]
+    measured = False
+    for row in suite.rows:
+        seeds = [s for s in entries.get(row.key, {}).get("seeds", []) if s.get("by_verb")]
+        if not seeds:
+            continue
+        measured = True
+        cells = []
+        for split in SPLITS:
+            counts = [[s["by_verb"][split].get(v, [0, 0]) for s in seeds] for v in verbs]  # verb, seed
+            cells.append(", ".join(
+                f"{v} {sum(c[0] for c in per_seed)}/{sum(c[1] for c in per_seed)}"
+                for v, per_seed in zip(verbs, counts, strict=True)
+            ))  # fmt: skip
+        lines.append(f"| {row.key} | " + " | ".join(cells) + " |")
+    return [*lines, ""] if measured else []
