@@ -16,6 +16,7 @@ from agents.model_based.latent_planner import LatentMPPI
 from agents.model_based.planners import make_planner
 from agents.model_based.tdmpc_config import LatentPlannerConfig
 from agents.policy_io import load_policy
+from tests.agents.online_contract import assert_online_contract
 from tests.conftest import assert_train_refused, workbench
 from tests.reliability.test_signals import assert_same_weights, faulty, weights
 
@@ -90,10 +91,7 @@ def test_model_based_agent_trains_evaluates_replays_and_resumes_exactly(name: st
     assert any("train/plan_ms" in m for m in metrics) and any(LEARNING_METRIC[name] in m for m in metrics)
     # the policy file reloads into a planner that scores states as in training
     assert "success_rate" in workbench("eval", f"run={straight}", "episodes=2", "video=false").stdout
-    episode = straight / "episodes" / "episodes" / "episode_000000.npz"
-    replayed = workbench("replay", f"episode={episode}", f"out={tmp_path / 'r.mp4'}", "width=32",
-                         "height=32", "verify=true").stdout  # fmt: skip
-    assert "verified" in replayed
+    assert_online_contract(name, straight, tmp_path, episodes=2, videos=0)  # every online agent's, replay too
     # SIGKILL mid-episode (2 rows, after the first model fit), then resume: the same weights and results
     proc = faulty("kill:157", "train", *RUNS[name], f"run_dir={killed}")
     assert proc.returncode == -9, proc.stderr

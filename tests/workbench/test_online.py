@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.agents.online_contract import assert_online_contract
 from tests.conftest import assert_train_refused, workbench
 from tests.reliability.test_signals import assert_same_weights, faulty, weights
 
@@ -94,6 +95,8 @@ def test_rllib_run_killed_resumes_from_its_checkpoint(tmp_path: Path) -> None:
     assert f"resuming {run} from {latest}" in out
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == sorted(steps) and steps[-1] >= 1500 and (run / "policy.pt").is_file()
+    # the resumed run meets every online agent's contract (rllib_ppo's: tests/agents/test_rl_agents.py)
+    assert_online_contract("rllib_ppo", run, tmp_path, episodes=4, videos=0)
 
 
 def test_airl_writes_a_recovered_reward_a_fresh_policy_trains_on(tmp_path: Path) -> None:
