@@ -197,10 +197,10 @@ def run_row(row: VLARow, suite: VLASuite, work: Path, images: Path | None = IMAG
         run_dir = work / row.key / f"seed_{seed}"
         train_or_resume(overrides, seed, run_dir)
         results = {split: evaluate_split(run_dir, split, row.episodes) for split in SPLITS}
-        if seed == 0 and images is not None:
+        train_cfg = load_train_config(run_dir / "config.yaml")
+        if seed == 0 and images is not None and "rgb" in train_cfg.env.obs_mode:  # a control on state: none
             rollout_sheet(row, run_dir, images)
         wall, cpu = wall_of(run_dir)
-        train_cfg = load_train_config(run_dir / "config.yaml")
         resolved = _resolved_config(run_dir)
         config = config or resolved
         seeds.append({
