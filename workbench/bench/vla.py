@@ -154,15 +154,23 @@ def verb_of(instruction: str) -> str:
 
 
 def verb_counts(record: Path) -> dict[str, list[int]]:
-    """{verb: [successes, episodes]} of an eval record's stored episodes (their ``obs/instruction``)."""
+    """{verb: [successes, episodes]} of an eval record's stored episodes (their ``obs/instruction``, or
+    the verb one-hot of their ``obs/state`` where the policy saw no instruction)."""
+    from envs.tasks.tabletop import VERBS, TabletopTask
     from workbench.data import load_episode, load_meta
 
     root = record / "episodes"
     meta = load_meta(root)
+    key = "instruction" if "instruction" in meta["obs_spec"] else "state"  # a control policy's records
+    verb_at = TabletopTask.state_names.index("verb_push")  # one-hot push, put, lift
     counts: dict[str, list[int]] = {}
     for i, episode in enumerate(meta["episodes"]):
-        text = str(load_episode(root, i, obs_keys=["instruction"], meta=meta).obs["instruction"][0])
-        tally = counts.setdefault(verb_of(text), [0, 0])
+        first = load_episode(root, i, obs_keys=[key], meta=meta).obs[key][0]
+        if key == "instruction":
+            verb = verb_of(str(first))
+        else:
+            verb = VERBS[int(first[verb_at : verb_at + 3].argmax())]
+        tally = counts.setdefault(verb, [0, 0])
         tally[0] += bool(episode["success"])
         tally[1] += 1
     return dict(sorted(counts.items()))
