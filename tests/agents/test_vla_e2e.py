@@ -8,6 +8,7 @@ from pathlib import Path
 import imageio.v3 as iio
 
 from tests.conftest import workbench, workbench_fails
+from workbench.bench.vla import grounding_error, verb_counts
 from workbench.report import instruction_sheet
 
 SMALL = [
@@ -32,6 +33,13 @@ def test_vla_trains_and_evaluates_a_held_out_split_from_the_cli(
     results = json.loads((out / "results.json").read_text())
     assert results["instructions"] == "unseen_paraphrase" and results["episodes"] == 1
     assert "instructions='bogus' is not one of" in workbench_fails("eval", f"run={run}", "instructions=bogus")
+    # the bench's diagnostics on the same run: success by verb, and the grounding head's error in cm
+    counts = verb_counts(out)
+    assert set(counts) <= {"push", "put", "lift"} and sum(n for _, n in counts.values()) == 1
+    grounding = grounding_error(run, tabletop_dataset)
+    quantities = {f"{q}_{a}" for q in ("src", "goal") for a in "xyz"}
+    assert grounding["frames"] > 0 and set(grounding["p90_cm"]) == quantities
+    assert all(0 <= grounding["median_cm"][k] <= grounding["p90_cm"][k] for k in grounding["p90_cm"])
     # the docs' rollout sheet: the frames the policy saw under the instruction it was given
     image = iio.imread(instruction_sheet([("unseen_paraphrase", out)], tmp_path / "sheet.png"))
     assert image.shape == (16 + 2 * 48 + 6, 5 * 2 * 48 + 4 * 4, 3)  # caption, 5 frames, gap

@@ -71,3 +71,4 @@ def test_by_verb_table_sums_seeds(tmp_path: Path) -> None:
     table = vla.by_verb_table(suite, store.load_all(suite.row_keys))
     line = next(li for li in table if li.startswith(f"| {row.key} |"))
     assert line.count("push 2/6, put 0/0, lift 4/4") == len(vla.SPLITS)
+

@@ -176,6 +176,45 @@ def verb_counts(record: Path) -> dict[str, list[int]]:
     return dict(sorted(counts.items()))
 
 
+def grounding_error(
+    run: Path | str, frames: Path | str, checkpoint: Path | str | None = None
+) -> dict[str, Any]:
+    """How far a VLA's training-only grounding head puts the named object and its goal on the frames of
+    an episode dataset (``workbench collect ... seed=1500000`` for held-out validation scenes; the run's
+    own demos for its training frames): per quantity (``src_x`` ... ``goal_z``), the median and 90th
+    percentile of the absolute error in cm, over every frame."""
+    import numpy as np
+    import torch
+
+    from workbench.api import load_policy
+    from workbench.dataset import SequenceDataset
+
+    policy: Any = load_policy(run, checkpoint)
+    config = policy.config
+    keys = [*config.obs_keys, config.aux_key]
+    keys = [k if k != "rgb" else policy.image_key for k in keys]
+    data = SequenceDataset(frames, keys, config.obs_horizon, config.action_horizon)
+    errors = []
+    with torch.no_grad():
+        for start in range(0, len(data), 256):
+            batch = data.sample_batch(np.arange(start, min(start + 256, len(data))))
+            # the features the agent's aux loss regresses from: RT's sentence token, pi0's summary token
+            if hasattr(policy, "features"):
+                feats = policy.features(batch)[1]
+            else:
+                feats = policy.prefix(batch)[0][:, -1]
+            pred = policy.aux_norm.unnormalize(policy.aux_head(feats))  # (B, S)
+            target = batch[f"obs/{config.aux_key}"][:, -1, config.aux_indices].float()
+            errors.append((pred - target).abs().numpy() * 100.0)  # cm
+    err = np.concatenate(errors)  # (N, S)
+    names = ["src_x", "src_y", "src_z", "goal_x", "goal_y", "goal_z"][: err.shape[1]]
+    return {
+        "frames": int(err.shape[0]),
+        "median_cm": {n: round(float(v), 2) for n, v in zip(names, np.median(err, 0), strict=True)},
+        "p90_cm": {n: round(float(v), 2) for n, v in zip(names, np.percentile(err, 90, 0), strict=True)},
+    }
+
+
 def rollout_sheet(row: VLARow | str, run_dir: Path | None = None, images: Path = IMAGES) -> Path:
     """docs/img/vla/ROW.png: a success and a failure of each split's scored episodes with their
     instructions, from a finished row's seed-0 run (``python -c "from workbench.bench.vla import
