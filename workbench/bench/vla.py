@@ -177,12 +177,12 @@ def verb_counts(record: Path) -> dict[str, list[int]]:
 
 
 def grounding_error(
-    run: Path | str, frames: Path | str, checkpoint: Path | str | None = None
+    run: Path | str, frames: Path | str, checkpoint: Path | str | None = None, episodes: int = 40
 ) -> dict[str, Any]:
     """How far a VLA's training-only grounding head puts the named object and its goal on the frames of
     an episode dataset (``workbench collect ... seed=1500000`` for held-out validation scenes; the run's
     own demos for its training frames): per quantity (``src_x`` ... ``goal_z``), the median and 90th
-    percentile of the absolute error in cm, over every frame."""
+    percentile of the absolute error in cm, over every frame of its first ``episodes`` episodes."""
     import numpy as np
     import torch
 
@@ -193,7 +193,10 @@ def grounding_error(
     config = policy.config
     keys = [*config.obs_keys, config.aux_key]
     keys = [k if k != "rgb" else policy.image_key for k in keys]
-    data = SequenceDataset(frames, keys, config.obs_horizon, config.action_horizon)
+    from workbench.data import load_meta
+
+    count = min(episodes, len(load_meta(Path(frames))["episodes"]))
+    data = SequenceDataset(frames, keys, config.obs_horizon, config.action_horizon, episodes=range(count))
     errors = []
     with torch.no_grad():
         for start in range(0, len(data), 256):
@@ -209,10 +212,27 @@ def grounding_error(
     err = np.concatenate(errors)  # (N, S)
     names = ["src_x", "src_y", "src_z", "goal_x", "goal_y", "goal_z"][: err.shape[1]]
     return {
+        "episodes": count,
         "frames": int(err.shape[0]),
         "median_cm": {n: round(float(v), 2) for n, v in zip(names, np.median(err, 0), strict=True)},
         "p90_cm": {n: round(float(v), 2) for n, v in zip(names, np.percentile(err, 90, 0), strict=True)},
     }
+
+
+def store_grounding(rows: list[str], frames: Path | str, name: str) -> Path:
+    """docs/bench/vla/grounding_NAME.json: ``grounding_error`` of each finished row's seed-0 policy on
+    ``frames``, with the commit and the command, e.g. ``python -c "from workbench.bench.vla import
+    store_grounding; store_grounding(['vla_rt_learned'], 'runs/bench/vla/val_seen_40', 'validation')"``."""
+    out = STORE / f"grounding_{name}.json"
+    report = json.loads(out.read_text()) if out.is_file() else {}
+    for key in rows:
+        report[key] = {
+            "commit": head_commit(REPO),
+            "frames_dir": str(frames),
+            **grounding_error(WORK / key / "seed_0", frames),
+        }
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    return out
 
 
 def rollout_sheet(row: VLARow | str, run_dir: Path | None = None, images: Path = IMAGES) -> Path:
