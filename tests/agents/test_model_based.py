@@ -70,10 +70,10 @@ COMMON = ("env=wb/Reach-mujoco-v0", "agent.steps=240", "agent.seed_steps=80", "a
 RUNS = {
     "pets": ("agent=pets", "agent.train_every=80", "agent.planner.population=32", "agent.planner.horizon=5",
              "agent.planner.elites=4", "agent.ensemble.hidden_dims=[32,32]",
-             "agent.ensemble.max_steps_per_update=40", *COMMON),
+             "agent.ensemble.max_steps_per_update=40", "agent.planner.iterations=1", *COMMON),
     "tdmpc": ("agent=tdmpc", "agent.hidden_dim=32", "agent.latent_dim=16", "agent.batch_size=32",
               "agent.planner.population=32", "agent.planner.elites=8", "agent.planner.prior_samples=4",
-              "agent.updates_per_step=0.25", *COMMON),
+              "agent.updates_per_step=0.25", "agent.planner.iterations=1", *COMMON),
 }  # fmt: skip
 LEARNING_METRIC = {"pets": "train/model_nll", "tdmpc": "train/consistency_loss"}
 
