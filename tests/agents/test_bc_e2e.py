@@ -65,11 +65,13 @@ def test_bc_rgb_collect_train_eval(tmp_path: Path) -> None:
     results = _train_then_eval(
         run, f"dataset={data}", "agent=bc_rgb", *image_env, "agent.encoder.width=8",
         "agent.encoder.num_keypoints=4", "agent.encoder.feature_dim=8", "agent.hidden_dims=[32]",
-        "agent.steps=10", "agent.batch_size=8",
+        "agent.steps=10", "agent.batch_size=8", reload=False,
     )  # fmt: skip
     assert results["episodes"] == 2
-    # what the policy's camera encoder looks at, over an episode it acted in
-    workbench("eval", f"run={run}", "episodes=1", "video=false", f"out={tmp_path / 'ev'}")
+    # `workbench eval` rebuilds the agent from the checkpoint alone; then what the policy's camera
+    # encoder looks at, over the episode it acted in
+    evaluated = workbench("eval", f"run={run}", "episodes=1", "video=false", f"out={tmp_path / 'ev'}").stdout
+    assert "success_rate" in evaluated
     explained = tmp_path / "explain"
     workbench("perception", "explain", f"run={run}", f"episodes={tmp_path / 'ev' / 'episodes'}", "every=25",
               f"out={explained}")  # fmt: skip
