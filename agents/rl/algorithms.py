@@ -90,8 +90,13 @@ def build_algorithm(config: Any, venv: Any, seed: int, device: Any, acting: bool
 
         dim = int(np.prod(venv.action_space.shape))
         kwargs["action_noise"] = NormalActionNoise(np.zeros(dim), np.full(dim, config.action_noise))
+    policy: Any = policy_name(venv.observation_space)
+    if kwargs["policy_kwargs"].pop("share_features_extractor", False) and has_images(venv.observation_space):
+        from agents.rl.drq import POLICIES
+
+        policy = POLICIES[config.name]  # one encoder, trained by the critic (DrQ); see agents/rl/drq.py
     cls = algorithm_class(config.name)
-    return cls(policy_name(venv.observation_space), venv, seed=seed, device=device, verbose=0, **kwargs)
+    return cls(policy, venv, seed=seed, device=device, verbose=0, **kwargs)
 
 
 def spaces_vec_env(observation_space: Any, action_space: Any) -> Any:

@@ -163,8 +163,9 @@ class SACConfig(OffPolicyConfig):
     name: str = "sac"
     ent_coef: str = "auto"  # auto | auto_<init> | a fixed number, as SB3 takes it
     target_entropy: str = "auto"  # auto (-|A|) | a number
-    # Images: the actor uses the critic's encoder and its gradients stop there, as in DrQ (Kostrikov
-    # et al. 2020); half the encoder work per gradient step. False: SB3's default, one encoder each.
+    # Images: one encoder, trained by the critic's loss, its features detached for the actor, as in DrQ
+    # (Kostrikov et al. 2020; agents/rl/drq.py; SB3's own sharing trains it by the actor's loss).
+    # False: SB3's default, an encoder each for the actor and the critic, each trained by its own loss.
     share_features_extractor: bool = False
 
     def __post_init__(self) -> None:
