@@ -64,16 +64,21 @@ def test_online_agent_trains_evaluates_and_reloads(name: str, tmp_path: Path) ->
 @pytest.mark.parametrize("encoder", ["nature_cnn", "resnet18_gn", "vit"])
 def test_sb3_agent_from_pixels_uses_the_workbench_encoders(encoder: str, tmp_path: Path) -> None:
     """rgb + proprio observations (the target only in the image): each camera through the chosen
-    encoder as SB3's features extractor, random crops in training; the policy file rebuilds it."""
+    encoder as SB3's features extractor, random crops in training; the policy file rebuilds it.
+    NatureCNN runs with DrQ's wiring (one encoder trained by the critic), the others with SB3's."""
     run = tmp_path / "run"
+    drq = encoder == "nature_cnn"
     workbench(
         "train", "agent=sac", "env=wb/Reach-mujoco-v0", "env.obs_mode=rgb+proprio", "env.width=48",
         "env.height=48", f"agent.encoder.name={encoder}", "agent.encoder.width=8", "agent.encoder.heads=2",
         "agent.encoder.feature_dim=32", "agent.encoder.crop_ratio=0.9", "agent.steps=150",
         "agent.learning_starts=100", "agent.buffer_size=500", "agent.batch_size=16",
         "agent.net_arch=[32,32]", "eval.episodes=2", "eval.num_envs=2", "eval.video=false", f"run_dir={run}",
+        f"agent.share_features_extractor={str(drq).lower()}",
     )  # fmt: skip
     policy = load_policy(run / "policy.pt")
+    assert type(policy.policy).__name__ == ("DrQSACPolicy" if drq else "MultiInputPolicy")
+    assert (policy.policy.critic.features_extractor is policy.policy.actor.features_extractor) == drq
     extractor = policy.policy.actor.features_extractor
     assert type(extractor).__name__ == "WorkbenchExtractor" and extractor.config.name == encoder
     assert extractor.crops["rgb/front"] == (43, 43)
