@@ -34,9 +34,9 @@ class PixelEnv(gym.Env):
 
 
 def _algorithm(config_class: Any) -> Any:
+    encoder = EncoderConfig(name="nature_cnn", feature_dim=8, crop_ratio=1.0)
     config = config_class(batch_size=8, buffer_size=64, learning_starts=16, net_arch=[16, 16],
-                          share_features_extractor=True,
-                          encoder=EncoderConfig(name="nature_cnn", feature_dim=8, crop_ratio=1.0))  # fmt: skip
+                          share_features_extractor=True, encoder=encoder)  # fmt: skip
     return build_algorithm(config, DummyVecEnv([PixelEnv]), seed=0, device="cpu")
 
 
