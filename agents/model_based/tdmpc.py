@@ -6,9 +6,10 @@ episode id and keeps the list of valid ``horizon``-step subsequence starts (all 
 ``update`` runs ``seed_steps`` updates once the random seed steps are in, then ``updates_per_step`` per
 env step. One update: encode the subsequence's observations; roll the latent dynamics from the first
 one and pull each predicted latent to the encoding of the true next observation (temporal
-consistency); regress rewards; regress every Q-function to ``r + gamma * (1 - terminated) *
-min Q_target(z', pi(z'))``; step ``rho**t`` weights; then the policy prior maximises the Q ensemble's
-mean (scaled by a running Q range) plus a small entropy bonus, on detached latents; EMA targets.
+consistency); predict rewards and regress every Q-function to ``r + gamma * (1 - terminated) *
+min Q_target(z', pi(z'))``, both as cross-entropy to symlog two-hot targets (scale-free); step
+``rho**t`` weights; then the policy prior maximises the Q ensemble's mean (scaled by a running Q
+range) plus a small entropy bonus, on detached latents; EMA targets.
 """
 
 from __future__ import annotations
@@ -200,9 +201,13 @@ class TDMPCAgent(PlanningAgent):
             z = model.next(z, batch["action"][t])
             consistency = consistency + weights[t] * ((z - next_z[t]) ** 2).mean()
         latents = torch.stack(zs)  # (H, B, L)
-        reward_loss = (weights[:, None] * (model.rew(latents, batch["action"]) - batch["reward"]) ** 2).mean()
-        qs = model.q(latents, batch["action"])  # (Q, H, B)
-        value_loss = (weights[None, :, None] * (qs - td[None]) ** 2).mean()
+        two_hot = model.two_hot
+        reward_logits = model.reward_logits(latents, batch["action"])  # (H, B, K)
+        reward_loss = (weights[:, None] * two_hot.loss(reward_logits, batch["reward"])).mean()
+        q_logits = model.q_logits(latents, batch["action"])  # (Q, H, B, K)
+        value_loss = (
+            weights[None, :, None] * two_hot.loss(q_logits, td[None].expand(len(q_logits), -1, -1))
+        ).mean()
         loss = (
             cfg.consistency_coef * consistency + cfg.reward_coef * reward_loss + cfg.value_coef * value_loss
         ) / horizon
@@ -216,6 +221,9 @@ class TDMPCAgent(PlanningAgent):
         model.update_targets(cfg.tau)
         return {"consistency_loss": float(consistency.detach()), "reward_loss": float(reward_loss.detach()),
                 "value_loss": float(value_loss.detach()), "pi_loss": pi_loss, "grad_norm": float(grad_norm),
+                # Spread of the encoder's latents over the batch: near 0 means a collapsed encoder (every
+                # observation the same latent), which the consistency loss alone rewards.
+                "latent_std": float(latents[0].detach().std(0).mean()),
                 "q_scale": float(self.q_scale)}  # fmt: skip
 
     def _update_policy(self, latents: torch.Tensor, weights: torch.Tensor) -> float:

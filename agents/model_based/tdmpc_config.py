@@ -67,6 +67,13 @@ class TDMPCConfig:
     reward_coef: float = 0.1
     value_coef: float = 0.1
     entropy_coef: float = 1e-4
+    # Reward and Q heads: logits over num_bins symlog bins in [vmin, vmax] trained by cross-entropy
+    # (TD-MPC2's); num_bins=1 regresses the scalar by MSE instead. With MSE the pixel agent's encoder
+    # collapsed: Reach's dense rewards (variance ~0.01) gave the reward loss too little weight against
+    # the consistency loss, and the latent became the same for every frame.
+    num_bins: int = 101
+    vmin: float = -10.0
+    vmax: float = 10.0
     grad_clip: float = 20.0
     obs_keys: list[str] = field(default_factory=lambda: ["state"])
     # Images (rgb/<camera> in obs_keys): one workbench encoder per camera (agents.rl.extractor), random
@@ -86,6 +93,11 @@ class TDMPCConfig:
             raise ConfigError(
                 f"agent.latent_dim={self.latent_dim} must be a multiple of "
                 f"agent.simnorm_dim={self.simnorm_dim}"
+            )
+        if self.num_bins < 1 or (self.num_bins > 1 and not self.vmin < self.vmax):
+            raise ConfigError(
+                f"agent.num_bins={self.num_bins}, agent.vmin={self.vmin}, agent.vmax={self.vmax}: need "
+                "num_bins >= 1 (1: MSE regression) and vmin < vmax"
             )
         if self.num_q < 2:
             raise ConfigError(f"agent.num_q={self.num_q}: TD targets take the minimum of two Q-functions")

@@ -3,7 +3,9 @@
 Observation -> latent ``z`` (SimNorm: groups of ``simnorm_dim`` entries, each a softmax, which keeps
 latents bounded without a reconstruction loss), latent dynamics ``d(z, a)``, reward ``R(z, a)``, a
 tanh-Gaussian policy prior ``pi(z)`` and an ensemble of Q-functions ``Q_i(z, a)`` (one batched
-:class:`~foundation.ensemble.EnsembleMLP` with LayerNorm) with EMA target copies.
+:class:`~foundation.ensemble.EnsembleMLP` with LayerNorm) with EMA target copies. Reward and Q heads
+predict logits over symlog two-hot bins (:class:`~foundation.two_hot.TwoHot`); ``rew`` and ``q``
+return their decoded values.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from torch import nn
 
 from agents.model_based.tdmpc_config import TDMPCConfig
 from foundation.ensemble import EnsembleMLP
+from foundation.two_hot import TwoHot
 
 
 class SimNorm(nn.Module):
@@ -31,12 +34,16 @@ class SimNorm(nn.Module):
 def mlp(in_dim: int, hidden: int, out_dim: int, out: nn.Module | None = None) -> nn.Sequential:
     """in -> hidden -> hidden -> out, LayerNorm + SiLU after each hidden layer (TD-MPC2's blocks with
     SiLU for Mish: Mish costs 5x more on a CPU, 0.6 vs 0.1 ms per 128x256 activation, and planning
-    runs dozens of these per action)."""
+    runs dozens of these per action). With an ``out`` activation (SimNorm) the output layer is
+    LayerNorm'd too, as TD-MPC2's ``NormedLinear(act=SimNorm)``: without it the logits can shrink
+    until every SimNorm group is uniform, a constant latent that makes the consistency loss zero.
+    From pixels that collapse happened within 500 updates (the latents' spread over a batch fell
+    to 1e-3 and the reward head learned nothing)."""
     layers: list[nn.Module] = [nn.Linear(in_dim, hidden), nn.LayerNorm(hidden), nn.SiLU(),
                                nn.Linear(hidden, hidden), nn.LayerNorm(hidden), nn.SiLU(),
                                nn.Linear(hidden, out_dim)]  # fmt: skip
     if out is not None:
-        layers.append(out)
+        layers += [nn.LayerNorm(out_dim), out]
     return nn.Sequential(*layers)
 
 
@@ -48,12 +55,15 @@ class WorldModel(nn.Module):
         self.features = features  # observation dict -> (N, feature_dim): vectors joined, images encoded
         self.encoder = mlp(feature_dim, hidden, latent, SimNorm(cfg.simnorm_dim))
         self.dynamics = mlp(latent + action_dim, hidden, latent, SimNorm(cfg.simnorm_dim))
-        self.reward = mlp(latent + action_dim, hidden, 1)
+        self.two_hot = TwoHot(cfg.num_bins, cfg.vmin, cfg.vmax)
+        self.reward = mlp(latent + action_dim, hidden, cfg.num_bins)
         self.pi = mlp(latent, hidden, 2 * action_dim)
-        self.qs = EnsembleMLP(cfg.num_q, latent + action_dim, 1, (hidden, hidden), "silu", layer_norm=True)
+        self.qs = EnsembleMLP(
+            cfg.num_q, latent + action_dim, cfg.num_bins, (hidden, hidden), "silu", layer_norm=True
+        )
         self.target_qs = copy.deepcopy(self.qs).requires_grad_(False)
         for head in (self.reward[-1], self.qs.net[-1], self.target_qs.net[-1]):
-            nn.init.zeros_(head.weight)  # type: ignore[arg-type]  # value and reward heads start at 0
+            nn.init.zeros_(head.weight)  # type: ignore[arg-type]  # uniform bins: value and reward start at 0
 
     def encode(self, obs: dict[str, torch.Tensor], lead: tuple[int, ...]) -> torch.Tensor:
         """``obs`` entries (prod(lead), ...) as the features module takes them -> latents (*lead, L)."""
@@ -62,8 +72,11 @@ class WorldModel(nn.Module):
     def next(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:  # (..., L), (..., A) -> (..., L)
         return self.dynamics(torch.cat([z, a], dim=-1))
 
+    def reward_logits(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:  # -> (..., K)
+        return self.reward(torch.cat([z, a], dim=-1))
+
     def rew(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:  # -> (...)
-        return self.reward(torch.cat([z, a], dim=-1))[..., 0]
+        return self.two_hot.decode(self.reward_logits(z, a))
 
     def policy(self, z: torch.Tensor, noise: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """A tanh-Gaussian action (its mean when ``noise`` is None) and its log-probability:
@@ -77,13 +90,17 @@ class WorldModel(nn.Module):
         log_prob = log_prob - torch.log((1 - a**2).clamp_min(1e-6)).sum(-1)  # tanh's change of variables
         return a, log_prob
 
-    def q(self, z: torch.Tensor, a: torch.Tensor, target: bool = False) -> torch.Tensor:
-        """(num_q, ...) every Q-function's value of (z, a) with leading dims flattened through."""
+    def q_logits(self, z: torch.Tensor, a: torch.Tensor, target: bool = False) -> torch.Tensor:
+        """(num_q, ..., K): every Q-function's bin logits for (z, a), leading dims flattened through."""
         x = torch.cat([z, a], dim=-1)
         lead = x.shape[:-1]
         net = self.target_qs if target else self.qs
-        out = net(x.reshape(1, -1, x.shape[-1]).expand(net.members, -1, -1))  # (Q, N, 1)
-        return out[..., 0].reshape(net.members, *lead)
+        out = net(x.reshape(1, -1, x.shape[-1]).expand(net.members, -1, -1))  # (Q, N, K)
+        return out.reshape(net.members, *lead, out.shape[-1])
+
+    def q(self, z: torch.Tensor, a: torch.Tensor, target: bool = False) -> torch.Tensor:
+        """(num_q, ...): every Q-function's value of (z, a)."""
+        return self.two_hot.decode(self.q_logits(z, a, target))
 
     @torch.no_grad()
     def update_targets(self, tau: float) -> None:
