@@ -189,7 +189,8 @@ class TDMPCAgent(PlanningAgent):
         next_obs = {k[len("next_obs/") :]: v for k, v in batch.items() if k.startswith("next_obs/")}
         weights = cfg.rho ** torch.arange(horizon, dtype=torch.float32)  # (H,)
         with torch.no_grad():
-            next_z = self._encode(next_obs, lead=2)  # (H, B, L)
+            inputs, dims = self._inputs(next_obs, lead=2)
+            next_z = model.encode_target(inputs, dims)  # (H, B, L)
             noise = torch.randn((*next_z.shape[:-1], self.action_dim), generator=self.train_generator)
             next_a, _ = model.policy(next_z, noise)
             target_q = model.q(next_z, next_a, target=True).min(0).values  # (H, B)

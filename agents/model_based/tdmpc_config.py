@@ -72,6 +72,9 @@ class TDMPCConfig:
     # collapsed: Reach's dense rewards (variance ~0.01) gave the reward loss too little weight against
     # the consistency loss, and the latent became the same for every frame.
     num_bins: int = 101
+    # Consistency and TD targets from an EMA copy of the observation encoder (TD-MPC 2022) rather than
+    # the online encoder under no-grad (TD-MPC2).
+    target_encoder: bool = False
     vmin: float = -10.0
     vmax: float = 10.0
     grad_clip: float = 20.0

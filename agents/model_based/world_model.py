@@ -62,12 +62,25 @@ class WorldModel(nn.Module):
             cfg.num_q, latent + action_dim, cfg.num_bins, (hidden, hidden), "silu", layer_norm=True
         )
         self.target_qs = copy.deepcopy(self.qs).requires_grad_(False)
+        # TD-MPC (2022)'s EMA copy of the observation encoder for the consistency and TD targets: the
+        # online encoder is pulled toward a slowly moving target instead of toward itself, which
+        # otherwise can satisfy the consistency loss by mapping every observation to one latent.
+        self.target_encoder: nn.Module | None = None
+        if cfg.target_encoder:
+            online = nn.Sequential(features, self.encoder)
+            self.target_encoder = copy.deepcopy(online).requires_grad_(False)
         for head in (self.reward[-1], self.qs.net[-1], self.target_qs.net[-1]):
             nn.init.zeros_(head.weight)  # type: ignore[arg-type]  # uniform bins: value and reward start at 0
 
     def encode(self, obs: dict[str, torch.Tensor], lead: tuple[int, ...]) -> torch.Tensor:
         """``obs`` entries (prod(lead), ...) as the features module takes them -> latents (*lead, L)."""
         return self.encoder(self.features(obs)).reshape(*lead, -1)
+
+    def encode_target(self, obs: dict[str, torch.Tensor], lead: tuple[int, ...]) -> torch.Tensor:
+        """As :meth:`encode` with the EMA encoder where there is one (targets of the losses)."""
+        if self.target_encoder is None:
+            return self.encode(obs, lead)
+        return self.target_encoder(obs).reshape(*lead, -1)
 
     def next(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:  # (..., L), (..., A) -> (..., L)
         return self.dynamics(torch.cat([z, a], dim=-1))
@@ -106,3 +119,7 @@ class WorldModel(nn.Module):
     def update_targets(self, tau: float) -> None:
         for p, tp in zip(self.qs.parameters(), self.target_qs.parameters(), strict=True):
             tp.lerp_(p, tau)
+        if self.target_encoder is not None:
+            online = [*self.features.parameters(), *self.encoder.parameters()]
+            for p, tp in zip(online, self.target_encoder.parameters(), strict=True):
+                tp.lerp_(p, tau)

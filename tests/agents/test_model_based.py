@@ -125,10 +125,17 @@ def test_tdmpc_from_pixels_uses_the_workbench_encoders(tmp_path: Path) -> None:
               "agent.steps=120",
               "agent.seed_steps=60", "agent.hidden_dim=32", "agent.latent_dim=16", "agent.batch_size=16",
               "agent.encoder.feature_dim=16", "agent.planner.population=16", "agent.planner.elites=4",
-              "agent.planner.prior_samples=2", "agent.updates_per_step=0.25", "trainer.progress=false",
-              "eval.video=false", "eval.episodes=1", f"run_dir={run}")  # fmt: skip
+              "agent.planner.prior_samples=2", "agent.updates_per_step=0.25", "agent.target_encoder=true",
+              "trainer.progress=false", "eval.video=false", "eval.episodes=1", f"run_dir={run}")  # fmt: skip
     policy = load_policy(run / "policy.pt")
     obs = {"rgb/front": np.zeros((2, 48, 48, 3), np.uint8), "proprio": np.zeros((2, 19), np.float32)}
     actions = policy.act(obs)
     assert actions.shape == (2, 4) and np.all(np.abs(actions) <= 1)
-    assert any(k.startswith("model.features.cameras") for k in policy.state_dict())
+    state = policy.state_dict()
+    assert any(k.startswith("model.features.cameras") for k in state)
+    # The EMA encoder is its own copy, trailing the online one after training (not equal to it).
+    online = {k[len("model.features."):]: v for k, v in state.items() if k.startswith("model.features.")}
+    target = {k[len("model.target_encoder.0."):]: v for k, v in state.items()
+              if k.startswith("model.target_encoder.0.")}  # fmt: skip
+    assert online.keys() == target.keys() and online
+    assert any(not torch.equal(online[k], target[k]) for k in online)
