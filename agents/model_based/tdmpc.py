@@ -102,9 +102,10 @@ class TDMPCAgent(PlanningAgent):
             out[key] = x.permute(0, 3, 1, 2).float() / 255.0 if key in self.images else x.float()
         return out, dims
 
-    def _encode(self, obs: dict[str, Any], lead: int = 1) -> torch.Tensor:
+    def _encode(self, obs: dict[str, Any], lead: int = 1, target: bool = False) -> torch.Tensor:
+        """Latents (*lead, L); ``target``: the EMA encoder's where there is one (the losses' targets)."""
         inputs, dims = self._inputs(obs, lead)
-        return self.model.encode(inputs, dims)
+        return (self.model.encode_target if target else self.model.encode)(inputs, dims)
 
     def plan(self, obs: dict[str, np.ndarray], state: PlanState, explore: bool) -> np.ndarray:
         """(B, A): the latent plan's first action (plus the planner's std as noise when exploring)."""
@@ -189,8 +190,7 @@ class TDMPCAgent(PlanningAgent):
         next_obs = {k[len("next_obs/") :]: v for k, v in batch.items() if k.startswith("next_obs/")}
         weights = cfg.rho ** torch.arange(horizon, dtype=torch.float32)  # (H,)
         with torch.no_grad():
-            inputs, dims = self._inputs(next_obs, lead=2)
-            next_z = model.encode_target(inputs, dims)  # (H, B, L)
+            next_z = self._encode(next_obs, lead=2, target=True)  # (H, B, L)
             noise = torch.randn((*next_z.shape[:-1], self.action_dim), generator=self.train_generator)
             next_a, _ = model.policy(next_z, noise)
             target_q = model.q(next_z, next_a, target=True).min(0).values  # (H, B)
@@ -206,9 +206,8 @@ class TDMPCAgent(PlanningAgent):
         reward_logits = model.reward_logits(latents, batch["action"])  # (H, B, K)
         reward_loss = (weights[:, None] * two_hot.loss(reward_logits, batch["reward"])).mean()
         q_logits = model.q_logits(latents, batch["action"])  # (Q, H, B, K)
-        value_loss = (
-            weights[None, :, None] * two_hot.loss(q_logits, td[None].expand(len(q_logits), -1, -1))
-        ).mean()
+        # td (H, B) broadcasts over the Q-functions: its two-hot is built once, not once per Q.
+        value_loss = (weights[None, :, None] * two_hot.loss(q_logits, td)).mean()
         loss = (
             cfg.consistency_coef * consistency + cfg.reward_coef * reward_loss + cfg.value_coef * value_loss
         ) / horizon

@@ -68,15 +68,15 @@ class TDMPCConfig:
     value_coef: float = 0.1
     entropy_coef: float = 1e-4
     # Reward and Q heads: logits over num_bins symlog bins in [vmin, vmax] trained by cross-entropy
-    # (TD-MPC2's); num_bins=1 regresses the scalar by MSE instead. With MSE the pixel agent's encoder
-    # collapsed: Reach's dense rewards (variance ~0.01) gave the reward loss too little weight against
-    # the consistency loss, and the latent became the same for every frame.
+    # (TD-MPC2's), whose gradient does not shrink with the reward's scale (Reach's dense rewards vary
+    # by ~0.1); num_bins=1 regresses the scalar by MSE instead.
     num_bins: int = 101
-    # Consistency and TD targets from an EMA copy of the observation encoder (TD-MPC 2022) rather than
-    # the online encoder under no-grad (TD-MPC2).
-    target_encoder: bool = False
     vmin: float = -10.0
     vmax: float = 10.0
+    # Consistency and TD targets from an EMA copy of the observation encoder (TD-MPC 2022) rather than
+    # the online encoder under no-grad (TD-MPC2). From pixels the online target let the encoder
+    # collapse (one latent for every frame); the two-hot heads did not prevent that, the EMA copy did.
+    target_encoder: bool = False
     grad_clip: float = 20.0
     obs_keys: list[str] = field(default_factory=lambda: ["state"])
     # Images (rgb/<camera> in obs_keys): one workbench encoder per camera (agents.rl.extractor), random
