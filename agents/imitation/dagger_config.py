@@ -7,6 +7,9 @@ from dataclasses import dataclass
 # Config errors are ValueErrors: agents/ must not import workbench/; the CLI turns them into one line.
 ConfigError = ValueError
 
+LABEL_MODES = ("all", "failures")  # which DAgger rollouts the expert labels
+FINAL_CHOICES = ("last", "best")  # which round's policy a DAgger run returns
+
 
 @dataclass
 class DaggerConfig:
@@ -23,6 +26,12 @@ class DaggerConfig:
     BC can be compared at an equal number of labels. ``max_episode_steps`` cuts DAgger's rollouts
     short: an early learner that gets stuck would otherwise spend a demo's worth of labels on
     near-identical states every few dozen steps, so a label budget buys more distinct starts.
+
+    ``label=failures`` asks the expert to label only the rollouts the learner failed (after the
+    episode, so the expert must not act during it: ``beta0=0``); a budget then goes to the states where
+    the learner goes wrong rather than to episodes it already solves. ``final=best`` returns the round
+    whose policy scored best on the validation seeds, as Ross et al.'s Algorithm 3.1 does ("return the
+    best policy on validation"); ``last`` returns the last round's.
     """
 
     rounds: int = 0  # 0: no DAgger, plain behaviour cloning
@@ -37,6 +46,8 @@ class DaggerConfig:
     # seed plan's `rollouts` range, moved by the training seed (workbench/config/seeds.py).
     seed: int | None = None
     eval_every_round: bool = True  # evaluate after every round (success vs expert labels in metrics)
+    label: str = "all"  # all: every rollout is labelled; failures: only the rollouts the learner failed
+    final: str = "last"  # last: the last round's policy; best: the best round on the validation seeds
 
     def __post_init__(self) -> None:
         if self.rounds < 0:
@@ -55,6 +66,20 @@ class DaggerConfig:
             )
         if self.steps_per_round is not None and self.steps_per_round < 1:
             raise ConfigError(f"dagger.steps_per_round={self.steps_per_round} must be >= 1 (or null)")
+
+        if self.label not in LABEL_MODES:
+            raise ConfigError(f"dagger.label={self.label!r} is not one of {list(LABEL_MODES)}")
+        if self.label == "failures" and self.beta0 > 0:
+            raise ConfigError(
+                f"dagger.label=failures labels a rollout after it failed, so the expert must not act in "
+                f"it: set dagger.beta0=0 (got {self.beta0})"
+            )
+        if self.final not in FINAL_CHOICES:
+            raise ConfigError(f"dagger.final={self.final!r} is not one of {list(FINAL_CHOICES)}")
+        if self.final == "best" and not self.eval_every_round:
+            raise ConfigError(
+                "dagger.final=best picks among the rounds' validations: set dagger.eval_every_round=true"
+            )
 
     def beta(self, round_index: int) -> float:
         """Probability of executing the expert's action in DAgger round ``round_index`` (>= 1)."""

@@ -26,6 +26,10 @@ def test_beta_decays_geometrically_to_zero() -> None:
         ({"steps_per_round": 0}, "dagger.steps_per_round"),
         ({"episodes_per_round": 0}, "dagger.episodes_per_round"),
         ({"max_episode_steps": 0}, "dagger.max_episode_steps"),
+        ({"label": "some"}, "dagger.label"),
+        ({"label": "failures"}, "dagger.beta0=0"),  # the expert must not act in a rollout labelled later
+        ({"final": "median"}, "dagger.final"),
+        ({"final": "best", "eval_every_round": False}, "dagger.eval_every_round"),
     ],
 )
 def test_config_errors_name_the_key(kwargs: dict[str, float], match: str) -> None:

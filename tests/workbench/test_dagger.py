@@ -12,7 +12,7 @@ import torch
 
 from tests.conftest import workbench
 from workbench.data import DatasetWriter, Episode, episode_path, load_meta
-from workbench.train.dagger import trim_episode, truncate_dataset
+from workbench.train.dagger import best_round, is_best_round, trim_episode, truncate_dataset
 
 OBS_SPEC = {"state": {"shape": [3], "dtype": "float32"}}
 ACTION_SPEC = {"shape": [2], "dtype": "float32", "low": [-1, -1], "high": [1, 1]}
@@ -57,6 +57,15 @@ def test_truncate_dataset_drops_a_killed_collections_episodes(tmp_path: Path) ->
     assert load_meta(root)["num_episodes"] == 4
     with pytest.raises(Exception, match="modified"):
         truncate_dataset(root, 7)
+
+
+def test_best_round_is_the_last_of_the_best_validated() -> None:
+    history = [{"round": 0, "success_rate": 0.4}, {"round": 1, "success_rate": 0.6}]
+    assert is_best_round(history) and best_round(history) == 1
+    history.append({"round": 2, "success_rate": 0.5})
+    assert not is_best_round(history) and best_round(history) == 1
+    history.append({"round": 3, "success_rate": 0.6})  # a tie goes to the round with more labels
+    assert is_best_round(history) and best_round(history) == 3
 
 
 def _weights(path: Path) -> dict[str, torch.Tensor]:
@@ -129,3 +138,26 @@ def test_dagger_aggregates_counts_labels_and_resumes(tmp_path: Path, reach_datas
     workbench("train", f"resume={run}")
     _assert_same_weights(reference, _weights(run / "policy.pt"))
     assert load_meta(run / "dagger_data")["num_steps"] == data["num_steps"]
+
+
+@pytest.mark.slow
+def test_dagger_labels_only_failures_and_returns_the_best_round(tmp_path: Path, reach_dataset: Path) -> None:
+    run = tmp_path / "run"
+    demo_meta = load_meta(reach_dataset)
+    workbench(
+        "train", "experiment=smoke", "env=wb/Reach-mujoco-v0", f"dataset={reach_dataset}", "agent=dagger",
+        "dagger.rounds=2", "dagger.episodes_per_round=3", "dagger.beta0=0", "dagger.label=failures",
+        "dagger.final=best", "dagger.max_episode_steps=6", "agent.steps=40", "dagger.steps_per_round=20",
+        "eval.episodes=2", "eval.validation_episodes=2", "eval.video=false", f"run_dir={run}",
+    )  # fmt: skip
+    summary = json.loads((run / "dagger" / "summary.json").read_text())
+    data = load_meta(run / "dagger_data")
+    rollouts = data["episodes"][demo_meta["num_episodes"] :]
+    # Only failed rollouts were labelled: every appended episode is a failure, and the solved ones
+    # (rollout_success counts all of a round's rollouts) added no labels.
+    assert all(not e["success"] for e in rollouts)
+    for s in summary[1:]:
+        assert s["new_episodes"] == round(3 * (1 - s["rollout_success"]))
+    results = json.loads((run / "eval" / "results.json").read_text())
+    assert results["dagger_final_round"] == best_round(summary)
+    _assert_same_weights(_weights(run / "dagger" / "policy_best.pt"), _weights(run / "policy.pt"))

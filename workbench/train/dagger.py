@@ -129,9 +129,13 @@ class DatasetCollector:
         first = dcfg.seed + (round_index - 1) * dcfg.episodes_per_round
         kept: list[Episode] = []
         left = labels_left
+        outcomes: list[bool] = []  # success of every rollout of the round, labelled or not
 
         def add(ep: Episode) -> None:
             nonlocal left
+            outcomes.append(ep.success)
+            if dcfg.label == "failures" and ep.success:
+                return  # solved: the expert is not asked to label it
             if left is not None:
                 if left <= 0:
                     return  # the budget ran out: the remaining rollouts of this round are not labelled
@@ -151,12 +155,29 @@ class DatasetCollector:
         return {
             "new_labels": int(sum(ep.length for ep in kept)),
             "new_episodes": len(kept),
-            "rollout_success": float(np.mean([ep.success for ep in kept])) if kept else 0.0,
+            "rollout_success": float(np.mean(outcomes)) if outcomes else 0.0,
             "expert_fraction": mixture.expert_fraction,
         }
 
     def close(self) -> None:
         self.sampler.close()
+
+
+BEST_ROUND_FILE = "dagger/policy_best.pt"  # dagger.final=best: the best round's policy so far
+
+
+def is_best_round(history: list[RoundRecord]) -> bool:
+    """Whether the last round validated at least as well as every earlier one (ties go to the later
+    round, which was fitted to more labels)."""
+    scores = [float(h.get("success_rate", -1.0)) for h in history]
+    return bool(scores) and scores[-1] >= max(scores)
+
+
+def best_round(history: list[RoundRecord]) -> int:
+    """The round ``dagger.final=best`` returns (the last of the best-validated ones)."""
+    scores = [float(h.get("success_rate", -1.0)) for h in history]
+    top = max(scores)
+    return int(history[max(i for i, s in enumerate(scores) if s == top)]["round"])
 
 
 class OfflineRoundTrainer:
@@ -264,6 +285,8 @@ class OfflineRoundTrainer:
         record = {k: v for k, v in done.items() if k not in ("history", "demo_episodes", "demo_labels")}
         self.logger.log(self._offset_after, record, prefix="dagger/")
         atomic_write_json(self.run_dir / "dagger" / "summary.json", done["history"])
+        if self.cfg.dagger.final == "best" and is_best_round(done["history"]):
+            policy.save(self.run_dir / BEST_ROUND_FILE)  # before the checkpoint that marks the round done
         save_checkpoint(
             self.run_dir, self._offset_after, {**self._last_state, "dagger": done},
             keep=self.cfg.trainer.keep_checkpoints,
@@ -295,12 +318,18 @@ def train_dagger(
             agent, done = run_dagger(cfg.dagger, cfg.agent.steps, collector, trainer)
         except ValueError as exc:  # the loop's own checks (label budget below the demos')
             raise UserError(str(exc)) from exc
+        chosen = int(done["round"])
+        if cfg.dagger.final == "best":
+            from agents.policy_io import read_policy
+
+            chosen = best_round(done["history"])
+            agent.load_state_dict(read_policy(run_dir / BEST_ROUND_FILE)["state_dict"])
         agent.save(run_dir / "policy.pt")
         end = step_offset(cfg.dagger, cfg.agent.steps, int(done["round"]) + 1)
         results = final_eval(
             agent, cfg, run_dir,
             {"policy": str(run_dir / "policy.pt"), "expert_labels": int(done["labels"]),
-             "dagger_rounds": int(done["round"]), "step": end},
+             "dagger_rounds": int(done["round"]), "dagger_final_round": chosen, "step": end},
         )  # fmt: skip
         trainer.logger.log(end, results, prefix="eval/")
     finally:
