@@ -135,16 +135,33 @@ class VLABase(nn.Module):
         tokens = tokens.view(batch_size, self.config.obs_horizon, n, d) + self.frame_pos
         return tokens.flatten(1, 2)
 
+    def aux_predict(self, feats: torch.Tensor) -> torch.Tensor | None:
+        """The grounding head's normalised positions (B, S) from the fused features (B, D), or None."""
+        return None if self.aux_head is None else self.aux_head(feats)
+
     def aux_loss(
-        self, feats: torch.Tensor, batch: dict[str, torch.Tensor]
+        self, pred: torch.Tensor | None, batch: dict[str, torch.Tensor]
     ) -> tuple[torch.Tensor, dict[str, float]]:
         """Training-only grounding: regress the normalised ``aux_indices`` of ``obs/<aux_key>`` (current
-        frame) from ``feats`` (B, D). Zero without an aux head."""
-        if self.aux_head is None or self.config.aux_weight == 0:
-            return feats.new_zeros(()), {}
+        frame) with ``pred`` (B, S), the head's output. Zero without an aux head."""
+        if pred is None or self.config.aux_weight == 0:
+            return torch.zeros((), device=batch["action"].device), {}
         target = batch[f"obs/{self.config.aux_key}"][:, -1, self.config.aux_indices].float()  # (B, S)
-        loss = nn.functional.mse_loss(self.aux_head(feats), self.aux_norm.normalize(target))
+        loss = nn.functional.mse_loss(pred, self.aux_norm.normalize(target))
         return self.config.aux_weight * loss, {"aux_mse": float(loss.detach())}
+
+    @property
+    def grounding_dim(self) -> int:
+        """Width of :meth:`grounding`: the predicted positions and one frame of proprioception."""
+        return self.aux_dim + self.low_dim
+
+    def grounding(self, pred: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(B, S + P) input of a grounded action head (``agent.grounded``): the grounding head's
+        positions ``pred`` (B, S), detached so that the action loss cannot bend them away from positions,
+        beside the current frame's normalised proprioception. What the state control reads, from pixels."""
+        parts = [pred.detach()]
+        parts += [self.low_norms[k].normalize(batch[f"obs/{k}"][:, -1].float()) for k in self.low_keys]  # type: ignore[operator]
+        return torch.cat(parts, dim=-1)
 
     # ---------------------------------------------------------------------------------- training
     def configure_optimizer(self) -> torch.optim.Optimizer:

@@ -13,6 +13,7 @@ come out:
 Both can regress privileged scene quantities from their fused features during training only
 (``aux_key``/``aux_indices``: Tabletop's source-object and goal positions from its ``state``): the
 policy never reads them when it acts; the loss teaches the trunk to ground the instruction in the image.
+With ``grounded`` the action head also reads those *predicted* positions (never the state's).
 """
 
 from __future__ import annotations
@@ -83,6 +84,11 @@ class VLAConfig:
     aux_key: str | None = "state"
     aux_indices: list[int] = field(default_factory=lambda: [7, 8, 9, 12, 13, 14])
     aux_weight: float = 1.0
+    # Grounded action head (embodied chain-of-thought style): the action head also reads the grounding
+    # head's predicted positions (detached: the action loss does not move them) and the proprioception,
+    # so once the positions are found, acting is the state policy's problem. Needs the aux target.
+    grounded: bool = False
+    grounded_hidden: int = 256  # vla_rt: width of the two hidden layers of the grounded action MLP
     label: str = "auto"  # which actions are the labels (agents.imitation.bc_config.LABELS)
     # Recipe (the offline trainer reads these).
     steps: int = 20_000
@@ -116,6 +122,13 @@ class VLAConfig:
             raise ConfigError("agent.aux_weight must be >= 0 and agent.aux_indices non-empty with an aux_key")
         if self.label not in LABELS:
             raise ConfigError(f"agent.label={self.label!r} is not one of {list(LABELS)}")
+        if self.grounded and (self.aux_key is None or self.aux_weight == 0):
+            raise ConfigError(
+                "agent.grounded=true feeds the grounding head's positions to the action head: it needs "
+                "agent.aux_key (e.g. state) and agent.aux_weight > 0"
+            )
+        if self.grounded_hidden < 1:
+            raise ConfigError(f"agent.grounded_hidden={self.grounded_hidden} must be >= 1")
         if self.lr <= 0 or self.warmup_steps < 0 or self.grad_clip < 0 or self.weight_decay < 0:
             raise ConfigError("agent.lr must be > 0; warmup_steps, grad_clip and weight_decay >= 0")
 

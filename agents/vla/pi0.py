@@ -50,6 +50,8 @@ class Pi0Agent(VLABase):
             for _ in range(c.expert_layers)
         )
         self.expert_norm = nn.LayerNorm(de)
+        # agent.grounded: the predicted positions and proprio join the expert's memory as one more token.
+        self.ground_proj = nn.Linear(self.grounding_dim, de) if c.grounded else None
         self.velocity_out = nn.Linear(de, self.action_dim)
 
     def prefix(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -83,9 +85,21 @@ class Pi0Agent(VLABase):
             h = block(h, memory=memory, memory_mask=memory_mask)
         return self.velocity_out(self.expert_norm(h))
 
-    def compute_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    def memory(
+        self, batch: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(the expert's memory (B, S', De), its key mask (B, S'), the grounding head's positions or None)."""
         states, mask = self.prefix(batch)
+        pred = self.aux_predict(states[:, -1])  # from the summary token
         memory = self.memory_proj(states)  # (B, S, De)
+        if self.ground_proj is not None:
+            assert pred is not None  # VLAConfig: grounded needs the aux head
+            memory = torch.cat([memory, self.ground_proj(self.grounding(pred, batch))[:, None]], dim=1)
+            mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], dim=1)
+        return memory, mask, pred
+
+    def compute_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        memory, mask, ground = self.memory(batch)  # (B, S', De), (B, S) the grounding head's positions
         actions = self.action_norm.normalize(batch["action"].float())  # (B, Ta, A)
         b = actions.shape[0]
         noise = torch.randn_like(actions)
@@ -94,16 +108,15 @@ class Pi0Agent(VLABase):
         valid = (~batch["action_is_pad"]).float()[..., None]  # (B, Ta, 1)
         err = (pred - target_velocity(noise, actions)) ** 2
         flow = (err * valid).sum() / (valid.sum() * self.action_dim).clamp(min=1.0)
-        aux, aux_metrics = self.aux_loss(states[:, -1], batch)
+        aux, aux_metrics = self.aux_loss(ground, batch)
         loss = flow + aux
         return loss, {"loss": float(loss.detach()), "flow_mse": float(flow.detach()), **aux_metrics}
 
     def predict_chunk(
         self, batch: dict[str, torch.Tensor], generator: torch.Generator | list[torch.Generator]
     ) -> torch.Tensor:
-        states, mask = self.prefix(batch)  # computed once per chunk
-        memory = self.memory_proj(states)
-        b = states.shape[0]
-        noise = standard_normal((b, self.config.action_horizon, self.action_dim), generator).to(states.device)
+        memory, mask, _ = self.memory(batch)  # computed once per chunk
+        b = memory.shape[0]
+        noise = standard_normal((b, self.config.action_horizon, self.action_dim), generator).to(memory.device)
         chunk = euler_sample(lambda x, t: self.velocity(x, t, memory, mask), noise, self.config.flow_steps)
         return self.action_norm.unnormalize(chunk)  # (B, Ta, A)

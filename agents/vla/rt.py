@@ -6,7 +6,8 @@ tokens, and actions come out as discrete tokens, one categorical over ``bins`` p
     image     = ConvTokenizer(rgb | FiLM(c))                      (B, To*n, D)   n = 25 at 76x76 crops
     x         = Transformer([c, proprio, image, readout_1..Ta])   bidirectional, (B, 2 + To*n + Ta, D)
     logits    = Linear(x[readout_k])                              (B, Ta, A, bins)
-    loss      = cross-entropy(logits, bin(a[t+k]))  (+ aux_weight * grounding MSE on x[c])
+              | MLP([x[readout_k], sg(g), proprio])  with agent.grounded, g = grounding head(x[c]) (B, S)
+    loss      = cross-entropy(logits, bin(a[t+k]))  (+ aux_weight * grounding MSE of g)
 
 Bins are uniform over the controller's range [low, high] (RT-1's 256 per dimension); acting takes each
 dimension's most likely bin centre. Unlike the regression heads of BC, a categorical can hold several
@@ -36,7 +37,16 @@ class RTAgent(VLABase):
         self.blocks = nn.ModuleList(TransformerBlock(c.d_model, c.n_heads, dropout=c.dropout, causal=False)
                                     for _ in range(c.n_layers))  # fmt: skip
         self.norm = nn.LayerNorm(c.d_model)
-        self.head = nn.Linear(c.d_model, self.action_dim * c.bins)
+        if c.grounded:
+            # Each readout state beside the predicted positions and proprio (agent.grounded): an MLP, as
+            # the state control's, can then compute "hand to object" from the positions directly.
+            h = c.grounded_hidden
+            self.head: nn.Module = nn.Sequential(
+                nn.Linear(c.d_model + self.grounding_dim, h), nn.ReLU(),
+                nn.Linear(h, h), nn.ReLU(), nn.Linear(h, self.action_dim * c.bins),
+            )  # fmt: skip
+        else:
+            self.head = nn.Linear(c.d_model, self.action_dim * c.bins)
         low = np.broadcast_to(self.low, (self.action_dim,)).astype(np.float32)
         high = np.broadcast_to(self.high, (self.action_dim,)).astype(np.float32)
         self.register_buffer("bin_low", torch.as_tensor(low))  # (A,)
@@ -62,8 +72,18 @@ class RTAgent(VLABase):
         x = self.norm(x)
         return x[:, -self.config.action_horizon :], x[:, 0]
 
-    def logits(self, readout: torch.Tensor) -> torch.Tensor:
-        return self.head(readout).view(*readout.shape[:2], self.action_dim, self.config.bins)  # (B, Ta, A, K)
+    def logits(
+        self, readout: torch.Tensor, sentence: torch.Tensor, batch: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(bin logits (B, Ta, A, K), the grounding head's positions (B, S) or None)."""
+        pred = self.aux_predict(sentence)
+        x = readout  # (B, Ta, D)
+        if self.config.grounded:
+            assert pred is not None  # VLAConfig: grounded needs the aux head
+            ground = self.grounding(pred, batch)[:, None].expand(-1, readout.shape[1], -1)  # (B, Ta, S+P)
+            x = torch.cat([readout, ground], dim=-1)
+        logits = self.head(x).view(*readout.shape[:2], self.action_dim, self.config.bins)
+        return logits, pred
 
     def to_bins(self, actions: torch.Tensor) -> torch.Tensor:
         """(..., A) actions -> (..., A) bin indices (clipped into the range)."""
@@ -75,7 +95,7 @@ class RTAgent(VLABase):
 
     def compute_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         readout, sentence = self.features(batch)
-        logits = self.logits(readout)  # (B, Ta, A, K)
+        logits, pred = self.logits(readout, sentence, batch)  # (B, Ta, A, K), (B, S)
         target = self.to_bins(batch["action"].float())  # (B, Ta, A)
         ce = nn.functional.cross_entropy(
             logits.flatten(0, 2),
@@ -86,7 +106,7 @@ class RTAgent(VLABase):
         valid = (~batch["action_is_pad"]).float()[..., None]  # (B, Ta, 1)
         ce = (ce * valid).sum() / (valid.sum() * self.action_dim).clamp(min=1.0)
         accuracy = ((logits.argmax(-1) == target).float() * valid).sum() / (valid.sum() * self.action_dim)
-        aux, aux_metrics = self.aux_loss(sentence, batch)
+        aux, aux_metrics = self.aux_loss(pred, batch)
         loss = ce + aux
         return loss, {"loss": float(loss.detach()), "action_ce": float(ce.detach()),
                       "bin_accuracy": float(accuracy), **aux_metrics}  # fmt: skip
@@ -95,5 +115,5 @@ class RTAgent(VLABase):
         self, batch: dict[str, torch.Tensor], generator: torch.Generator | list[torch.Generator]
     ) -> torch.Tensor:
         del generator  # the most likely bin: deterministic
-        readout, _ = self.features(batch)
-        return self.from_bins(self.logits(readout).argmax(-1))  # (B, Ta, A)
+        readout, sentence = self.features(batch)
+        return self.from_bins(self.logits(readout, sentence, batch)[0].argmax(-1))  # (B, Ta, A)

@@ -53,11 +53,13 @@ def test_there_are_two_vla_agents() -> None:
     assert VLA == ["vla_pi0", "vla_rt"]
 
 
+@pytest.mark.parametrize("grounded", [False, True])
 @pytest.mark.parametrize("name", VLA)
 def test_vla_trains_saves_loads_and_acts_identically(
-    name: str, tabletop_dataset: Path, tmp_path: Path
+    name: str, grounded: bool, tabletop_dataset: Path, tmp_path: Path
 ) -> None:
-    agent, data, _ = build(name, tabletop_dataset, action_horizon=4, execute_horizon=2, obs_horizon=2)
+    agent, data, _ = build(name, tabletop_dataset, action_horizon=4, execute_horizon=2, obs_horizon=2,
+                           grounded=grounded)  # fmt: skip
     assert isinstance(agent, Policy) and isinstance(agent, OfflineAgent)
     optimizer = agent.configure_optimizer()
     losses = []
@@ -109,10 +111,12 @@ def test_tiny_vla_overfits_a_few_demos(name: str, tabletop_dataset: Path) -> Non
     assert error < bound * constant, f"action error {error:.3f} vs {constant:.3f} of the best constant"
 
 
+@pytest.mark.parametrize("grounded", [False, True])
 @pytest.mark.parametrize("name", VLA)
-def test_policy_never_reads_the_state(name: str, tabletop_dataset: Path) -> None:
-    """The env's privileged state is a training-only target: acting ignores it (here: garbage)."""
-    agent, data, _ = build(name, tabletop_dataset)
+def test_policy_never_reads_the_state(name: str, grounded: bool, tabletop_dataset: Path) -> None:
+    """The env's privileged state is a training-only target: acting ignores it (here: garbage), also
+    when the action head reads the grounding head's positions (agent.grounded: predicted, not read)."""
+    agent, data, _ = build(name, tabletop_dataset, grounded=grounded)
     agent.eval()
     obs = observations(data, np.array([0, 9]))
     actions = []

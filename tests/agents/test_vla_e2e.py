@@ -47,6 +47,9 @@ def test_vla_trains_and_evaluates_a_held_out_split_from_the_cli(
 
 def test_bad_vla_settings_are_refused_in_one_line(tmp_path: Path) -> None:
     assert "agent.text.name" in workbench_fails("train", "experiment=tabletop_vla_rt", "agent.text.name=bert")
+    assert "agent.aux_key" in workbench_fails(
+        "train", "experiment=tabletop_vla_rt", "agent.grounded=true", "agent.aux_key=null"
+    )
     assert "instructions= changes a trained run" in workbench_fails(
         "eval", "env=wb/Tabletop-mujoco-v0", "policy=expert", "instructions=seen"
     )
