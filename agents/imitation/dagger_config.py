@@ -32,6 +32,11 @@ class DaggerConfig:
     the learner goes wrong rather than to episodes it already solves. ``final=best`` returns the round
     whose policy scored best on the validation seeds, as Ross et al.'s Algorithm 3.1 does ("return the
     best policy on validation"); ``last`` returns the last round's.
+
+    ``label_every=k`` asks the expert for every k-th visited state of a rollout only (from a seeded
+    offset in [0, k)), each kept as a one-step sample: neighbouring states of a rollout are nearly the
+    same, so a label budget spread k times thinner covers k times more of the learner's trajectories,
+    to their end, where uncut rollouts would spend dozens of labels on one stuck state.
     """
 
     rounds: int = 0  # 0: no DAgger, plain behaviour cloning
@@ -48,6 +53,7 @@ class DaggerConfig:
     eval_every_round: bool = True  # evaluate after every round (success vs expert labels in metrics)
     label: str = "all"  # all: every rollout is labelled; failures: only the rollouts the learner failed
     final: str = "last"  # last: the last round's policy; best: the best round on the validation seeds
+    label_every: int = 1  # the expert labels every k-th state of a rollout (1: every state)
 
     def __post_init__(self) -> None:
         if self.rounds < 0:
@@ -67,6 +73,8 @@ class DaggerConfig:
         if self.steps_per_round is not None and self.steps_per_round < 1:
             raise ConfigError(f"dagger.steps_per_round={self.steps_per_round} must be >= 1 (or null)")
 
+        if self.label_every < 1:
+            raise ConfigError(f"dagger.label_every={self.label_every} must be >= 1 (1 labels every state)")
         if self.label not in LABEL_MODES:
             raise ConfigError(f"dagger.label={self.label!r} is not one of {list(LABEL_MODES)}")
         if self.label == "failures" and self.beta0 > 0:

@@ -12,7 +12,7 @@ import torch
 
 from tests.conftest import workbench
 from workbench.data import DatasetWriter, Episode, episode_path, load_meta
-from workbench.train.dagger import best_round, is_best_round, trim_episode, truncate_dataset
+from workbench.train.dagger import best_round, is_best_round, labelled_steps, trim_episode, truncate_dataset
 
 OBS_SPEC = {"state": {"shape": [3], "dtype": "float32"}}
 ACTION_SPEC = {"shape": [2], "dtype": "float32", "low": [-1, -1], "high": [1, 1]}
@@ -38,6 +38,20 @@ def test_trim_episode_keeps_the_first_steps_and_marks_truncation() -> None:
     assert cut.length == 4 and len(cut.obs["state"]) == 5 and cut.sim_states is not None
     np.testing.assert_array_equal(cut.expert_actions, ep.expert_actions[:4])  # type: ignore[index]
     assert cut.truncated and not cut.terminated and not cut.success
+
+
+def test_labelled_steps_are_one_step_samples_at_the_stride() -> None:
+    ep = _episode(10, 0)
+    pieces = labelled_steps(ep, 4, 1)
+    assert [p.info["label_step"] for p in pieces] == [1, 5, 9]
+    for p in pieces:
+        t = p.info["label_step"]
+        assert p.length == 1 and len(p.obs["state"]) == 2 and p.sim_states is not None
+        np.testing.assert_array_equal(p.obs["state"], ep.obs["state"][t : t + 2])
+        np.testing.assert_array_equal(p.expert_actions, ep.expert_actions[t : t + 1])  # type: ignore[index]
+    # Only the episode's last step keeps its termination (and success).
+    assert [p.terminated for p in pieces] == [False, False, True] and pieces[-1].success
+    assert labelled_steps(ep, 1, 0)[3].info["label_step"] == 3 and len(labelled_steps(ep, 1, 0)) == 10
 
 
 def test_truncate_dataset_drops_a_killed_collections_episodes(tmp_path: Path) -> None:
@@ -161,3 +175,23 @@ def test_dagger_labels_only_failures_and_returns_the_best_round(tmp_path: Path, 
     results = json.loads((run / "eval" / "results.json").read_text())
     assert results["dagger_final_round"] == best_round(summary)
     _assert_same_weights(_weights(run / "dagger" / "policy_best.pt"), _weights(run / "policy.pt"))
+
+
+@pytest.mark.slow
+def test_dagger_labels_every_kth_state_within_the_budget(tmp_path: Path, reach_dataset: Path) -> None:
+    run = tmp_path / "run"
+    demo_meta = load_meta(reach_dataset)
+    budget = demo_meta["num_steps"] + 5
+    workbench(
+        "train", "experiment=smoke", "env=wb/Reach-mujoco-v0", f"dataset={reach_dataset}", "agent=dagger",
+        "dagger.rounds=1", "dagger.episodes_per_round=2", "dagger.beta0=0", "dagger.label_every=3",
+        f"dagger.label_budget={budget}", "dagger.max_episode_steps=12", "agent.steps=20",
+        "dagger.steps_per_round=20", "eval.episodes=2", "eval.validation_episodes=2", "eval.video=false",
+        f"run_dir={run}",
+    )  # fmt: skip
+    data = load_meta(run / "dagger_data")
+    labelled = data["episodes"][demo_meta["num_episodes"] :]
+    # Two 12-step rollouts labelled every 3rd state would give 8 one-step samples; the budget keeps 5.
+    assert [e["length"] for e in labelled] == [1] * 5 and data["num_steps"] == budget
+    summary = json.loads((run / "dagger" / "summary.json").read_text())
+    assert summary[1]["new_labels"] == 5 and summary[1]["new_episodes"] == 5

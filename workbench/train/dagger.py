@@ -60,6 +60,27 @@ def trim_episode(ep: Episode, steps: int) -> Episode:
     )
 
 
+def labelled_steps(ep: Episode, every: int, offset: int) -> list[Episode]:
+    """Steps ``offset, offset + every, ...`` of ``ep``, each a one-step episode (``dagger.label_every``):
+    the states the expert labels when it labels every ``every``-th one."""
+    return [
+        Episode(
+            obs={k: v[t : t + 2] for k, v in ep.obs.items()},
+            actions=ep.actions[t : t + 1],
+            rewards=ep.rewards[t : t + 1],
+            terminated=bool(ep.terminated and t == ep.length - 1),
+            truncated=not (ep.terminated and t == ep.length - 1),
+            successes=None if ep.successes is None else ep.successes[t : t + 1],
+            sim_states=None if ep.sim_states is None else ep.sim_states[t : t + 2],
+            expert_actions=None if ep.expert_actions is None else ep.expert_actions[t : t + 1],
+            applied_actions=None if ep.applied_actions is None else ep.applied_actions[t : t + 1],
+            seed=ep.seed,
+            info={**ep.info, "label_step": t, "label_every": every},
+        )
+        for t in range(offset, ep.length, every)
+    ]
+
+
 def truncate_dataset(root: Path, episodes: int) -> None:
     """Drop the episodes after the first ``episodes`` (a killed collection's); stats are rebuilt by
     the next ``DatasetWriter(append=True)``."""
@@ -131,19 +152,25 @@ class DatasetCollector:
         left = labels_left
         outcomes: list[bool] = []  # success of every rollout of the round, labelled or not
 
-        def add(ep: Episode) -> None:
+        def add(rollout: Episode) -> None:
             nonlocal left
-            outcomes.append(ep.success)
-            if dcfg.label == "failures" and ep.success:
+            outcomes.append(rollout.success)
+            if dcfg.label == "failures" and rollout.success:
                 return  # solved: the expert is not asked to label it
-            if left is not None:
-                if left <= 0:
-                    return  # the budget ran out: the remaining rollouts of this round are not labelled
-                if ep.length > left:
-                    ep = trim_episode(ep, left)
-                left -= ep.length
-            writer.add(ep)
-            kept.append(ep)
+            pieces = [rollout]
+            if dcfg.label_every > 1:
+                # The offset comes from the rollout's seed: a resumed round labels the same states.
+                offset = int(np.random.default_rng([rollout.seed or 0, 0x1ABE]).integers(dcfg.label_every))
+                pieces = labelled_steps(rollout, dcfg.label_every, offset)
+            for ep in pieces:
+                if left is not None:
+                    if left <= 0:
+                        return  # the budget ran out: the remaining rollouts of this round are not labelled
+                    if ep.length > left:
+                        ep = trim_episode(ep, left)
+                    left -= ep.length
+                writer.add(ep)
+                kept.append(ep)
 
         total = dcfg.episodes_per_round
         with ProgressBar(f"dagger round {round_index}", total, enabled=self.progress) as bar:
