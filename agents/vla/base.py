@@ -158,7 +158,11 @@ class VLABase(nn.Module):
     def grounding(self, pred: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """(B, S + P) input of a grounded action head (``agent.grounded``): the grounding head's
         positions ``pred`` (B, S), detached so that the action loss cannot bend them away from positions,
-        beside the current frame's normalised proprioception. What the state control reads, from pixels."""
+        beside the current frame's normalised proprioception. What the state control reads, from pixels.
+        With ``grounded_teacher``, training reads the true positions (the normalised aux target) instead."""
+        if self.config.grounded_teacher and self.training:
+            target = batch[f"obs/{self.config.aux_key}"][:, -1, self.config.aux_indices].float()  # (B, S)
+            pred = self.aux_norm.normalize(target)
         parts = [pred.detach()]
         parts += [self.low_norms[k].normalize(batch[f"obs/{k}"][:, -1].float()) for k in self.low_keys]  # type: ignore[operator]
         return torch.cat(parts, dim=-1)

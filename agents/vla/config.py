@@ -89,6 +89,14 @@ class VLAConfig:
     # so once the positions are found, acting is the state policy's problem. Needs the aux target.
     grounded: bool = False
     grounded_hidden: int = 256  # vla_rt: width of the two hidden layers of the grounded action MLP
+    # Teacher forcing: in training the grounded head reads the true positions (the aux target, from the
+    # state the demos recorded) instead of the grounding head's, so it learns the state policy's clean
+    # mapping from the first step; acting reads the predicted ones (the state is never read then).
+    grounded_teacher: bool = False
+    # vla_rt, grounded: false drops the readout states from the action MLP's input, so actions depend on
+    # the instruction and the image only through the predicted positions (put the verb among them:
+    # aux_indices 4-6 of Tabletop's state), a bottleneck that keeps the head from memorising scenes.
+    grounded_readout: bool = True
     label: str = "auto"  # which actions are the labels (agents.imitation.bc_config.LABELS)
     # Recipe (the offline trainer reads these).
     steps: int = 20_000
@@ -126,6 +134,11 @@ class VLAConfig:
             raise ConfigError(
                 "agent.grounded=true feeds the grounding head's positions to the action head: it needs "
                 "agent.aux_key (e.g. state) and agent.aux_weight > 0"
+            )
+        if (self.grounded_teacher or not self.grounded_readout) and not self.grounded:
+            raise ConfigError(
+                "agent.grounded_teacher and agent.grounded_readout shape the grounded action head: set "
+                "agent.grounded=true"
             )
         if self.grounded_hidden < 1:
             raise ConfigError(f"agent.grounded_hidden={self.grounded_hidden} must be >= 1")
@@ -171,6 +184,11 @@ class Pi0Config(VLAConfig):
         if self.expert_d_model % self.n_heads:
             raise ConfigError(
                 f"agent.expert_d_model={self.expert_d_model} must divide by agent.n_heads={self.n_heads}"
+            )
+        if not self.grounded_readout:
+            raise ConfigError(
+                "agent.grounded_readout=false is vla_rt's: vla_pi0's grounded positions join the action "
+                "expert's memory as a token beside the prefix"
             )
         if self.time_sampling not in TIME_SAMPLINGS:
             raise ConfigError(

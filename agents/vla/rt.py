@@ -7,6 +7,7 @@ tokens, and actions come out as discrete tokens, one categorical over ``bins`` p
     x         = Transformer([c, proprio, image, readout_1..Ta])   bidirectional, (B, 2 + To*n + Ta, D)
     logits    = Linear(x[readout_k])                              (B, Ta, A, bins)
               | MLP([x[readout_k], sg(g), proprio])  with agent.grounded, g = grounding head(x[c]) (B, S)
+              | MLP([sg(g), proprio]) -> (B, Ta, A, bins)  with agent.grounded_readout=false
     loss      = cross-entropy(logits, bin(a[t+k]))  (+ aux_weight * grounding MSE of g)
 
 Bins are uniform over the controller's range [low, high] (RT-1's 256 per dimension); acting takes each
@@ -40,10 +41,14 @@ class RTAgent(VLABase):
         if c.grounded:
             # Each readout state beside the predicted positions and proprio (agent.grounded): an MLP, as
             # the state control's, can then compute "hand to object" from the positions directly.
+            # Without the readout (agent.grounded_readout=false) one MLP maps the positions and proprio to
+            # the whole chunk, exactly the state control's head.
             h = c.grounded_hidden
+            width = c.d_model + self.grounding_dim if c.grounded_readout else self.grounding_dim
+            chunk = 1 if c.grounded_readout else c.action_horizon
             self.head: nn.Module = nn.Sequential(
-                nn.Linear(c.d_model + self.grounding_dim, h), nn.ReLU(),
-                nn.Linear(h, h), nn.ReLU(), nn.Linear(h, self.action_dim * c.bins),
+                nn.Linear(width, h), nn.ReLU(),
+                nn.Linear(h, h), nn.ReLU(), nn.Linear(h, chunk * self.action_dim * c.bins),
             )  # fmt: skip
         else:
             self.head = nn.Linear(c.d_model, self.action_dim * c.bins)
@@ -80,8 +85,11 @@ class RTAgent(VLABase):
         x = readout  # (B, Ta, D)
         if self.config.grounded:
             assert pred is not None  # VLAConfig: grounded needs the aux head
-            ground = self.grounding(pred, batch)[:, None].expand(-1, readout.shape[1], -1)  # (B, Ta, S+P)
-            x = torch.cat([readout, ground], dim=-1)
+            ground = self.grounding(pred, batch)  # (B, S+P)
+            if not self.config.grounded_readout:
+                return self.head(ground).view(*readout.shape[:2], self.action_dim, self.config.bins), pred
+            ground = ground[:, None].expand(-1, readout.shape[1], -1)  # (B, Ta, S+P)
+            x = torch.cat([readout, ground], dim=-1)  # (B, Ta, D+S+P)
         logits = self.head(x).view(*readout.shape[:2], self.action_dim, self.config.bins)
         return logits, pred
 

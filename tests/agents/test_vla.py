@@ -21,6 +21,18 @@ from workbench.dataset import SequenceDataset
 VLA = sorted(n for n, s in AGENTS.items() if s.family == "offline" and "instruction" in s.config().obs_keys)
 KEYS = ["rgb/agentview", "proprio", "instruction"]
 SMALL = {"widths": [8, 16], "d_model": 32, "n_heads": 2, "text": TextConfig(dim=16, heads=2)}
+# The action heads: plain; grounded (readout + predicted positions); grounded with teacher forcing and,
+# for vla_rt, no readout (actions from the positions and proprio alone).
+HEADS = {
+    "plain": {},
+    "grounded": {"grounded": True},
+    "teacher": {"grounded": True, "grounded_teacher": True},
+}
+
+
+def head(name: str, kind: str) -> dict[str, Any]:
+    extra = {"grounded_readout": False} if kind == "teacher" and name == "vla_rt" else {}
+    return {**HEADS[kind], **extra}
 
 
 def small_config(name: str, **kw: Any) -> Any:
@@ -53,13 +65,13 @@ def test_there_are_two_vla_agents() -> None:
     assert VLA == ["vla_pi0", "vla_rt"]
 
 
-@pytest.mark.parametrize("grounded", [False, True])
+@pytest.mark.parametrize("kind", list(HEADS))
 @pytest.mark.parametrize("name", VLA)
 def test_vla_trains_saves_loads_and_acts_identically(
-    name: str, grounded: bool, tabletop_dataset: Path, tmp_path: Path
+    name: str, kind: str, tabletop_dataset: Path, tmp_path: Path
 ) -> None:
     agent, data, _ = build(name, tabletop_dataset, action_horizon=4, execute_horizon=2, obs_horizon=2,
-                           grounded=grounded)  # fmt: skip
+                           **head(name, kind))  # fmt: skip
     assert isinstance(agent, Policy) and isinstance(agent, OfflineAgent)
     optimizer = agent.configure_optimizer()
     losses = []
@@ -111,12 +123,13 @@ def test_tiny_vla_overfits_a_few_demos(name: str, tabletop_dataset: Path) -> Non
     assert error < bound * constant, f"action error {error:.3f} vs {constant:.3f} of the best constant"
 
 
-@pytest.mark.parametrize("grounded", [False, True])
+@pytest.mark.parametrize("kind", list(HEADS))
 @pytest.mark.parametrize("name", VLA)
-def test_policy_never_reads_the_state(name: str, grounded: bool, tabletop_dataset: Path) -> None:
+def test_policy_never_reads_the_state(name: str, kind: str, tabletop_dataset: Path) -> None:
     """The env's privileged state is a training-only target: acting ignores it (here: garbage), also
-    when the action head reads the grounding head's positions (agent.grounded: predicted, not read)."""
-    agent, data, _ = build(name, tabletop_dataset, grounded=grounded)
+    when the action head reads the grounding head's positions (agent.grounded: predicted, not read),
+    and when training fed it the true ones (agent.grounded_teacher)."""
+    agent, data, _ = build(name, tabletop_dataset, **head(name, kind))
     agent.eval()
     obs = observations(data, np.array([0, 9]))
     actions = []
@@ -125,6 +138,21 @@ def test_policy_never_reads_the_state(name: str, grounded: bool, tabletop_datase
         agent.reset_envs(np.ones(2, dtype=bool), [5, 6])
         actions.append(agent.act({**obs, "state": state}))
     np.testing.assert_array_equal(*actions)
+
+
+def test_teacher_forcing_feeds_true_positions_in_training_only(tabletop_dataset: Path) -> None:
+    agent, data, _ = build("vla_rt", tabletop_dataset, **head("vla_rt", "teacher"))
+    batch = data.sample_batch(np.arange(4))
+    garbage = torch.full((4, agent.aux_dim), 7.0)
+    true = agent.aux_norm.normalize(batch["obs/state"][:, -1, agent.config.aux_indices].float())
+    agent.train()
+    torch.testing.assert_close(agent.grounding(garbage, batch)[:, : agent.aux_dim], true)
+    agent.eval()
+    torch.testing.assert_close(agent.grounding(garbage, batch)[:, : agent.aux_dim], garbage)
+    with pytest.raises(ValueError, match="grounded=true"):
+        small_config("vla_rt", grounded_teacher=True)
+    with pytest.raises(ValueError, match="vla_rt's"):
+        small_config("vla_pi0", grounded=True, grounded_readout=False)
 
 
 def test_instruction_batches_are_byte_codes(tabletop_dataset: Path) -> None:
