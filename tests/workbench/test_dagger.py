@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import workbench
+from tests.conftest import workbench, workbench_fails
 from workbench.data import DatasetWriter, Episode, episode_path, load_meta
 from workbench.train.dagger import best_round, is_best_round, labelled_steps, trim_episode, truncate_dataset
 
@@ -195,3 +195,9 @@ def test_dagger_labels_every_kth_state_within_the_budget(tmp_path: Path, reach_d
     assert [e["length"] for e in labelled] == [1] * 5 and data["num_steps"] == budget
     summary = json.loads((run / "dagger" / "summary.json").read_text())
     assert summary[1]["new_labels"] == 5 and summary[1]["new_episodes"] == 5
+    # One-step samples hold no history: an agent that reads several frames is told so, up front.
+    line = workbench_fails(
+        "train", "experiment=smoke", "env=wb/Reach-mujoco-v0", f"dataset={reach_dataset}", "agent=dagger",
+        "dagger.rounds=1", "dagger.label_every=3", "agent.obs_horizon=2", f"run_dir={tmp_path / 'bad'}",
+    )  # fmt: skip
+    assert "obs_horizon" in line

@@ -326,6 +326,12 @@ def train_dagger(
     from workbench.logger import run_logger
     from workbench.train.evaluation import final_eval
 
+    if cfg.dagger.label_every > 1 and int(getattr(cfg.agent, "obs_horizon", 1)) > 1:
+        raise UserError(
+            f"dagger.label_every={cfg.dagger.label_every} stores one-step samples, which hold no "
+            f"observation history for agent.obs_horizon={cfg.agent.obs_horizon}; use dagger.label_every=1 "
+            "or agent.obs_horizon=1"
+        )
     data_dir = run_dir / "dagger_data"
     if not (data_dir / "meta.json").is_file():
         # Copy, then rename: the demos (possibly a user's dataset=) are never appended to.
