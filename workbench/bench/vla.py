@@ -181,8 +181,9 @@ def grounding_error(
 ) -> dict[str, Any]:
     """How far a VLA's training-only grounding head puts the named object and its goal on the frames of
     an episode dataset (``workbench collect ... seed=1500000`` for held-out validation scenes; the run's
-    own demos for its training frames): per quantity (``src_x`` ... ``goal_z``), the median and 90th
-    percentile of the absolute error in cm, over every frame of its first ``episodes`` episodes."""
+    own demos for its training frames; its own evaluation rollouts for closed loop): per position
+    (``src_x`` ... ``goal_z``; other grounding targets such as the verb are left out), the median and
+    90th percentile of the absolute error in cm, over every frame of its first ``episodes`` episodes."""
     import numpy as np
     import torch
 
@@ -210,7 +211,13 @@ def grounding_error(
             target = batch[f"obs/{config.aux_key}"][:, -1, config.aux_indices].float()
             errors.append((pred - target).abs().numpy() * 100.0)  # cm
     err = np.concatenate(errors)  # (N, S)
-    names = ["src_x", "src_y", "src_z", "goal_x", "goal_y", "goal_z"][: err.shape[1]]
+    from envs.tasks.tabletop import TabletopTask
+
+    state_names = TabletopTask().state_names
+    named = [(i, state_names[k]) for i, k in enumerate(config.aux_indices)]
+    positions = [(i, n) for i, n in named if n.startswith(("src_", "goal_")) and n[-2:] in ("_x", "_y", "_z")]
+    err = err[:, [i for i, _ in positions]]
+    names = [n for _, n in positions]
     return {
         "episodes": count,
         "frames": int(err.shape[0]),
@@ -219,17 +226,22 @@ def grounding_error(
     }
 
 
-def store_grounding(rows: list[str], frames: Path | str, name: str) -> Path:
+def store_grounding(rows: list[str], frames: Path | str | None, name: str, episodes: int = 40) -> Path:
     """docs/bench/vla/grounding_NAME.json: ``grounding_error`` of each finished row's seed-0 policy on
     ``frames``, with the commit and the command, e.g. ``python -c "from workbench.bench.vla import
-    store_grounding; store_grounding(['vla_rt_learned'], 'runs/bench/vla/val_seen_40', 'validation')"``."""
+    store_grounding; store_grounding(['vla_rt_learned'], 'runs/bench/vla/val_seen_40', 'validation')"``.
+    ``frames=None``: each row's own scored rollouts of the seen split (closed loop: the frames the policy
+    itself brought about, ``store_grounding([...], None, 'closed_loop', 50)``)."""
     out = STORE / f"grounding_{name}.json"
     report = json.loads(out.read_text()) if out.is_file() else {}
     for key in rows:
+        run_dir = WORK / key / "seed_0"
+        seen = run_dir / "eval" / f"split_seen_n{load_suite().row(key).episodes}" / "episodes"
+        where = seen if frames is None else Path(frames)
         report[key] = {
             "commit": head_commit(REPO),
-            "frames_dir": str(frames),
-            **grounding_error(WORK / key / "seed_0", frames),
+            "frames_dir": str(where),
+            **grounding_error(run_dir, where, episodes=episodes),
         }
     out.write_text(json.dumps(report, indent=2) + "\n")
     return out
