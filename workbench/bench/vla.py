@@ -234,9 +234,10 @@ def store_grounding(rows: list[str], frames: Path | str | None, name: str, episo
     itself brought about, ``store_grounding([...], None, 'closed_loop', 50)``)."""
     out = STORE / f"grounding_{name}.json"
     report = json.loads(out.read_text()) if out.is_file() else {}
+    suite = load_suite()
     for key in rows:
         run_dir = WORK / key / "seed_0"
-        seen = run_dir / "eval" / f"split_seen_n{load_suite().row(key).episodes}" / "episodes"
+        seen = run_dir / "eval" / f"split_seen_n{suite.row(key).episodes}" / "episodes"
         where = seen if frames is None else Path(frames)
         report[key] = {
             "commit": head_commit(REPO),
