@@ -27,7 +27,7 @@ ENCODERS = {
 }
 # The keys that fix an architecture's weights (an encoder file must match them).
 ARCHITECTURE_KEYS = {
-    "resnet18_gn": ("width", "feature_dim", "num_keypoints"),
+    "resnet18_gn": ("width", "feature_dim", "num_keypoints", "stages"),
     "vit": ("width", "feature_dim", "patch_size", "depth", "heads"),
     "nature_cnn": ("feature_dim",),
 }
@@ -41,6 +41,7 @@ class EncoderConfig:
     width: int = 64  # resnet18_gn: first-stage channels (64 = standard; 16-32 on a CPU); vit: token width
     feature_dim: int = 64  # features per camera and frame
     num_keypoints: int = 32  # resnet18_gn: spatial-softmax keypoints
+    stages: int = 4  # resnet18_gn: ResNet stages kept; 2-3 give the spatial softmax a 2-4x finer map
     patch_size: int = 8  # vit: pixels per patch side
     depth: int = 4  # vit: transformer blocks
     heads: int = 4  # vit: attention heads (width must divide by it)
@@ -55,6 +56,8 @@ class EncoderConfig:
         for key in ("width", "feature_dim", "num_keypoints", "patch_size", "depth", "heads"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"agent.encoder.{key}={getattr(self, key)} must be >= 1")
+        if not 1 <= self.stages <= 4:
+            raise ConfigError(f"agent.encoder.stages={self.stages} must be in 1..4 (ResNet-18 has 4)")
         if self.name == "vit" and self.width % self.heads:
             raise ConfigError(
                 f"agent.encoder.width={self.width} must divide by agent.encoder.heads={self.heads} (vit)"

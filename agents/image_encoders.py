@@ -15,7 +15,7 @@ def make_image_encoder(config: EncoderConfig, image_hw: tuple[int, int]) -> nn.M
     if config.name == "resnet18_gn":
         from foundation.resnet import ResNetImageEncoder
 
-        return ResNetImageEncoder(3, config.feature_dim, config.num_keypoints, config.width)
+        return ResNetImageEncoder(3, config.feature_dim, config.num_keypoints, config.width, config.stages)
     if config.name == "vit":
         from foundation.vit import ViTImageEncoder
 

@@ -53,36 +53,42 @@ class ResNet18GN(nn.Module):
         in_channels: input channels (3 for RGB).
         width: channels of the first stage; the stages have ``width * (1, 2, 4, 8)``. 64 is the
             standard ResNet-18 (11.2M parameters); 32 costs ~4x fewer FLOPs, useful on a CPU.
+        stages: how many of the four stages to keep (default all). Each stage dropped from the end
+            halves the output stride and doubles the map's side: at 76x76, 4 stages give a 3x3 map,
+            3 give 5x5, 2 give 10x10. A spatial softmax over a 3x3 map can barely say where a small
+            object is; the finer map also costs fewer FLOPs (the dropped stages are not run).
 
-    ``out_channels`` (= 8 * width) is the channel count of the output map. Spatial sizes round up
-    at each stride-2 step: an 84x84 input gives a 3x3 map, 76x76 gives 3x3.
+    ``out_channels`` (= ``width * 2 ** (stages - 1)``) is the channel count of the output map. Spatial
+    sizes round up at each stride-2 step: an 84x84 input gives a 3x3 map, 76x76 gives 3x3.
     """
 
-    def __init__(self, in_channels: int = 3, width: int = 64) -> None:
+    def __init__(self, in_channels: int = 3, width: int = 64, stages: int = 4) -> None:
         super().__init__()
         if in_channels < 1 or width < 1:
             raise ValueError(f"in_channels={in_channels} and width={width} must be >= 1")
+        if not 1 <= stages <= 4:
+            raise ValueError(f"stages={stages} must be in 1..4")
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, width, 7, stride=2, padding=3, bias=False),
             group_norm(width),
             nn.ReLU(inplace=True),
             nn.MaxPool2d(3, stride=2, padding=1),
         )
-        stages = []
+        blocks = []
         channels = width
-        for i, mult in enumerate((1, 2, 4, 8)):
+        for i, mult in enumerate((1, 2, 4, 8)[:stages]):
             out = width * mult
             stride = 1 if i == 0 else 2
-            stages.append(nn.Sequential(BasicBlock(channels, out, stride), BasicBlock(out, out)))
+            blocks.append(nn.Sequential(BasicBlock(channels, out, stride), BasicBlock(out, out)))
             channels = out
-        self.stages = nn.Sequential(*stages)
+        self.stages = nn.Sequential(*blocks)
         self.out_channels = channels
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.stages(self.stem(x))  # (N, 8w, ceil(H/32), ceil(W/32))
+        return self.stages(self.stem(x))  # (N, out_channels, ceil(H/s), ceil(W/s)), s = 2 ** (stages + 1)
 
 
 class ResNetImageEncoder(nn.Module):
@@ -99,15 +105,21 @@ class ResNetImageEncoder(nn.Module):
         feature_dim: size of the output vector.
         num_keypoints: spatial-softmax keypoints K (robomimic and Diffusion Policy use 32).
         width: ResNet stage-1 width (64 = standard ResNet-18; 32 is ~4x cheaper).
+        stages: ResNet stages kept (``ResNet18GN``): fewer give the spatial softmax a finer map.
     """
 
     def __init__(
-        self, in_channels: int = 3, feature_dim: int = 64, num_keypoints: int = 32, width: int = 64
+        self,
+        in_channels: int = 3,
+        feature_dim: int = 64,
+        num_keypoints: int = 32,
+        width: int = 64,
+        stages: int = 4,
     ) -> None:
         super().__init__()
         self.in_channels = in_channels
         self.feature_dim = feature_dim
-        self.backbone = ResNet18GN(in_channels, width)
+        self.backbone = ResNet18GN(in_channels, width, stages)
         self.pool = SpatialSoftmax(self.backbone.out_channels, num_keypoints)
         self.proj = nn.Linear(self.pool.out_dim, feature_dim)
         self.act = nn.ReLU()

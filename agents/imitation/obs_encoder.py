@@ -166,8 +166,11 @@ def load_encoder(camera_encoder: nn.Module, config: EncoderConfig) -> None:
             f"version {ENCODER_VERSION}"
         )
     keys = ("name", *ARCHITECTURE_KEYS.get(str(payload.get("name")), ()))
-    mismatch = [k for k in keys if payload.get(k) != getattr(config, k)]
+    # A key added to an architecture later (e.g. ``stages``) is absent from older files: they were
+    # written with its default.
+    stored = {k: payload.get(k, getattr(EncoderConfig, k, None)) for k in keys}
+    mismatch = [k for k in keys if stored[k] != getattr(config, k)]
     if mismatch:
-        found = ", ".join(f"{k}={payload[k]}" for k in mismatch)
+        found = ", ".join(f"{k}={stored[k]}" for k in mismatch)
         raise ValueError(f"{path} holds an encoder with {found}; set agent.encoder.* to match it")
     camera_encoder.load_state_dict(payload["state_dict"])

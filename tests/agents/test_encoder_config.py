@@ -13,6 +13,7 @@ from agents.imitation.bc import BCAgent
 from agents.imitation.bc_config import BCConfig
 from agents.imitation.obs_encoder import save_encoder
 from agents.policy_io import config_from_dict
+from foundation.files import save_torch
 
 OBS_SPEC = {
     "rgb/front": {"shape": [32, 32, 3], "dtype": "uint8"},
@@ -55,6 +56,13 @@ def test_mismatched_or_missing_encoder_files_are_refused(tmp_path: Path) -> None
     save_encoder(_agent(TINY).encoder.cameras["rgb__front"], TINY, path)
     with pytest.raises(ValueError, match=r"width=8; set agent\.encoder"):
         _agent(EncoderConfig(width=16, feature_dim=8, num_keypoints=4, checkpoint=str(path)))
+    with pytest.raises(ValueError, match=r"stages=4; set agent\.encoder"):
+        _agent(EncoderConfig(width=8, feature_dim=8, num_keypoints=4, stages=2, checkpoint=str(path)))
+    # A file written before `stages` existed holds a four-stage trunk: it loads as one.
+    payload = torch.load(path, weights_only=True)
+    del payload["stages"]
+    save_torch(payload, path)
+    _agent(EncoderConfig(width=8, feature_dim=8, num_keypoints=4, checkpoint=str(path)))
     with pytest.raises(FileNotFoundError, match="not found"):
         _agent(EncoderConfig(width=8, feature_dim=8, num_keypoints=4, checkpoint=str(tmp_path / "x.pt")))
     with pytest.raises(ValueError, match="freeze=true keeps random weights"):

@@ -45,6 +45,21 @@ def test_vla_trains_and_evaluates_a_held_out_split_from_the_cli(
     assert image.shape == (16 + 2 * 48 + 6, 5 * 2 * 48 + 4 * 4, 3)  # caption, 5 frames, gap
 
 
+def test_dagger_rounds_train_a_grounded_vla(tabletop_dataset: Path, tmp_path: Path) -> None:
+    """DAgger around a VLA: each round's dataset carries the grounding target (agent.aux_key) the
+    grounded head trains on, and the expert labels the VLA's own rollouts."""
+    run = tmp_path / "run"
+    small = [a for a in SMALL if "expert_d_model" not in a]  # a pi0 key
+    workbench(
+        "train", "experiment=tabletop_vla_rt", f"dataset={tabletop_dataset}", "env.width=48",
+        "env.height=48", *small, "agent.grounded=true", "dagger.rounds=1", "dagger.episodes_per_round=1",
+        "dagger.max_episode_steps=6", "dagger.steps_per_round=4", "dagger.eval_every_round=false",
+        "eval.episodes=1", "eval.video=false", f"run_dir={run}",
+    )  # fmt: skip
+    summary = json.loads((run / "dagger" / "summary.json").read_text())
+    assert summary[-1]["new_labels"] == 6 and (run / "policy.pt").is_file()
+
+
 def test_bad_vla_settings_are_refused_in_one_line(tmp_path: Path) -> None:
     assert "agent.text.name" in workbench_fails("train", "experiment=tabletop_vla_rt", "agent.text.name=bert")
     assert "agent.aux_key" in workbench_fails(

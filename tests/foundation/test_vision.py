@@ -19,6 +19,17 @@ def test_resnet18_gn_shapes_and_no_batchnorm() -> None:
     assert 11.1e6 < sum(p.numel() for p in ResNet18GN().parameters()) < 11.3e6
 
 
+MAPS = {4: (16, 3, 3), 3: (8, 5, 5), 2: (4, 10, 10), 1: (2, 19, 19)}  # stages -> (C, H, W) at 76x76, width 2
+
+
+@pytest.mark.parametrize(("stages", "shape"), MAPS.items())
+def test_fewer_stages_give_a_finer_map(stages: int, shape: tuple[int, int, int]) -> None:
+    net = ResNet18GN(width=2, stages=stages)
+    assert net(torch.randn(1, 3, 76, 76)).shape == (1, *shape) and net.out_channels == shape[0]
+    with pytest.raises(ValueError, match="stages=5"):
+        ResNet18GN(stages=5)
+
+
 def test_image_encoder_takes_uint8_channel_last_with_leading_dims() -> None:
     enc = ResNetImageEncoder(feature_dim=16, num_keypoints=4, width=8)
     images = torch.randint(0, 256, (2, 3, 40, 48, 3), dtype=torch.uint8)  # (B, To, H, W, C)

@@ -43,40 +43,36 @@ class RoundLogger(Logger):
         super().log(self.offset + step, metrics, prefix)
 
 
+def slice_episode(ep: Episode, start: int, stop: int, info: dict[str, Any]) -> Episode:
+    """Steps ``start .. stop - 1`` of ``ep`` (with the observations around them) as an episode of its
+    own: terminated only if it keeps ``ep``'s terminal step, else truncated; ``info`` is added to ep's."""
+    terminated = bool(ep.terminated and stop >= ep.length)
+    steps, states = slice(start, stop), slice(start, stop + 1)  # T actions come with T + 1 observations
+    return Episode(
+        obs={k: v[states] for k, v in ep.obs.items()},
+        actions=ep.actions[steps],
+        rewards=ep.rewards[steps],
+        terminated=terminated,
+        truncated=not terminated,
+        successes=None if ep.successes is None else ep.successes[steps],
+        sim_states=None if ep.sim_states is None else ep.sim_states[states],
+        expert_actions=None if ep.expert_actions is None else ep.expert_actions[steps],
+        applied_actions=None if ep.applied_actions is None else ep.applied_actions[steps],
+        seed=ep.seed,
+        info={**ep.info, **info},
+    )
+
+
 def trim_episode(ep: Episode, steps: int) -> Episode:
     """The first ``steps`` steps of ``ep`` (a label budget ran out inside it), marked truncated."""
-    return Episode(
-        obs={k: v[: steps + 1] for k, v in ep.obs.items()},
-        actions=ep.actions[:steps],
-        rewards=ep.rewards[:steps],
-        terminated=False,
-        truncated=True,
-        successes=None if ep.successes is None else ep.successes[:steps],
-        sim_states=None if ep.sim_states is None else ep.sim_states[: steps + 1],
-        expert_actions=None if ep.expert_actions is None else ep.expert_actions[:steps],
-        applied_actions=None if ep.applied_actions is None else ep.applied_actions[:steps],
-        seed=ep.seed,
-        info={**ep.info, "label_budget_trimmed": True},
-    )
+    return slice_episode(ep, 0, steps, {"label_budget_trimmed": True})
 
 
 def labelled_steps(ep: Episode, every: int, offset: int) -> list[Episode]:
     """Steps ``offset, offset + every, ...`` of ``ep``, each a one-step episode (``dagger.label_every``):
     the states the expert labels when it labels every ``every``-th one."""
     return [
-        Episode(
-            obs={k: v[t : t + 2] for k, v in ep.obs.items()},
-            actions=ep.actions[t : t + 1],
-            rewards=ep.rewards[t : t + 1],
-            terminated=bool(ep.terminated and t == ep.length - 1),
-            truncated=not (ep.terminated and t == ep.length - 1),
-            successes=None if ep.successes is None else ep.successes[t : t + 1],
-            sim_states=None if ep.sim_states is None else ep.sim_states[t : t + 2],
-            expert_actions=None if ep.expert_actions is None else ep.expert_actions[t : t + 1],
-            applied_actions=None if ep.applied_actions is None else ep.applied_actions[t : t + 1],
-            seed=ep.seed,
-            info={**ep.info, "label_step": t, "label_every": every},
-        )
+        slice_episode(ep, t, t + 1, {"label_step": t, "label_every": every})
         for t in range(offset, ep.length, every)
     ]
 
@@ -196,8 +192,7 @@ BEST_ROUND_FILE = "dagger/policy_best.pt"  # dagger.final=best: the best round's
 def is_best_round(history: list[RoundRecord]) -> bool:
     """Whether the last round validated at least as well as every earlier one (ties go to the later
     round, which was fitted to more labels)."""
-    scores = [float(h.get("success_rate", -1.0)) for h in history]
-    return bool(scores) and scores[-1] >= max(scores)
+    return bool(history) and best_round(history) == int(history[-1]["round"])
 
 
 def best_round(history: list[RoundRecord]) -> int:
@@ -266,12 +261,13 @@ class OfflineRoundTrainer:
         from workbench.dataset import SequenceDataset
         from workbench.train.evaluation import validation_evaluator
         from workbench.train.offline import OfflineTrainer, Recipe
+        from workbench.train.run import training_keys
 
         assert self.logger is not None
         cfg, r = self.cfg, round_index
         data = SequenceDataset(
             self.data_dir,
-            obs_keys=cfg.agent.obs_keys,
+            obs_keys=training_keys(cfg.agent),  # the VLA agents' grounding target too
             obs_horizon=cfg.agent.obs_horizon,
             action_horizon=cfg.agent.action_horizon,
             action_key="expert_actions",  # DAgger trains on the expert's labels, not what was executed
