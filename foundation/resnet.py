@@ -47,7 +47,8 @@ class BasicBlock(nn.Module):
 
 
 class ResNet18GN(nn.Module):
-    """ResNet-18 trunk (no pooling/classifier head): ``(N, C, H, W)`` float -> ``(N, 8w, H/32, W/32)``.
+    """ResNet-18 trunk (no pooling/classifier head): ``(N, C, H, W)`` float -> ``(N, 8w, H/32, W/32)``
+    with all four stages (``stages`` below: fewer give fewer channels and a finer map).
 
     Args:
         in_channels: input channels (3 for RGB).

@@ -165,10 +165,12 @@ def load_encoder(camera_encoder: nn.Module, config: EncoderConfig) -> None:
             f"{path} is an encoder file of format version {payload.get('version')}; this workbench reads "
             f"version {ENCODER_VERSION}"
         )
-    keys = ("name", *ARCHITECTURE_KEYS.get(str(payload.get("name")), ()))
-    # A key added to an architecture later (e.g. ``stages``) is absent from older files: they were
-    # written with its default.
-    stored = {k: payload.get(k, getattr(EncoderConfig, k, None)) for k in keys}
+    architecture = ARCHITECTURE_KEYS.get(str(payload.get("name")), ())
+    keys = ("name", *architecture)
+    # An architecture key added later (e.g. ``stages``) is absent from older files: they were written
+    # with its default. The name has no default: a file without one is refused.
+    stored = {k: payload.get(k, getattr(EncoderConfig, k)) for k in architecture}
+    stored["name"] = payload.get("name")
     mismatch = [k for k in keys if stored[k] != getattr(config, k)]
     if mismatch:
         found = ", ".join(f"{k}={stored[k]}" for k in mismatch)
