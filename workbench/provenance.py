@@ -8,6 +8,7 @@ import hashlib
 import importlib.metadata
 import platform
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,29 @@ def dirty_paths(repo: Path, paths: list[str] | None = None) -> list[str] | None:
         return None
     # Porcelain lines are "XY path" or "XY old -> new"; the new name is the one that matters.
     return sorted(line[3:].split(" -> ")[-1] for line in out.splitlines() if line.strip())
+
+
+def loaded_sources(repo: Path = REPO_ROOT) -> list[str] | None:
+    """The repository's tracked Python files this process has imported (repo-relative, sorted); None
+    where git is missing or none was imported from ``repo`` (e.g. a non-editable install).
+
+    A benchmark records them when its training is done: a file the run never imported cannot have
+    shaped its result, so a later change to it does not make the result stale."""
+    tracked = git(repo, "ls-files", "*.py")
+    if tracked is None:
+        return None
+    root = repo.resolve()
+    files = set()
+    for module in list(sys.modules.values()):
+        name = getattr(module, "__file__", None)
+        if not name:
+            continue
+        try:
+            files.add(Path(name).resolve().relative_to(root).as_posix())
+        except ValueError:  # a library's module, outside the repository
+            continue
+    loaded = sorted(files & set(tracked.split()))
+    return loaded or None
 
 
 def git_commit(root: Path = REPO_ROOT) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from workbench.bench.provenance import Staleness, staleness
 from workbench.bench.render import render, render_store
 from workbench.bench.rows import parse_suite
 from workbench.bench.store import FORMAT, ResultStore, migrate_legacy
-from workbench.provenance import dirty_paths, head_commit
+from workbench.provenance import REPO_ROOT, dirty_paths, head_commit, loaded_sources
 
 
 def git(repo: Path, *args: str) -> str:
@@ -109,6 +109,36 @@ def test_a_result_is_current_until_a_shaping_path_changes(repo: Path) -> None:
     (repo / "configs" / "experiment" / "push_bc.yaml").write_text("steps: 200\n")
     commit_all(repo, "preset")
     assert staleness(repo, later, paths).changed == ("configs/experiment/push_bc.yaml",)
+
+
+def test_only_the_python_files_a_run_imported_make_it_stale(repo: Path) -> None:
+    measured = head_commit(repo)
+    assert measured is not None
+    paths = SUITE.paths_for(SUITE.row("bc"))
+    # Another module of the same package, which the measured run never imported, changes: still current.
+    (repo / "agents" / "imitation" / "diffusion.py").write_text("steps = 10\n")
+    commit_all(repo, "another agent")
+    loaded = ["agents/imitation/bc.py"]
+    assert staleness(repo, measured, paths, loaded).status == "current"
+    assert staleness(repo, measured, paths).changed == ("agents/imitation/diffusion.py",)  # not recorded
+    # A module it imported changes: stale.
+    (repo / "agents" / "imitation" / "bc.py").write_text("lr = 3e-4\n")
+    commit_all(repo, "bc")
+    assert staleness(repo, measured, paths, loaded).changed == ("agents/imitation/bc.py",)
+    # Files that are not Python (presets, assets) count whether or not anything imported them.
+    later = head_commit(repo)
+    (repo / "configs" / "experiment" / "push_bc.yaml").write_text("steps: 300\n")
+    commit_all(repo, "preset")
+    assert staleness(repo, later, paths, loaded).changed == ("configs/experiment/push_bc.yaml",)
+
+
+def test_loaded_sources_names_the_tracked_files_this_process_imported() -> None:
+    import workbench.bench.provenance  # noqa: F401  (imported above as well)
+
+    loaded = loaded_sources(REPO_ROOT)
+    assert loaded is not None
+    assert "workbench/provenance.py" in loaded and "workbench/bench/provenance.py" in loaded
+    assert all(path.endswith(".py") and not path.startswith(".") for path in loaded)
 
 
 def test_unknown_commits_are_not_called_current(repo: Path, tmp_path: Path) -> None:

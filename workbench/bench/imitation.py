@@ -23,7 +23,7 @@ import numpy as np
 from workbench.bench.render import render_store
 from workbench.bench.rows import Choice, Row, Suite, load_suite
 from workbench.bench.store import ResultStore, entry_header, migrate_legacy
-from workbench.provenance import dirty_paths, head_commit
+from workbench.provenance import dirty_paths, head_commit, loaded_sources
 
 REPO = Path(__file__).resolve().parents[2]
 ROWS_FILE = REPO / "configs" / "bench" / "imitation.yaml"
@@ -216,6 +216,7 @@ def run_row(row: Row, suite: Suite, repo: Path = REPO, runner: SeedRunner | None
         "seed_plan": bool(config and "seeds" in config),
         "config": config,
         "versions": versions,  # torch, mujoco, ... as the run's results.json recorded them
+        "loaded": loaded_sources(repo),  # the Python files the training imported (staleness)
         "seeds": seeds,
     }
 

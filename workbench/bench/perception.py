@@ -28,6 +28,7 @@ import yaml
 
 from workbench.bench.provenance import staleness
 from workbench.errors import UserError
+from workbench.provenance import loaded_sources
 
 REPO = Path(__file__).resolve().parents[2]
 ROWS = REPO / "configs" / "bench" / "perception.yaml"
@@ -91,13 +92,17 @@ def run(keys: list[str] | None, store: Path, work: Path, command: str, machine: 
         stamp = _stamp(data, row, command, machine)
         wall = _train(row, dataset, run_dir)
         results = json.loads((run_dir / "results.json").read_text())
+        # "loaded": the Python files the training imported (what can make the result stale)
         entry = {**stamp, "dataset": row["dataset"], "overrides": row["overrides"], "results": results,
                  "train_minutes": wall / 60, "curve": _curve(run_dir)}  # fmt: skip
+        entry["loaded"] = loaded_sources(REPO)
         atomic_write_json(store / f"{row['key']}.json", entry)
     for loop in loops:
         print(f"bench perception: {loop['key']} ...", flush=True)
         stamp = _stamp(data, loop, command, machine)
-        atomic_write_json(store / f"{loop['key']}.json", {**stamp, **_loop(loop, work, store)})
+        measured = _loop(loop, work, store)
+        entry = {**stamp, **measured, "loaded": loaded_sources(REPO)}
+        atomic_write_json(store / f"{loop['key']}.json", entry)
     return render(data, store)
 
 
@@ -284,7 +289,7 @@ def render(data: dict[str, Any], store: Path) -> str:
         entry = json.loads(path.read_text())
         res = entry["results"]
         frames = data["datasets"][row["dataset"]]["frames"]["train"]
-        stale = staleness(REPO, entry.get("commit"), _paths(data, row)).text()
+        stale = staleness(REPO, entry.get("commit"), _paths(data, row), entry.get("loaded")).text()
         lines.append(
             f"| {row['key']} | {row['model']} | {row['task']} | {frames} "
             f"| {_score_text(res)} | {res.get('latency_ms', float('nan')):.1f} "
@@ -326,7 +331,7 @@ def _render_loops(data: dict[str, Any], store: Path) -> str:
         res = entry["results"]
         perceived = res["perceived"]
         met = "" if bound is None else "yes" if perceived["success_rate"] >= bound else "**no**"
-        stale = staleness(REPO, entry.get("commit"), _paths(data, row)).text()
+        stale = staleness(REPO, entry.get("commit"), _paths(data, row), entry.get("loaded")).text()
         error = (f"{perceived.get('mean_final_perception_error_cm', float('nan')):.2f} / "
                  f"{perceived.get('mean_max_perception_error_cm', float('nan')):.2f}")  # fmt: skip
         lines.append(

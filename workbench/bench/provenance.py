@@ -5,6 +5,11 @@ package, the envs, the trainer, the experiment preset...) differs between the co
 on and HEAD: ``git diff --name-only <commit> HEAD -- <paths>``. Only committed changes count, so a
 colleague's uncommitted edits do not flag every row; a result measured on a dirty tree records which
 of its paths were dirty, and the table says so.
+
+A result that recorded the Python files its run imported (``loaded``: see
+``workbench.provenance.loaded_sources``) is stale only for the changed files among them and the changed
+files that are not Python (configs, assets): a shaping module the run never imported (another agent in
+the same package, a network it does not build) cannot have shaped it.
 """
 
 from __future__ import annotations
@@ -47,11 +52,15 @@ class Staleness:
         return f"{short} **stale**"
 
 
-def staleness(repo: Path, commit: str | None, paths: list[str]) -> Staleness:
+def staleness(repo: Path, commit: str | None, paths: list[str], loaded: list[str] | None = None) -> Staleness:
+    """``loaded``: the Python files the measuring run imported (None: not recorded, every change counts)."""
     if not commit or git(repo, "cat-file", "-e", f"{commit}^{{commit}}") is None:
         return Staleness("unknown", commit)
     out = git(repo, "diff", "--name-only", commit, "HEAD", "--", *paths)
     if out is None:
         return Staleness("unknown", commit)
     changed = tuple(sorted(line for line in out.splitlines() if line.strip()))
+    if loaded is not None:
+        imported = set(loaded)
+        changed = tuple(path for path in changed if not path.endswith(".py") or path in imported)
     return Staleness("stale" if changed else "current", commit, changed)

@@ -98,7 +98,7 @@ def render_store(suite: Suite, store: ResultStore, repo: Path, title: str) -> st
     """Render with staleness checked against ``repo``'s HEAD."""
     entries = store.load_all(suite.row_keys())
     stale = {
-        key: staleness(repo, entry.get("commit"), suite.paths_for(suite.row(key)))
+        key: staleness(repo, entry.get("commit"), suite.paths_for(suite.row(key)), entry.get("loaded"))
         for key, entry in entries.items()
     }
     return render(suite, entries, stale, title)

@@ -246,7 +246,7 @@ def render(suite: Suite, store: ResultStore, repo: Path = REPO, where: OnlineSui
             cells = f"| {row.agent} | {row.task} | {row.data} | {row.goal_text()} | not run |"
             lines.append(cells + " |" * (7 if where.latency else 6))
             continue
-        stale = staleness(repo, entry.get("commit"), suite.paths_for(row))
+        stale = staleness(repo, entry.get("commit"), suite.paths_for(row), entry.get("loaded"))
         lines.append(_cells(row, entry, goals.check(row, entry, entries), stale, where.latency))
         commands.append(_provenance_line(row, entry, stale))
     notes = [f"- {row.key}: {row.notes}" for row in suite.rows if row.notes]

@@ -29,7 +29,7 @@ from workbench.bench.provenance import staleness
 from workbench.bench.rows import RowError
 from workbench.bench.stats import format_percent_ci, mean_ci
 from workbench.bench.store import ResultStore, entry_header, measure_rows, seed_floats
-from workbench.provenance import dirty_paths, head_commit
+from workbench.provenance import dirty_paths, head_commit, loaded_sources
 
 ROWS_FILE = REPO / "configs" / "bench" / "transfer.yaml"
 STORE = REPO / "docs" / "bench" / "transfer"
@@ -168,6 +168,7 @@ def run_row(
         **entry_header(row.key, commit, dirty_tree, dirty_row, overrides),
         "sysid": json.loads(fitted.read_text())["params"] if fitted is not None else None,
         "config": config,
+        "loaded": loaded_sources(REPO),  # the Python files the training imported (staleness)
         "seeds": seeds,
     }
 
@@ -215,7 +216,7 @@ def render(suite: TransferSuite | None = None, store: ResultStore | None = None)
                 else f"**no**: {mean_ratio:.2f} < {row.min_ratio:g}"
             )
         )
-        stale = staleness(REPO, entry.get("commit"), list(suite.shaped_by))
+        stale = staleness(REPO, entry.get("commit"), list(suite.shaped_by), entry.get("loaded"))
         lines.append("| " + " | ".join([
             *head, format_percent_ci(mean_ci(source)), format_percent_ci(mean_ci(target)),
             f"{mean_ratio:.2f}" if mean_ratio is not None else "", met,

@@ -32,7 +32,7 @@ from workbench.bench.provenance import staleness
 from workbench.bench.rows import RowError
 from workbench.bench.stats import format_percent_ci, mean_ci
 from workbench.bench.store import ResultStore, entry_header, measure_rows, seed_floats
-from workbench.provenance import dirty_paths, head_commit
+from workbench.provenance import dirty_paths, head_commit, loaded_sources
 
 ROWS_FILE = REPO / "configs" / "bench" / "vla.yaml"
 STORE = REPO / "docs" / "bench" / "vla"
@@ -297,6 +297,7 @@ def run_row(row: VLARow, suite: VLASuite, work: Path, images: Path | None = IMAG
     return {
         **entry_header(row.key, commit, dirty_tree, dirty_row, overrides),
         "config": config,
+        "loaded": loaded_sources(REPO),  # the Python files the training imported (staleness)
         "seeds": seeds,
     }
 
@@ -363,7 +364,7 @@ def render(suite: VLASuite | None = None, store: ResultStore | None = None) -> s
             cells.append(format_percent_ci(mean_ci(vals)) + ratio)
         keys = ("wall_minutes", "cpu_minutes", "samples_per_s", "latency_ms")
         wall, cpu, sps, lat = (seed_floats(entry, k) for k in keys)
-        stale = staleness(REPO, entry.get("commit"), list(suite.shaped_by))
+        stale = staleness(REPO, entry.get("commit"), list(suite.shaped_by), entry.get("loaded"))
         cells += [
             "; ".join(verdicts(row, entry)) or "reported",
             (f"{statistics.fmean(wall):.0f}" if wall else "")
