@@ -22,7 +22,7 @@ import numpy as np
 
 from workbench.bench.render import render_store
 from workbench.bench.rows import Choice, Row, Suite, load_suite
-from workbench.bench.store import ResultStore, entry_header, migrate_legacy
+from workbench.bench.store import ResultStore, curve, entry_header, migrate_legacy
 from workbench.provenance import dirty_paths, head_commit, loaded_sources
 
 REPO = Path(__file__).resolve().parents[2]
@@ -183,6 +183,8 @@ def run_seed(
             "latency_ms": _latency_ms(run_dir, cfg.env),
             "config_sha256": config_sha256(config),
             "per_episode": per_episode(results),
+            # [gradient step, success, return] of the validation evaluations during training
+            "curve": curve(run_dir),
         }
     return record, config, results.get("versions")
 

@@ -39,7 +39,7 @@ from workbench.bench.provenance import Staleness, staleness
 from workbench.bench.render import _provenance_line
 from workbench.bench.rows import Row, Suite, load_suite
 from workbench.bench.stats import format_percent_ci, format_value_ci, mean_ci
-from workbench.bench.store import ResultStore, seed_values
+from workbench.bench.store import ResultStore, curve, seed_values
 from workbench.io import atomic_write_json
 
 WALL_FILE = "bench_wall.json"
@@ -79,17 +79,6 @@ MBRL = OnlineSuite(
     compare=True,
 )  # fmt: skip
 SUITES = {s.name: s for s in (RL, MBRL)}
-
-
-def curve(run_dir: Path) -> list[list[float]]:
-    """``[env_steps, success, return]`` of every periodic (validation) evaluation, in step order."""
-    points = []
-    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
-        record = json.loads(line)
-        # The final test evaluation carries first_seed; periodic validation results do not.
-        if "eval/success_rate" in record and "eval/first_seed" not in record:
-            points.append([record["step"], record["eval/success_rate"], record.get("eval/mean_return")])
-    return points
 
 
 def _cpu_seconds() -> float:
