@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from workbench.bench.provenance import staleness
+from workbench.bench.provenance import entry_staleness
 from workbench.errors import UserError
 from workbench.provenance import loaded_sources
 
@@ -289,7 +289,7 @@ def render(data: dict[str, Any], store: Path) -> str:
         entry = json.loads(path.read_text())
         res = entry["results"]
         frames = data["datasets"][row["dataset"]]["frames"]["train"]
-        stale = staleness(REPO, entry.get("commit"), _paths(data, row), entry.get("loaded")).text()
+        stale = entry_staleness(REPO, entry, _paths(data, row)).text()
         lines.append(
             f"| {row['key']} | {row['model']} | {row['task']} | {frames} "
             f"| {_score_text(res)} | {res.get('latency_ms', float('nan')):.1f} "
@@ -331,7 +331,7 @@ def _render_loops(data: dict[str, Any], store: Path) -> str:
         res = entry["results"]
         perceived = res["perceived"]
         met = "" if bound is None else "yes" if perceived["success_rate"] >= bound else "**no**"
-        stale = staleness(REPO, entry.get("commit"), _paths(data, row), entry.get("loaded")).text()
+        stale = entry_staleness(REPO, entry, _paths(data, row)).text()
         error = (f"{perceived.get('mean_final_perception_error_cm', float('nan')):.2f} / "
                  f"{perceived.get('mean_max_perception_error_cm', float('nan')):.2f}")  # fmt: skip
         lines.append(

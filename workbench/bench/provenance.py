@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from workbench.provenance import git
 
@@ -64,3 +65,8 @@ def staleness(repo: Path, commit: str | None, paths: list[str], loaded: list[str
         imported = set(loaded)
         changed = tuple(path for path in changed if not path.endswith(".py") or path in imported)
     return Staleness("stale" if changed else "current", commit, changed)
+
+
+def entry_staleness(repo: Path, entry: dict[str, Any], paths: list[str]) -> Staleness:
+    """A stored result's staleness: its ``commit`` and, where it recorded them, the files it ``loaded``."""
+    return staleness(repo, entry.get("commit"), paths, entry.get("loaded"))

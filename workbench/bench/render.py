@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.bench import goals
-from workbench.bench.provenance import Staleness, staleness
+from workbench.bench.provenance import Staleness, entry_staleness
 from workbench.bench.rows import Row, Suite
 from workbench.bench.stats import format_percent_ci, format_value_ci, mean_ci
 from workbench.bench.store import ResultStore, seed_values
@@ -98,7 +98,7 @@ def render_store(suite: Suite, store: ResultStore, repo: Path, title: str) -> st
     """Render with staleness checked against ``repo``'s HEAD."""
     entries = store.load_all(suite.row_keys())
     stale = {
-        key: staleness(repo, entry.get("commit"), suite.paths_for(suite.row(key)), entry.get("loaded"))
+        key: entry_staleness(repo, entry, suite.paths_for(suite.row(key)))
         for key, entry in entries.items()
     }
     return render(suite, entries, stale, title)

@@ -35,7 +35,7 @@ from workbench.bench.imitation import (
     per_episode,
     run_rows,
 )
-from workbench.bench.provenance import Staleness, staleness
+from workbench.bench.provenance import Staleness, entry_staleness
 from workbench.bench.render import _provenance_line
 from workbench.bench.rows import Row, Suite, load_suite
 from workbench.bench.stats import format_percent_ci, format_value_ci, mean_ci
@@ -235,7 +235,7 @@ def render(suite: Suite, store: ResultStore, repo: Path = REPO, where: OnlineSui
             cells = f"| {row.agent} | {row.task} | {row.data} | {row.goal_text()} | not run |"
             lines.append(cells + " |" * (7 if where.latency else 6))
             continue
-        stale = staleness(repo, entry.get("commit"), suite.paths_for(row), entry.get("loaded"))
+        stale = entry_staleness(repo, entry, suite.paths_for(row))
         lines.append(_cells(row, entry, goals.check(row, entry, entries), stale, where.latency))
         commands.append(_provenance_line(row, entry, stale))
     notes = [f"- {row.key}: {row.notes}" for row in suite.rows if row.notes]

@@ -177,11 +177,8 @@ def load_result(path: Path) -> dict[str, Any]:
 def curve(run_dir: Path) -> list[list[float]]:
     """``[step, success, return]`` of every periodic (validation) evaluation of a run, in step order:
     env steps for an online learner, gradient steps for an offline one (imitation)."""
-    path = run_dir / "metrics.jsonl"
-    if not path.is_file():
-        return []
     points = []
-    for line in path.read_text().splitlines():
+    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
         record = json.loads(line)
         # The final test evaluation carries first_seed; periodic validation results do not.
         if "eval/success_rate" in record and "eval/first_seed" not in record:

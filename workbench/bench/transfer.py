@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from workbench.bench.imitation import REPO, _resolved_config, config_sha256, per_episode
-from workbench.bench.provenance import staleness
+from workbench.bench.provenance import entry_staleness
 from workbench.bench.rows import RowError
 from workbench.bench.stats import format_percent_ci, mean_ci
 from workbench.bench.store import ResultStore, entry_header, measure_rows, seed_floats
@@ -216,7 +216,7 @@ def render(suite: TransferSuite | None = None, store: ResultStore | None = None)
                 else f"**no**: {mean_ratio:.2f} < {row.min_ratio:g}"
             )
         )
-        stale = staleness(REPO, entry.get("commit"), list(suite.shaped_by), entry.get("loaded"))
+        stale = entry_staleness(REPO, entry, list(suite.shaped_by))
         lines.append("| " + " | ".join([
             *head, format_percent_ci(mean_ci(source)), format_percent_ci(mean_ci(target)),
             f"{mean_ratio:.2f}" if mean_ratio is not None else "", met,

@@ -28,7 +28,7 @@ from workbench.bench.imitation import (
     config_sha256,
     per_episode,
 )
-from workbench.bench.provenance import staleness
+from workbench.bench.provenance import entry_staleness
 from workbench.bench.rows import RowError
 from workbench.bench.stats import format_percent_ci, mean_ci
 from workbench.bench.store import ResultStore, entry_header, measure_rows, seed_floats
@@ -364,7 +364,7 @@ def render(suite: VLASuite | None = None, store: ResultStore | None = None) -> s
             cells.append(format_percent_ci(mean_ci(vals)) + ratio)
         keys = ("wall_minutes", "cpu_minutes", "samples_per_s", "latency_ms")
         wall, cpu, sps, lat = (seed_floats(entry, k) for k in keys)
-        stale = staleness(REPO, entry.get("commit"), list(suite.shaped_by), entry.get("loaded"))
+        stale = entry_staleness(REPO, entry, list(suite.shaped_by))
         cells += [
             "; ".join(verdicts(row, entry)) or "reported",
             (f"{statistics.fmean(wall):.0f}" if wall else "")
