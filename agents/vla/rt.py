@@ -5,6 +5,8 @@ tokens, and actions come out as discrete tokens, one categorical over ``bins`` p
     text      = TextEncoder(instruction)                          tokens (B, L, D), sentence c (B, D)
     image     = ConvTokenizer(rgb | FiLM(c))                      (B, To*n, D)   n = 25 at 76x76 crops
     x         = Transformer([c, proprio, image, readout_1..Ta])   bidirectional, (B, 2 + To*n + Ta, D)
+    g         = aux_head(x[c])                                    the grounding head's positions (B, S)
+              | MLP(SpatialGrounding(stage maps, c))              with agent.grounding=spatial
     logits    = Linear(x[readout_k])                              (B, Ta, A, bins)
               | MLP([x[readout_k], sg(g), proprio])  with agent.grounded, g = grounding head(x[c]) (B, S)
               | MLP([sg(g), proprio]) -> (B, Ta, A, bins)  with agent.grounded_readout=false
@@ -23,6 +25,7 @@ from torch import nn
 
 from agents.vla.base import VLABase
 from agents.vla.config import RTConfig
+from agents.vla.spatial import SpatialGrounding
 from agents.vla.vision import ConvTokenizer
 from foundation.transformer import TransformerBlock
 
@@ -33,6 +36,10 @@ class RTAgent(VLABase):
     def build(self) -> None:
         c = self.config
         self.tokenizer = ConvTokenizer(c.widths, c.d_model, self.crop_hw, cond_dim=c.d_model)
+        # agent.grounding=spatial: the grounding head reads image points the sentence selects (spatial.py)
+        self.spatial = (
+            SpatialGrounding(c.widths, c.d_model, c.spatial_keypoints) if c.grounding == "spatial" else None
+        )
         self.readout = nn.Parameter(torch.randn(1, c.action_horizon, c.d_model) * 0.02)
         self.type_embed = nn.Parameter(torch.zeros(3, c.d_model))  # sentence, proprio, readout token types
         self.blocks = nn.ModuleList(TransformerBlock(c.d_model, c.n_heads, dropout=c.dropout, causal=False)
@@ -60,12 +67,28 @@ class RTAgent(VLABase):
     bin_low: torch.Tensor
     bin_width: torch.Tensor
 
+    def make_aux_head(self) -> nn.Module:
+        if self.spatial is None:
+            return super().make_aux_head()
+        h = self.config.grounded_hidden
+        return nn.Sequential(nn.Linear(self.spatial.out_dim, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(),
+                             nn.Linear(h, self.aux_dim))  # fmt: skip
+
     def features(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """(readout states (B, Ta, D), sentence state (B, D)) after the transformer."""
+        """(readout states (B, Ta, D), what the grounding head reads (B, G)): the sentence state after the
+        transformer (G = D), or with ``grounding=spatial`` the current frame's image points and the
+        sentence (G = SpatialGrounding.out_dim; no proprioception reaches them)."""
         _, _, sentence = self.text(self.texts_of(batch))  # (B, D)
-        b = sentence.shape[0]
-        cond = sentence.repeat_interleave(self.config.obs_horizon, dim=0)  # (B * To, D)
-        image = self.with_frames(self.tokenizer(self.images_of(batch), cond), b)  # (B, To*n, D)
+        b, to = sentence.shape[0], self.config.obs_horizon
+        cond = sentence.repeat_interleave(to, dim=0)  # (B * To, D)
+        if self.spatial is None:
+            image = self.with_frames(self.tokenizer(self.images_of(batch), cond), b)  # (B, To*n, D)
+        else:
+            crops, offsets = self.images_and_offsets(batch)  # (B*To, h, w, 3), (B*To, 2)
+            maps: list[torch.Tensor] = []
+            image = self.with_frames(self.tokenizer(crops, cond, maps), b)
+            last = [m.view(b, to, *m.shape[1:])[:, -1] for m in maps]  # the current frame's
+            ground = self.spatial(last, sentence, offsets.view(b, to, 2)[:, -1], self.crop_hw)  # (B, G)
         parts = [(sentence + self.type_embed[0])[:, None]]
         low = self.low_token(batch)
         if low is not None:
@@ -75,7 +98,7 @@ class RTAgent(VLABase):
         for block in self.blocks:
             x = block(x)
         x = self.norm(x)
-        return x[:, -self.config.action_horizon :], x[:, 0]
+        return x[:, -self.config.action_horizon :], x[:, 0] if self.spatial is None else ground
 
     def logits(
         self, readout: torch.Tensor, sentence: torch.Tensor, batch: dict[str, torch.Tensor]

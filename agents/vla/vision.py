@@ -52,17 +52,25 @@ class ConvTokenizer(nn.Module):
         self.grid = (int(h), int(w))
         self.pos = nn.Parameter(torch.randn(1, h * w, width) * 0.02)
 
-    def _trunk(self, x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+    def _trunk(
+        self, x: torch.Tensor, cond: torch.Tensor | None, maps: list[torch.Tensor] | None = None
+    ) -> torch.Tensor:
         x = self.stem(x)
         for i, stage in enumerate(self.stages):
             x = stage(x)
             if self.films is not None and cond is not None:
                 x = self.films[i](x, cond)
+            if maps is not None:
+                maps.append(x)
         return self.proj(x)  # (N, width, h, w)
 
-    def forward(self, images: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, images: torch.Tensor, cond: torch.Tensor | None = None, maps: list[torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        """Tokens; with ``maps`` a list, each stage's (FiLM-conditioned) feature map is appended to it
+        ((N, widths[i], H/4 / 2^i, W/4 / 2^i)), for heads that need where things are (agents/vla/spatial.py)."""
         if self.films is not None and cond is None:
             raise ValueError("this image tokenizer is FiLM-conditioned: pass cond=(N, Dc)")
         x = images.permute(0, 3, 1, 2).float() / 127.5 - 1.0  # (N, 3, H, W) in [-1, 1]
-        feats = self._trunk(x, cond)  # (N, D, h, w)
+        feats = self._trunk(x, cond, maps)  # (N, D, h, w)
         return feats.flatten(2).transpose(1, 2) + self.pos  # (N, h*w, D)
