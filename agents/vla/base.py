@@ -138,7 +138,8 @@ class VLABase(nn.Module):
             left = torch.randint(0, full_w - w + 1, (b,)).tolist()
         else:
             top, left = [(full_h - h) // 2] * b, [(full_w - w) // 2] * b
-        crops = torch.stack([images[i, :, t : t + h, s : s + w] for i, (t, s) in enumerate(zip(top, left, strict=True))])
+        windows = enumerate(zip(top, left, strict=True))
+        crops = torch.stack([images[i, :, t : t + h, s : s + w] for i, (t, s) in windows])  # (B, To, h, w, 3)
         offsets = torch.tensor(list(zip(top, left, strict=True)), dtype=torch.float32, device=images.device)
         return crops.flatten(0, 1), offsets.repeat_interleave(to, dim=0)
 
@@ -166,9 +167,23 @@ class VLABase(nn.Module):
         frame) with ``pred`` (B, S), the head's output. Zero without an aux head."""
         if pred is None or self.config.aux_weight == 0:
             return torch.zeros((), device=batch["action"].device), {}
-        target = batch[f"obs/{self.config.aux_key}"][:, -1, self.config.aux_indices].float()  # (B, S)
-        loss = nn.functional.mse_loss(pred, self.aux_norm.normalize(target))
-        return self.config.aux_weight * loss, {"aux_mse": float(loss.detach())}
+        aux = batch[f"obs/{self.config.aux_key}"][:, -1].float()  # (B, state)
+        target = aux[:, self.config.aux_indices]  # (B, S)
+        per_frame = (pred - self.aux_norm.normalize(target)).pow(2).mean(-1)  # (B,)
+        loss = per_frame.mean()
+        c = self.config
+        if c.aux_near_indices:
+            # Frames where the hand is at the named object teach "the object is where the hand is" as well
+            # as the object itself; weighting them down leaves the frames where only finding the object
+            # fits (VLAConfig.aux_near_indices).
+            near = aux[:, c.aux_near_indices].norm(dim=-1) < c.aux_near_radius  # (B,)
+            weight = torch.where(near, c.aux_near_weight, 1.0)
+            weighted = (weight * per_frame).sum() / weight.sum()
+            return c.aux_weight * weighted, {
+                "aux_mse": float(loss.detach()),
+                "aux_near": float(near.float().mean()),
+            }
+        return c.aux_weight * loss, {"aux_mse": float(loss.detach())}
 
     @property
     def grounding_dim(self) -> int:

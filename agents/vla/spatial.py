@@ -39,7 +39,11 @@ class SpatialGrounding(nn.Module):
         self.out_dim = keypoints * (2 + hidden) + cond_dim
 
     def forward(
-        self, maps: list[torch.Tensor], sentence: torch.Tensor, offsets: torch.Tensor, crop_hw: tuple[int, int]
+        self,
+        maps: list[torch.Tensor],
+        sentence: torch.Tensor,
+        offsets: torch.Tensor,
+        crop_hw: tuple[int, int],
     ) -> torch.Tensor:
         """``maps`` of one frame per sample, ``sentence`` (N, D), ``offsets`` (N, 2) the crop's (top, left)
         in pixels -> (N, out_dim)."""

@@ -68,7 +68,7 @@ class ConvTokenizer(nn.Module):
         self, images: torch.Tensor, cond: torch.Tensor | None = None, maps: list[torch.Tensor] | None = None
     ) -> torch.Tensor:
         """Tokens; with ``maps`` a list, each stage's (FiLM-conditioned) feature map is appended to it
-        ((N, widths[i], H/4 / 2^i, W/4 / 2^i)), for heads that need where things are (agents/vla/spatial.py)."""
+        ((N, widths[i], H/4 / 2^i, W/4 / 2^i)), for heads that need where things are (vla/spatial.py)."""
         if self.films is not None and cond is None:
             raise ValueError("this image tokenizer is FiLM-conditioned: pass cond=(N, Dc)")
         x = images.permute(0, 3, 1, 2).float() / 127.5 - 1.0  # (N, 3, H, W) in [-1, 1]

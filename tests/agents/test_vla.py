@@ -27,7 +27,9 @@ HEADS = {
     "plain": {},
     "grounded": {"grounded": True},
     "teacher": {"grounded": True, "grounded_teacher": True},
+    "spatial": {"grounded": True, "grounding": "spatial"},  # vla_rt only (heatmap points of its trunk)
 }
+CASES = [(n, k) for n in VLA for k in HEADS if not (k == "spatial" and n != "vla_rt")]
 
 
 def head(name: str, kind: str) -> dict[str, Any]:
@@ -65,8 +67,7 @@ def test_there_are_two_vla_agents() -> None:
     assert VLA == ["vla_pi0", "vla_rt"]
 
 
-@pytest.mark.parametrize("kind", list(HEADS))
-@pytest.mark.parametrize("name", VLA)
+@pytest.mark.parametrize(("name", "kind"), CASES)
 def test_vla_trains_saves_loads_and_acts_identically(
     name: str, kind: str, tabletop_dataset: Path, tmp_path: Path
 ) -> None:
@@ -123,8 +124,7 @@ def test_tiny_vla_overfits_a_few_demos(name: str, tabletop_dataset: Path) -> Non
     assert error < bound * constant, f"action error {error:.3f} vs {constant:.3f} of the best constant"
 
 
-@pytest.mark.parametrize("kind", list(HEADS))
-@pytest.mark.parametrize("name", VLA)
+@pytest.mark.parametrize(("name", "kind"), CASES)
 def test_policy_never_reads_the_state(name: str, kind: str, tabletop_dataset: Path) -> None:
     """The env's privileged state is a training-only target: acting ignores it (here: garbage), also
     when the action head reads the grounding head's positions (agent.grounded: predicted, not read),
@@ -153,6 +153,35 @@ def test_teacher_forcing_feeds_true_positions_in_training_only(tabletop_dataset:
         small_config("vla_rt", grounded_teacher=True)
     with pytest.raises(ValueError, match="vla_rt's"):
         small_config("vla_pi0", grounded=True, grounded_readout=False)
+
+
+def test_spatial_grounding_reads_image_points_not_the_proprioception(tabletop_dataset: Path) -> None:
+    """agent.grounding=spatial: the grounding head's positions do not move when the proprioception does
+    (the token head's shortcut, "the object is where the hand is", is closed), and the points it reads
+    are in the frame's pixels: the crop's offset is added back, so shifting the window does not move the
+    table."""
+    from agents.vla.spatial import SpatialGrounding
+
+    agent, data, _ = build("vla_rt", tabletop_dataset, grounding="spatial")
+    agent.eval()
+    batch = data.sample_batch(np.arange(3))
+    with torch.no_grad():
+        ground = agent.features(batch)[1]
+        moved = agent.features({**batch, "obs/proprio": batch["obs/proprio"] + 5.0})[1]
+    torch.testing.assert_close(ground, moved)
+    _, offsets = agent.images_and_offsets(batch)
+    full_h, crop_h = batch["obs/rgb/agentview"].shape[2], agent.crop_hw[0]
+    assert offsets[0].tolist() == [(full_h - crop_h) // 2] * 2  # acting: the centre
+    head = SpatialGrounding([4], cond_dim=3, keypoints=1)
+    with torch.no_grad():
+        head.heat.weight.zero_()
+        head.heat.bias.fill_(0.0)  # a flat heatmap: the point is the crop's centre
+        out = [head([torch.randn(1, 4, 5, 5)], torch.zeros(1, 3), torch.tensor([[dy, dx]]), (20, 20))[0, :2]
+               for dy, dx in ((0.0, 0.0), (2.0, 4.0))]  # fmt: skip
+    torch.testing.assert_close(out[0], torch.zeros(2))  # 10 px of 20, i.e. 0 in [-1, 1]
+    torch.testing.assert_close(out[1] - out[0], torch.tensor([0.2, 0.4]))  # 2 and 4 px of 20, times 2
+    with pytest.raises(ValueError, match="vla_rt's"):
+        small_config("vla_pi0", grounding="spatial")
 
 
 def test_instruction_batches_are_byte_codes(tabletop_dataset: Path) -> None:
