@@ -110,6 +110,14 @@ class VLAConfig:
     # selects, mapped to positions by an MLP (agents/vla/spatial.py): no proprioception reaches them.
     grounding: str = "token"
     spatial_keypoints: int = 4
+    # Dense heatmap targets for the first keypoints: each entry, three indices of obs/<aux_key> (a world
+    # xyz: Tabletop's named object 7-9, its goal 12-14), projected into the image by spatial_projection
+    # (3x4, world -> homogeneous (col, row) pixels of the full frame, OpenCV's convention; the experiment
+    # config holds the agentview camera's, from env.unwrapped.camera_matrices). Empty: no heatmap targets.
+    spatial_targets: list[list[int]] = field(default_factory=list)
+    spatial_projection: list[list[float]] | None = None
+    spatial_weight: float = 1.0
+    spatial_sigma: float = 1.0  # the target Gaussian's width, in heatmap cells (4 px at the first stage)
     label: str = "auto"  # which actions are the labels (agents.imitation.bc_config.LABELS)
     # Recipe (the offline trainer reads these).
     steps: int = 20_000
@@ -165,6 +173,22 @@ class VLAConfig:
             raise ConfigError("agent.grounding=spatial shapes the grounding head: it needs agent.aux_key")
         if self.spatial_keypoints < 1:
             raise ConfigError(f"agent.spatial_keypoints={self.spatial_keypoints} must be >= 1")
+        if self.spatial_targets:
+            p = self.spatial_projection
+            if self.grounding != "spatial" or p is None or len(p) != 3 or any(len(r) != 4 for r in p):
+                raise ConfigError(
+                    "agent.spatial_targets supervises the spatial heatmaps: set agent.grounding=spatial and "
+                    "agent.spatial_projection to the camera's 3x4 world-to-pixel matrix"
+                )
+            if len(self.spatial_targets) > self.spatial_keypoints or any(
+                len(t) != 3 for t in self.spatial_targets
+            ):
+                raise ConfigError(
+                    f"agent.spatial_targets={self.spatial_targets}: at most agent.spatial_keypoints="
+                    f"{self.spatial_keypoints} entries of three indices (x, y, z) each"
+                )
+            if self.spatial_weight < 0 or self.spatial_sigma <= 0:
+                raise ConfigError("agent.spatial_weight must be >= 0 and agent.spatial_sigma > 0")
         if self.grounded_hidden < 1:
             raise ConfigError(f"agent.grounded_hidden={self.grounded_hidden} must be >= 1")
         if self.lr <= 0 or self.warmup_steps < 0 or self.grad_clip < 0 or self.weight_decay < 0:

@@ -25,7 +25,7 @@ from torch import nn
 
 from agents.vla.base import VLABase
 from agents.vla.config import RTConfig
-from agents.vla.spatial import SpatialGrounding
+from agents.vla.spatial import SpatialGrounding, heatmap_loss, project
 from agents.vla.vision import ConvTokenizer
 from foundation.transformer import TransformerBlock
 
@@ -40,6 +40,8 @@ class RTAgent(VLABase):
         self.spatial = (
             SpatialGrounding(c.widths, c.d_model, c.spatial_keypoints) if c.grounding == "spatial" else None
         )
+        projection = torch.tensor(c.spatial_projection or [[0.0] * 4] * 3, dtype=torch.float32)
+        self.register_buffer("projection", projection, persistent=False)  # (3, 4), from the config
         self.readout = nn.Parameter(torch.randn(1, c.action_horizon, c.d_model) * 0.02)
         self.type_embed = nn.Parameter(torch.zeros(3, c.d_model))  # sentence, proprio, readout token types
         self.blocks = nn.ModuleList(TransformerBlock(c.d_model, c.n_heads, dropout=c.dropout, causal=False)
@@ -66,6 +68,8 @@ class RTAgent(VLABase):
 
     bin_low: torch.Tensor
     bin_width: torch.Tensor
+    projection: torch.Tensor
+    _heat: tuple[torch.Tensor, torch.Tensor]
 
     def make_aux_head(self) -> nn.Module:
         if self.spatial is None:
@@ -88,7 +92,9 @@ class RTAgent(VLABase):
             maps: list[torch.Tensor] = []
             image = self.with_frames(self.tokenizer(crops, cond, maps), b)
             last = [m.view(b, to, *m.shape[1:])[:, -1] for m in maps]  # the current frame's
-            ground = self.spatial(last, sentence, offsets.view(b, to, 2)[:, -1], self.crop_hw)  # (B, G)
+            offsets = offsets.view(b, to, 2)[:, -1]  # (B, 2)
+            ground, heat = self.spatial(last, sentence, offsets, self.crop_hw)  # (B, G), (B, K, h, w)
+            self._heat = (heat, offsets)  # for compute_loss's heatmap targets
         parts = [(sentence + self.type_embed[0])[:, None]]
         low = self.low_token(batch)
         if low is not None:
@@ -116,6 +122,16 @@ class RTAgent(VLABase):
         logits = self.head(x).view(*readout.shape[:2], self.action_dim, self.config.bins)
         return logits, pred
 
+    def spatial_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Heatmap cross-entropy of the supervised keypoints (``spatial_targets``: the named object and
+        its goal), on the heatmaps and crop offsets of the last :meth:`features` call."""
+        c = self.config
+        heat, offsets = self._heat
+        state = batch[f"obs/{c.aux_key}"][:, -1].float()  # (B, state)
+        world = torch.stack([state[:, idx] for idx in c.spatial_targets], dim=1)  # (B, K', 3)
+        points = project(world, self.projection) - offsets[:, None]  # (B, K', 2) crop pixels
+        return heatmap_loss(heat[:, : len(c.spatial_targets)], points, self.crop_hw, c.spatial_sigma)
+
     def to_bins(self, actions: torch.Tensor) -> torch.Tensor:
         """(..., A) actions -> (..., A) bin indices (clipped into the range)."""
         idx = torch.floor((actions - self.bin_low) / self.bin_width).long()
@@ -139,6 +155,10 @@ class RTAgent(VLABase):
         accuracy = ((logits.argmax(-1) == target).float() * valid).sum() / (valid.sum() * self.action_dim)
         aux, aux_metrics = self.aux_loss(pred, batch)
         loss = ce + aux
+        if self.spatial is not None and self.config.spatial_targets:
+            heat_loss = self.spatial_loss(batch)
+            loss = loss + self.config.spatial_weight * heat_loss
+            aux_metrics["heat_ce"] = float(heat_loss.detach())
         return loss, {"loss": float(loss.detach()), "action_ce": float(ce.detach()),
                       "bin_accuracy": float(accuracy), **aux_metrics}  # fmt: skip
 

@@ -176,8 +176,11 @@ def test_spatial_grounding_reads_image_points_not_the_proprioception(tabletop_da
     with torch.no_grad():
         head.heat.weight.zero_()
         head.heat.bias.fill_(0.0)  # a flat heatmap: the point is the crop's centre
-        out = [head([torch.randn(1, 4, 5, 5)], torch.zeros(1, 3), torch.tensor([[dy, dx]]), (20, 20))[0, :2]
-               for dy, dx in ((0.0, 0.0), (2.0, 4.0))]  # fmt: skip
+        maps, cond = [torch.randn(1, 4, 5, 5)], torch.zeros(1, 3)
+        out = [
+            head(maps, cond, torch.tensor([[dy, dx]]), (20, 20))[0][0, :2]
+            for dy, dx in ((0.0, 0.0), (2.0, 4.0))
+        ]
     torch.testing.assert_close(out[0], torch.zeros(2))  # 10 px of 20, i.e. 0 in [-1, 1]
     torch.testing.assert_close(out[1] - out[0], torch.tensor([0.2, 0.4]))  # 2 and 4 px of 20, times 2
     with pytest.raises(ValueError, match="vla_rt's"):
