@@ -116,6 +116,7 @@ class VLAConfig:
     # config holds the agentview camera's, from env.unwrapped.camera_matrices). Empty: no heatmap targets.
     spatial_targets: list[list[int]] = field(default_factory=list)
     spatial_projection: list[list[float]] | None = None
+    spatial_projection_hw: list[int] = field(default_factory=lambda: [84, 84])  # the image it projects to
     spatial_weight: float = 1.0
     spatial_sigma: float = 1.0  # the target Gaussian's width, in heatmap cells (4 px at the first stage)
     label: str = "auto"  # which actions are the labels (agents.imitation.bc_config.LABELS)
@@ -187,6 +188,8 @@ class VLAConfig:
                     f"agent.spatial_targets={self.spatial_targets}: at most agent.spatial_keypoints="
                     f"{self.spatial_keypoints} entries of three indices (x, y, z) each"
                 )
+            if len(self.spatial_projection_hw) != 2 or min(self.spatial_projection_hw) < 1:
+                raise ConfigError(f"agent.spatial_projection_hw={self.spatial_projection_hw} must be [H, W]")
             if self.spatial_weight < 0 or self.spatial_sigma <= 0:
                 raise ConfigError("agent.spatial_weight must be >= 0 and agent.spatial_sigma > 0")
         if self.grounded_hidden < 1:

@@ -25,7 +25,7 @@ from torch import nn
 
 from agents.vla.base import VLABase
 from agents.vla.config import RTConfig
-from agents.vla.spatial import SpatialGrounding, heatmap_loss, project
+from agents.vla.spatial import SpatialGrounding, heatmap_loss, project, resize_projection
 from agents.vla.vision import ConvTokenizer
 from foundation.transformer import TransformerBlock
 
@@ -41,6 +41,8 @@ class RTAgent(VLABase):
             SpatialGrounding(c.widths, c.d_model, c.spatial_keypoints) if c.grounding == "spatial" else None
         )
         projection = torch.tensor(c.spatial_projection or [[0.0] * 4] * 3, dtype=torch.float32)
+        full_hw = tuple(self.obs_spec[self.image_key]["shape"][:2])
+        projection = resize_projection(projection, tuple(c.spatial_projection_hw), full_hw)  # type: ignore[arg-type]
         self.register_buffer("projection", projection, persistent=False)  # (3, 4), from the config
         self.readout = nn.Parameter(torch.randn(1, c.action_horizon, c.d_model) * 0.02)
         self.type_embed = nn.Parameter(torch.zeros(3, c.d_model))  # sentence, proprio, readout token types

@@ -80,6 +80,18 @@ def project(points: torch.Tensor, projection: torch.Tensor) -> torch.Tensor:
     return col_row.flip(-1) + 0.5
 
 
+def resize_projection(
+    projection: torch.Tensor, from_hw: tuple[int, int], to_hw: tuple[int, int]
+) -> torch.Tensor:
+    """The same camera's (3, 4) projection for images of ``to_hw`` instead of ``from_hw`` (pixel centres at
+    integers: ``u' = (u + 0.5) * W' / W - 0.5``)."""
+    out = projection.clone()
+    for row, (old, new) in enumerate(zip((from_hw[1], from_hw[0]), (to_hw[1], to_hw[0]), strict=True)):
+        ratio = new / old
+        out[row] = ratio * projection[row] + (0.5 * ratio - 0.5) * projection[2]
+    return out
+
+
 def heatmap_loss(
     heat: torch.Tensor, points: torch.Tensor, crop_hw: tuple[int, int], sigma: float
 ) -> torch.Tensor:

@@ -167,8 +167,16 @@ def test_ema_weights_act_and_are_saved(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("denoiser", ["unet", "transformer"])
 def test_odd_horizons_train_and_act(denoiser: str) -> None:
-    agent = _agent(denoiser=denoiser, action_horizon=5, execute_horizon=3, obs_horizon=1, d_model=16,
-                   n_layers=1, n_heads=2, use_ema=False)
+    agent = _agent(
+        denoiser=denoiser,
+        action_horizon=5,
+        execute_horizon=3,
+        obs_horizon=1,
+        d_model=16,
+        n_layers=1,
+        n_heads=2,
+        use_ema=False,
+    )
     loss, metrics = agent.compute_loss(_batch(to=1, ta=5))
     loss.backward()
     assert np.isfinite(metrics["loss"])

@@ -134,7 +134,7 @@ def test_tdmpc_from_pixels_uses_the_workbench_encoders(tmp_path: Path) -> None:
     state = policy.state_dict()
     assert any(k.startswith("model.features.cameras") for k in state)
     # The EMA encoder is its own copy, trailing the online one after training (not equal to it).
-    online = {k[len("model.features."):]: v for k, v in state.items() if k.startswith("model.features.")}
+    online = {k[len("model.features.") :]: v for k, v in state.items() if k.startswith("model.features.")}
     target = {k[len("model.target_encoder.0."):]: v for k, v in state.items()
               if k.startswith("model.target_encoder.0.")}  # fmt: skip
     assert online.keys() == target.keys() and online

@@ -187,6 +187,28 @@ def test_spatial_grounding_reads_image_points_not_the_proprioception(tabletop_da
         small_config("vla_pi0", grounding="spatial")
 
 
+def test_heatmap_targets_peak_where_the_point_projects() -> None:
+    """agent.spatial_targets: a world point projects to the pixel the camera puts it at (also after
+    resizing the image), and the heatmap loss prefers a heatmap peaked on that pixel's cell."""
+    from agents.vla.spatial import heatmap_loss, project, resize_projection
+
+    # a camera looking down the world z axis, f = 10 px, principal point (3.5, 3.5): an 8x8 image
+    projection = torch.tensor([[10.0, 0.0, 3.5, 0.0], [0.0, 10.0, 3.5, 0.0], [0.0, 0.0, 1.0, 0.0]])
+    point = torch.tensor([[0.1, -0.2, 1.0]])  # x right 1 px, y up 2 px of the centre
+    torch.testing.assert_close(project(point, projection), torch.tensor([[1.5 + 0.5, 4.5 + 0.5]]))
+    twice = resize_projection(projection, (8, 8), (16, 16))  # f = 20 px, principal point (7.5, 7.5)
+    torch.testing.assert_close(project(point, twice), project(point, projection) * 2)
+    target = torch.tensor([[[6.0, 2.0]]])  # (row, col) in an 8x8 crop; heatmaps of 4x4 cells
+    peaked = torch.full((1, 1, 4, 4), -5.0)
+    elsewhere = peaked.clone()
+    peaked[0, 0, 2, 0] = elsewhere[0, 0, 0, 3] = 5.0  # cell (2, 0) spans rows 4-6, cols 0-2
+    assert heatmap_loss(peaked, target, (8, 8), 0.5) < heatmap_loss(elsewhere, target, (8, 8), 0.5)
+    outside = torch.tensor([[[20.0, 2.0]]])  # below the crop: no target
+    assert float(heatmap_loss(elsewhere, outside, (8, 8), 0.5)) == 0.0
+    with pytest.raises(ValueError, match="spatial_projection"):
+        small_config("vla_rt", grounding="spatial", spatial_targets=[[7, 8, 9]])
+
+
 def test_instruction_batches_are_byte_codes(tabletop_dataset: Path) -> None:
     data = SequenceDataset(tabletop_dataset, ["proprio", "instruction"], obs_horizon=2)
     batch = data.sample_batch([0, len(data) - 1])

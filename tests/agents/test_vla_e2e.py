@@ -60,6 +60,31 @@ def test_dagger_rounds_train_a_grounded_vla(tabletop_dataset: Path, tmp_path: Pa
     assert summary[-1]["new_labels"] == 6 and (run / "policy.pt").is_file()
 
 
+def test_spatial_vla_trains_its_heatmaps_from_the_cli(tabletop_dataset: Path, tmp_path: Path) -> None:
+    """experiment=tabletop_vla_rt_spatial: the heatmap targets come from the camera matrix its config
+    holds, which is the env's agentview camera (84x84), resized to the demos' images."""
+    import numpy as np
+    import yaml
+
+    from workbench.api import make_env
+
+    config = yaml.safe_load(Path("configs/experiment/tabletop_vla_rt_spatial.yaml").read_text())["agent"]
+    env = make_env("wb/Tabletop-mujoco-v0", cameras=["agentview"], width=84, height=84)
+    env.reset(seed=0)
+    intrinsics, pose = env.unwrapped.camera_matrices("agentview", 84, 84)
+    env.close()
+    expected = intrinsics @ np.linalg.inv(pose)[:3]
+    np.testing.assert_allclose(config["spatial_projection"], expected, atol=1e-4)
+    run = tmp_path / "run"
+    small = [a for a in SMALL if "expert_d_model" not in a]
+    workbench(
+        "train", "experiment=tabletop_vla_rt_spatial", f"dataset={tabletop_dataset}", "env.width=48",
+        "env.height=48", *small, "eval.episodes=1", "eval.video=false", f"run_dir={run}",
+    )  # fmt: skip
+    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert any("train/heat_ce" in m for m in metrics) and (run / "policy.pt").is_file()
+
+
 def test_bad_vla_settings_are_refused_in_one_line(tmp_path: Path) -> None:
     assert "agent.text.name" in workbench_fails("train", "experiment=tabletop_vla_rt", "agent.text.name=bert")
     assert "agent.aux_key" in workbench_fails(
