@@ -8,7 +8,7 @@ from pathlib import Path
 import imageio.v3 as iio
 
 from tests.conftest import workbench, workbench_fails
-from workbench.bench.vla import grounding_error, verb_counts
+from workbench.bench.vla import grounding_error, hand_shortcut, verb_counts
 from workbench.report import instruction_sheet
 
 SMALL = [
@@ -40,6 +40,9 @@ def test_vla_trains_and_evaluates_a_held_out_split_from_the_cli(
     quantities = {f"{q}_{a}" for q in ("src", "goal") for a in "xyz"}
     assert grounding["frames"] > 0 and set(grounding["p90_cm"]) == quantities
     assert all(0 <= grounding["median_cm"][k] <= grounding["p90_cm"][k] for k in grounding["p90_cm"])
+    hand = hand_shortcut(run, tabletop_dataset)  # the named object's error by the hand's distance to it
+    assert sum(b["frames"] for b in hand["src_xy_by_hand_distance_cm"].values()) == hand["frames"]
+    assert hand["first_frame"]["over_5cm"] <= hand["episodes"] == grounding["episodes"]
     # the docs' rollout sheet: the frames the policy saw under the instruction it was given
     image = iio.imread(instruction_sheet([("unseen_paraphrase", out)], tmp_path / "sheet.png"))
     assert image.shape == (16 + 2 * 48 + 6, 5 * 2 * 48 + 4 * 4, 3)  # caption, 5 frames, gap

@@ -11,6 +11,7 @@ text encoding cached, as it is for every step of an episode but the first).
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import statistics
@@ -176,6 +177,49 @@ def verb_counts(record: Path) -> dict[str, list[int]]:
     return dict(sorted(counts.items()))
 
 
+def _grounding_predictions(
+    run: Path | str, frames: Path | str, checkpoint: Path | str | None, episodes: int
+) -> tuple[Any, Any, Any, list[int]]:
+    """(the grounding head's unnormalised predictions (N, S), the frames' states (N, state), the first
+    frame of each episode, ``aux_indices``) on every frame of ``frames``' first ``episodes`` episodes."""
+    import numpy as np
+    import torch
+
+    from workbench.api import load_policy
+    from workbench.data import load_meta
+    from workbench.dataset import SequenceDataset
+
+    policy: Any = load_policy(run, checkpoint)
+    config = policy.config
+    keys = [*config.obs_keys, config.aux_key]
+    keys = [k if k != "rgb" else policy.image_key for k in keys]
+    count = min(episodes, len(load_meta(Path(frames))["episodes"]))
+    data = SequenceDataset(frames, keys, config.obs_horizon, config.action_horizon, episodes=range(count))
+    preds, states = [], []
+    with torch.no_grad():
+        for start in range(0, len(data), 256):
+            batch = data.sample_batch(np.arange(start, min(start + 256, len(data))))
+            # the features the agent's aux loss regresses from: RT's sentence token (or its spatial
+            # grounding's points), pi0's summary token
+            if hasattr(policy, "features"):
+                feats = policy.features(batch)[1]
+            else:
+                feats = policy.prefix(batch)[0][:, -1]
+            preds.append(policy.aux_norm.unnormalize(policy.aux_head(feats)).numpy())  # (B, S)
+            states.append(batch[f"obs/{config.aux_key}"][:, -1].float().numpy())  # (B, state)
+    firsts = np.asarray(data.episode_ranges)[:, 0]
+    return np.concatenate(preds), np.concatenate(states), firsts, list(config.aux_indices)
+
+
+def _positions(aux_indices: list[int]) -> list[tuple[int, int, str]]:
+    """(column of the prediction, index of the state, name) of each position among ``aux_indices``."""
+    from envs.tasks.tabletop import TabletopTask
+
+    names = TabletopTask().state_names
+    return [(i, k, names[k]) for i, k in enumerate(aux_indices)
+            if names[k].startswith(("src_", "goal_")) and names[k][-2:] in ("_x", "_y", "_z")]  # fmt: skip
+
+
 def grounding_error(
     run: Path | str, frames: Path | str, checkpoint: Path | str | None = None, episodes: int = 40
 ) -> dict[str, Any]:
@@ -185,54 +229,68 @@ def grounding_error(
     (``src_x`` ... ``goal_z``; other grounding targets such as the verb are left out), the median and
     90th percentile of the absolute error in cm, over every frame of its first ``episodes`` episodes."""
     import numpy as np
-    import torch
 
-    from workbench.api import load_policy
-    from workbench.dataset import SequenceDataset
-
-    policy: Any = load_policy(run, checkpoint)
-    config = policy.config
-    keys = [*config.obs_keys, config.aux_key]
-    keys = [k if k != "rgb" else policy.image_key for k in keys]
-    from workbench.data import load_meta
-
-    count = min(episodes, len(load_meta(Path(frames))["episodes"]))
-    data = SequenceDataset(frames, keys, config.obs_horizon, config.action_horizon, episodes=range(count))
-    errors = []
-    with torch.no_grad():
-        for start in range(0, len(data), 256):
-            batch = data.sample_batch(np.arange(start, min(start + 256, len(data))))
-            # the features the agent's aux loss regresses from: RT's sentence token, pi0's summary token
-            if hasattr(policy, "features"):
-                feats = policy.features(batch)[1]
-            else:
-                feats = policy.prefix(batch)[0][:, -1]
-            pred = policy.aux_norm.unnormalize(policy.aux_head(feats))  # (B, S)
-            target = batch[f"obs/{config.aux_key}"][:, -1, config.aux_indices].float()
-            errors.append((pred - target).abs().numpy() * 100.0)  # cm
-    err = np.concatenate(errors)  # (N, S)
-    from envs.tasks.tabletop import TabletopTask
-
-    state_names = TabletopTask().state_names
-    named = [(i, state_names[k]) for i, k in enumerate(config.aux_indices)]
-    positions = [(i, n) for i, n in named if n.startswith(("src_", "goal_")) and n[-2:] in ("_x", "_y", "_z")]
-    err = err[:, [i for i, _ in positions]]
-    names = [n for _, n in positions]
+    pred, state, firsts, aux_indices = _grounding_predictions(run, frames, checkpoint, episodes)
+    positions = _positions(aux_indices)
+    err = np.stack([np.abs(pred[:, i] - state[:, k]) * 100.0 for i, k, _ in positions], axis=1)  # (N, P) cm
+    names = [n for _, _, n in positions]
     return {
-        "episodes": count,
+        "episodes": len(firsts),
         "frames": int(err.shape[0]),
         "median_cm": {n: round(float(v), 2) for n, v in zip(names, np.median(err, 0), strict=True)},
         "p90_cm": {n: round(float(v), 2) for n, v in zip(names, np.percentile(err, 90, 0), strict=True)},
     }
 
 
-def store_grounding(rows: list[str], frames: Path | str | None, name: str, episodes: int = 40) -> Path:
+HAND_BINS_CM = (0.0, 2.0, 5.0, 10.0, 100.0)
+
+
+def hand_shortcut(
+    run: Path | str, frames: Path | str, checkpoint: Path | str | None = None, episodes: int = 40
+) -> dict[str, Any]:
+    """Does the grounding head find the named object, or the hand? The error of its named-object x/y
+    (cm, Euclidean) by how far the hand is from the object in x/y (Tabletop's state 18-19,
+    ``src_minus_ee``), and on each episode's first frame (the hand at home, far from everything). A head
+    that learned "the object is where the hand is" is precise only in the first bin."""
+    import numpy as np
+
+    pred, state, firsts, aux_indices = _grounding_predictions(run, frames, checkpoint, episodes)
+    col = {k: i for i, k, _ in _positions(aux_indices)}
+    err = np.linalg.norm(pred[:, [col[7], col[8]]] - state[:, 7:9], axis=1) * 100.0  # (N,) cm
+    hand = np.linalg.norm(state[:, 18:20], axis=1) * 100.0  # (N,) cm
+    bins = {}
+    for low, high in itertools.pairwise(HAND_BINS_CM):
+        inside = (hand >= low) & (hand < high)
+        if inside.any():
+            bins[f"{low:g}-{high:g}"] = {
+                "frames": int(inside.sum()),
+                "median_cm": round(float(np.median(err[inside])), 2),
+                "p90_cm": round(float(np.percentile(err[inside], 90)), 2),
+            }
+    first = err[firsts]
+    return {
+        "episodes": len(firsts),
+        "frames": int(err.shape[0]),
+        "src_xy_by_hand_distance_cm": bins,
+        "first_frame": {
+            "median_cm": round(float(np.median(first)), 2),
+            "p90_cm": round(float(np.percentile(first, 90)), 2),
+            "over_5cm": int((first > 5.0).sum()),
+        },
+    }
+
+
+def store_grounding(
+    rows: list[str], frames: Path | str | None, name: str, episodes: int = 40, measure: str = "grounding"
+) -> Path:
     """docs/bench/vla/grounding_NAME.json: ``grounding_error`` of each finished row's seed-0 policy on
     ``frames``, with the commit and the command, e.g. ``python -c "from workbench.bench.vla import
     store_grounding; store_grounding(['vla_rt_learned'], 'runs/bench/vla/val_seen_40', 'validation')"``.
     ``frames=None``: each row's own scored rollouts of the seen split (closed loop: the frames the policy
-    itself brought about, ``store_grounding([...], None, 'closed_loop', 50)``)."""
-    out = STORE / f"grounding_{name}.json"
+    itself brought about, ``store_grounding([...], None, 'closed_loop', 50)``).
+    ``measure="hand"``: :func:`hand_shortcut` instead, to docs/bench/vla/hand_NAME.json."""
+    function = {"grounding": grounding_error, "hand": hand_shortcut}[measure]
+    out = STORE / f"{measure}_{name}.json"
     report = json.loads(out.read_text()) if out.is_file() else {}
     suite = load_suite()
     for key in rows:
@@ -242,7 +300,7 @@ def store_grounding(rows: list[str], frames: Path | str | None, name: str, episo
         report[key] = {
             "commit": head_commit(REPO),
             "frames_dir": str(where),
-            **grounding_error(run_dir, where, episodes=episodes),
+            **function(run_dir, where, episodes=episodes),
         }
     out.write_text(json.dumps(report, indent=2) + "\n")
     return out
