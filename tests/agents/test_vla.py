@@ -209,6 +209,23 @@ def test_heatmap_targets_peak_where_the_point_projects() -> None:
         small_config("vla_rt", grounding="spatial", spatial_targets=[[7, 8, 9]])
 
 
+def test_near_hand_frames_weigh_less_in_the_grounding_loss(tabletop_dataset: Path) -> None:
+    """agent.aux_near_indices: with weight 0, the grounding loss is the error on the frames where the hand
+    is at least aux_near_radius from the named object, alone."""
+    agent, data, _ = build("vla_rt", tabletop_dataset, aux_near_indices=[18, 19, 20], aux_near_weight=0.0)
+    batch = data.sample_batch(np.arange(min(len(data), 64)))
+    state = batch["obs/state"][:, -1].float()
+    far = state[:, 18:21].norm(dim=-1) >= agent.config.aux_near_radius
+    assert 0 < int(far.sum()) < len(far)  # the demo frames have both
+    pred = torch.randn(len(far), agent.aux_dim)
+    loss, metrics = agent.aux_loss(pred, batch)
+    per_frame = (pred - agent.aux_norm.normalize(state[:, agent.config.aux_indices])).pow(2).mean(-1)
+    torch.testing.assert_close(loss, per_frame[far].mean())
+    assert metrics["aux_near"] == pytest.approx(1 - float(far.float().mean()))
+    with pytest.raises(ValueError, match="aux_near_weight"):
+        small_config("vla_rt", aux_near_indices=[18, 19, 20], aux_near_weight=2.0)
+
+
 def test_instruction_batches_are_byte_codes(tabletop_dataset: Path) -> None:
     data = SequenceDataset(tabletop_dataset, ["proprio", "instruction"], obs_horizon=2)
     batch = data.sample_batch([0, len(data) - 1])
