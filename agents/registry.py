@@ -91,7 +91,8 @@ AGENTS: dict[str, AgentSpec] = {
             "Diffusion Policy (Chi et al. 2023): a denoiser over action chunks, receding horizon",
         ),
         # Vision-language-action: camera + proprio + instruction, trained on demonstrations (agents/vla/).
-        AgentSpec("vla_rt", RTConfig, "agents.vla.rt:RTAgent", "offline", "offline", ("execute_horizon",),
+        AgentSpec("vla_rt", RTConfig, "agents.vla.rt:RTAgent", "offline", "offline",
+                  ("execute_horizon", "bin_decode"),
                   "RT-1/RT-2 style VLA: FiLM-conditioned conv tokens, transformer, actions as bin tokens"),
         AgentSpec("vla_pi0", Pi0Config, "agents.vla.pi0:Pi0Agent", "offline", "offline",
                   ("execute_horizon", "flow_steps"),

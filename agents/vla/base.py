@@ -171,19 +171,7 @@ class VLABase(nn.Module):
         target = aux[:, self.config.aux_indices]  # (B, S)
         per_frame = (pred - self.aux_norm.normalize(target)).pow(2).mean(-1)  # (B,)
         loss = per_frame.mean()
-        c = self.config
-        if c.aux_near_indices:
-            # Frames where the hand is at the named object teach "the object is where the hand is" as well
-            # as the object itself; weighting them down leaves the frames where only finding the object
-            # fits (VLAConfig.aux_near_indices).
-            near = aux[:, c.aux_near_indices].norm(dim=-1) < c.aux_near_radius  # (B,)
-            weight = torch.where(near, c.aux_near_weight, 1.0)
-            weighted = (weight * per_frame).sum() / weight.sum()
-            return c.aux_weight * weighted, {
-                "aux_mse": float(loss.detach()),
-                "aux_near": float(near.float().mean()),
-            }
-        return c.aux_weight * loss, {"aux_mse": float(loss.detach())}
+        return self.config.aux_weight * loss, {"aux_mse": float(loss.detach())}
 
     @property
     def grounding_dim(self) -> int:

@@ -85,13 +85,6 @@ class VLAConfig:
     aux_key: str | None = "state"
     aux_indices: list[int] = field(default_factory=lambda: [7, 8, 9, 12, 13, 14])
     aux_weight: float = 1.0
-    # Hand-shortcut balance: entries of obs/<aux_key> whose norm is the hand's distance to the named
-    # object (Tabletop's state 18-20, src_minus_ee). Frames closer than aux_near_radius (m) weigh
-    # aux_near_weight in the grounding loss: in the demos the hand is at the object in most frames, where
-    # "the object is where the hand is" fits as well as finding it. Empty: every frame weighs the same.
-    aux_near_indices: list[int] = field(default_factory=list)
-    aux_near_radius: float = 0.04
-    aux_near_weight: float = 0.1
     # Grounded action head (embodied chain-of-thought style): the action head also reads the grounding
     # head's predicted positions (detached: the action loss does not move them) and the proprioception,
     # so once the positions are found, acting is the state policy's problem. Needs the aux target.
@@ -150,12 +143,6 @@ class VLAConfig:
             raise ConfigError(f"agent.dropout={self.dropout} must be in [0, 1)")
         if self.aux_weight < 0 or (self.aux_key is not None and not self.aux_indices):
             raise ConfigError("agent.aux_weight must be >= 0 and agent.aux_indices non-empty with an aux_key")
-        if self.aux_near_indices and (self.aux_key is None or not 0 <= self.aux_near_weight <= 1
-                                      or self.aux_near_radius <= 0):  # fmt: skip
-            raise ConfigError(
-                "agent.aux_near_indices weighs the grounding loss: it needs agent.aux_key, "
-                "0 <= agent.aux_near_weight <= 1 and agent.aux_near_radius > 0"
-            )
         if self.label not in LABELS:
             raise ConfigError(f"agent.label={self.label!r} is not one of {list(LABELS)}")
         if self.grounded and (self.aux_key is None or self.aux_weight == 0):
@@ -198,6 +185,9 @@ class VLAConfig:
             raise ConfigError("agent.lr must be > 0; warmup_steps, grad_clip and weight_decay >= 0")
 
 
+BIN_DECODES = ("argmax", "mean")
+
+
 @dataclass
 class RTConfig(VLAConfig):
     """RT-1/RT-2 style: actions as ``bins`` discrete tokens per dimension (uniform over the action range)."""
@@ -205,6 +195,14 @@ class RTConfig(VLAConfig):
     name: str = "vla_rt"
     bins: int = 256  # RT-1's 256 per dimension
     label_smoothing: float = 0.0
+    # HL-Gauss targets (Imani & White 2018; Farebrother et al. 2024, "Stop Regressing"): each action's
+    # label is a Gaussian of this width (in bins) integrated over the bins instead of its one bin, so
+    # neighbouring bins share what a demonstration says. 0: one-hot, as RT-1.
+    bin_sigma: float = 0.0
+    # Acting: "argmax", each dimension's most likely bin centre (RT-1); "mean", the expectation over the
+    # bin centres. With 256 bins and a few thousand demos the distribution over neighbouring bins is
+    # ragged, and its argmax jitters where its mean does not (docs/vla.md, "The action tokens").
+    bin_decode: str = "argmax"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -212,6 +210,13 @@ class RTConfig(VLAConfig):
             raise ConfigError(f"agent.bins={self.bins} must be >= 2")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"agent.label_smoothing={self.label_smoothing} must be in [0, 1)")
+        if self.bin_sigma < 0 or (self.bin_sigma > 0 and self.label_smoothing > 0):
+            raise ConfigError(
+                f"agent.bin_sigma={self.bin_sigma} must be >= 0, and set alone: it replaces "
+                "agent.label_smoothing (set that to 0)"
+            )
+        if self.bin_decode not in BIN_DECODES:
+            raise ConfigError(f"agent.bin_decode={self.bin_decode!r} is not one of {list(BIN_DECODES)}")
 
 
 @dataclass

@@ -27,7 +27,8 @@ HEADS = {
     "plain": {},
     "grounded": {"grounded": True},
     "teacher": {"grounded": True, "grounded_teacher": True},
-    "spatial": {"grounded": True, "grounding": "spatial"},  # vla_rt only (heatmap points of its trunk)
+    # vla_rt only: heatmap points of its trunk, HL-Gauss bin labels, the mean over bins when acting
+    "spatial": {"grounded": True, "grounding": "spatial", "bin_sigma": 1.0, "bin_decode": "mean"},
 }
 CASES = [(n, k) for n in VLA for k in HEADS if not (k == "spatial" and n != "vla_rt")]
 
@@ -209,21 +210,26 @@ def test_heatmap_targets_peak_where_the_point_projects() -> None:
         small_config("vla_rt", grounding="spatial", spatial_targets=[[7, 8, 9]])
 
 
-def test_near_hand_frames_weigh_less_in_the_grounding_loss(tabletop_dataset: Path) -> None:
-    """agent.aux_near_indices: with weight 0, the grounding loss is the error on the frames where the hand
-    is at least aux_near_radius from the named object, alone."""
-    agent, data, _ = build("vla_rt", tabletop_dataset, aux_near_indices=[18, 19, 20], aux_near_weight=0.0)
-    batch = data.sample_batch(np.arange(min(len(data), 64)))
-    state = batch["obs/state"][:, -1].float()
-    far = state[:, 18:21].norm(dim=-1) >= agent.config.aux_near_radius
-    assert 0 < int(far.sum()) < len(far)  # the demo frames have both
-    pred = torch.randn(len(far), agent.aux_dim)
-    loss, metrics = agent.aux_loss(pred, batch)
-    per_frame = (pred - agent.aux_norm.normalize(state[:, agent.config.aux_indices])).pow(2).mean(-1)
-    torch.testing.assert_close(loss, per_frame[far].mean())
-    assert metrics["aux_near"] == pytest.approx(1 - float(far.float().mean()))
-    with pytest.raises(ValueError, match="aux_near_weight"):
-        small_config("vla_rt", aux_near_indices=[18, 19, 20], aux_near_weight=2.0)
+def test_hl_gauss_bin_targets_and_mean_decoding(tabletop_dataset: Path) -> None:
+    """agent.bin_sigma: each label is a distribution over the bins that sums to one and is centred on the
+    action; agent.bin_decode=mean reads an action between bin centres back, argmax only its bin's centre."""
+    agent, _, _ = build("vla_rt", tabletop_dataset, bin_sigma=1.5, bin_decode="mean")
+    actions = torch.tensor([[[0.013, -0.5, 0.999, -1.0]]])[..., : agent.action_dim]  # (1, 1, A)
+    target = agent.bin_targets(actions)  # (1, 1, A, K)
+    assert target.shape == (*actions.shape, agent.config.bins)
+    torch.testing.assert_close(target.sum(-1), torch.ones_like(actions))
+    centres = agent.from_bins(torch.arange(agent.config.bins)[:, None].expand(-1, agent.action_dim)).T
+    interior = (target * centres).sum(-1)[..., :2]  # (1, 1, 2) away from the range's ends
+    torch.testing.assert_close(interior, actions[..., :2], atol=1e-4, rtol=0)
+    assert int((target[0, 0, 0] > 1e-3).sum()) > 3  # spread over neighbouring bins, not one-hot
+    logits = target.clamp(min=1e-12).log()
+    torch.testing.assert_close(agent.decode(logits)[..., :2], actions[..., :2], atol=1e-4, rtol=0)
+    agent.config.bin_decode = "argmax"
+    on_centre = agent.decode(logits)[0, 0, 0]
+    assert float(on_centre) == pytest.approx(float(agent.from_bins(agent.to_bins(actions))[0, 0, 0]))
+    for bad in ({"bin_sigma": -1.0}, {"bin_sigma": 1.0, "label_smoothing": 0.1}, {"bin_decode": "mode"}):
+        with pytest.raises(ValueError, match="bin_"):
+            small_config("vla_rt", **bad)
 
 
 def test_instruction_batches_are_byte_codes(tabletop_dataset: Path) -> None:
