@@ -48,11 +48,11 @@ def save_policy(agent: Any, path: str | Path) -> None:
 
 def config_from_dict(factory: Any, data: dict[str, Any]) -> Any:
     """An agent config from its saved dict: nested config dataclasses (``encoder``, PETS' ``ensemble``
-    and ``planner``) rebuilt from their dicts, first-wave flat encoder keys (``resnet_width``, ...)
-    moved under ``encoder``."""
-    from agents.encoder_config import migrate_flat_encoder_keys
+    and ``planner``) rebuilt from their dicts, older versions' keys migrated
+    (:func:`agents.config_migrations.migrate_agent_config`)."""
+    from agents.config_migrations import migrate_agent_config
 
-    data = migrate_flat_encoder_keys(dict(data))
+    data = migrate_agent_config(dict(data))
     defaults = factory()  # the nested dataclasses' types, as the config declares them
     for key, value in data.items():
         nested = getattr(defaults, key, None)

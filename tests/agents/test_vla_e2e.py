@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import imageio.v3 as iio
+import pytest
 
 from tests.conftest import workbench, workbench_fails
 from workbench.bench.vla import grounding_error, hand_shortcut, verb_counts
@@ -86,6 +87,13 @@ def test_spatial_vla_trains_its_heatmaps_from_the_cli(tabletop_dataset: Path, tm
     )  # fmt: skip
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert any("train/heat_ce" in m for m in metrics) and (run / "policy.pt").is_file()
+    # the oracle diagnostic: the same policy with its grounding replaced by the simulator's truth
+    from workbench.bench.vla import ORACLE_PARTS, oracle_success
+
+    given = oracle_success(run, ORACLE_PARTS, episodes=2, decode="mean", out=tmp_path / "oracle")
+    assert 0.0 <= given["success"] <= 1.0 and sum(n for _, n in given["by_verb"].values()) == 2
+    with pytest.raises(ValueError, match="not among"):
+        oracle_success(run, ("hand",), episodes=1)
 
 
 def test_bad_vla_settings_are_refused_in_one_line(tmp_path: Path) -> None:

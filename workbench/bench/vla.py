@@ -11,6 +11,7 @@ text encoding cached, as it is for every step of an episode but the first).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import re
@@ -302,6 +303,92 @@ def store_grounding(
             "frames_dir": str(where),
             **function(run_dir, where, episodes=episodes),
         }
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    return out
+
+
+ORACLE_PARTS = ("verb", "src", "goal")  # Tabletop state-name prefixes of the grounding's columns
+
+
+def oracle_success(
+    run: Path | str, parts: tuple[str, ...], episodes: int = 100, decode: str | None = None,
+    split: str = "seen", out: Path | None = None,
+) -> dict[str, Any]:
+    """Is it the grounding or the action head? A grounded VLA's success on ``episodes`` validation
+    scenes of ``split`` when the grounding head's predictions of ``parts`` (the verb one-hot, the named
+    object's position ``src``, its ``goal``) are replaced by the simulator's truth, every time it
+    predicts a chunk; ``parts=()`` is the policy as it is. ``decode``: vla_rt's ``bin_decode`` (an acting
+    key) to act with instead of its own. A diagnostic only: the truth comes from the env's privileged
+    ``state``, which the policy never reads otherwise. {"success", "by_verb": {verb: [successes, n]}}."""
+    import numpy as np
+    import torch
+
+    from envs.tasks.tabletop import TabletopTask
+    from workbench.api import load_policy
+    from workbench.config import load_train_config
+    from workbench.config.train import EvalSettings
+    from workbench.evaluate import evaluate
+
+    bad = sorted(set(parts) - set(ORACLE_PARTS))
+    if bad:
+        raise ValueError(f"oracle parts {bad} are not among {list(ORACLE_PARTS)}")
+    run = Path(run)
+    policy: Any = load_policy(run)
+    config = policy.config
+    if config.aux_key is None or not config.grounded:
+        raise ValueError(f"{run}: the policy has no grounded action head to give the truth to")
+    if decode is not None:
+        config.bin_decode = decode
+    names = TabletopTask().state_names
+    prefixes = tuple(f"{p}_" for p in parts)
+    columns = [i for i, k in enumerate(config.aux_indices) if names[k].startswith(prefixes)]
+    truth: dict[str, np.ndarray] = {}
+    predict = policy.aux_predict
+
+    def with_truth(feats: torch.Tensor) -> torch.Tensor:
+        pred = predict(feats)  # (1, S) normalised
+        if columns:
+            true = policy.aux_norm.normalize(torch.as_tensor(truth["state"][:, config.aux_indices]))
+            pred = pred.clone()
+            pred[:, columns] = true[:, columns].to(pred)
+        return pred
+
+    class Oracle:
+        """The policy, remembering each step's state (one env: every chunk is this frame's)."""
+
+        def reset(self, seed: int | None = None) -> None:
+            policy.reset(seed)
+
+        def reset_envs(self, mask: np.ndarray, seeds: list[int | None] | None = None) -> None:
+            policy.reset_envs(mask, seeds)
+
+        def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+            truth["state"] = np.asarray(obs["state"], dtype=np.float32)  # (1, state)
+            return np.asarray(policy.act(obs))
+
+    policy.aux_predict = with_truth
+    env = dataclasses.replace(load_train_config(run / "config.yaml").env, instruction_split=split)
+    where = out or run / "eval" / f"oracle_{'_'.join(parts) or 'none'}_{decode or 'own'}_{split}_n{episodes}"
+    settings = EvalSettings(episodes=episodes, split="validation", num_envs=1, video=False)
+    plan = load_train_config(run / "config.yaml").seeds
+    results = evaluate(Oracle(), env, settings.resolved(plan), where, where / "episodes", progress=False)
+    return {"success": results["success_rate"], "by_verb": verb_counts(where)}
+
+
+def store_oracle(rows: list[str], episodes: int = 100, decodes: tuple[str, ...] = ("argmax", "mean")) -> Path:
+    """docs/bench/vla/oracle_validation.json: :func:`oracle_success` of each finished row's seed-0 policy
+    with none and with all of its grounding given, under each acting ``decodes``, with the commit
+    (``python -c "from workbench.bench.vla import store_oracle; store_oracle(['ROW'])"``)."""
+    out = STORE / "oracle_validation.json"
+    report = json.loads(out.read_text()) if out.is_file() else {}
+    for key in rows:
+        run_dir = WORK / key / "seed_0"
+        entry: dict[str, Any] = {"commit": head_commit(REPO), "episodes": episodes, "split": "seen"}
+        for decode in decodes:
+            for parts in ((), ORACLE_PARTS):
+                name = f"{decode}/{'+'.join(parts) or 'none'}"
+                entry[name] = oracle_success(run_dir, parts, episodes, decode)
+        report[key] = entry
     out.write_text(json.dumps(report, indent=2) + "\n")
     return out
 

@@ -194,13 +194,13 @@ def load_train_config(path: Path) -> TrainConfig:
     agent_name = raw.agent.get("name") if isinstance(raw, DictConfig) and "agent" in raw else None
     if agent_name not in AGENTS:
         raise ConfigError(f"{path}: unknown agent {agent_name!r}; valid choices: {sorted(AGENTS)}")
-    from agents.encoder_config import migrate_flat_encoder_keys
+    from agents.config_migrations import migrate_agent_config
 
     # Runs before the sampler kept `eval.backend: local` (one in-process vector env): now `backend`.
     if "eval" in raw and "backend" in raw.eval:
         del raw.eval["backend"]
-    # First-wave runs kept the image-encoder keys flat on the agent: move them under agent.encoder.
-    raw.agent = OmegaConf.create(migrate_flat_encoder_keys(OmegaConf.to_container(raw.agent)))  # type: ignore[arg-type]
+    # Older runs' agent keys (flat image-encoder keys, retired training-only keys): today's.
+    raw.agent = OmegaConf.create(migrate_agent_config(OmegaConf.to_container(raw.agent)))  # type: ignore[arg-type]
     schema = OmegaConf.structured(TrainConfig)
     schema.agent = OmegaConf.structured(AGENTS[agent_name].config())
     try:
