@@ -375,19 +375,27 @@ def oracle_success(
     return {"success": results["success_rate"], "by_verb": verb_counts(where)}
 
 
-def store_oracle(rows: list[str], episodes: int = 100, decodes: tuple[str, ...] = ("argmax", "mean")) -> Path:
+def store_oracle(
+    rows: list[str], episodes: int = 100, decodes: tuple[str, ...] = ("argmax", "mean"),
+    given: tuple[tuple[str, ...], ...] = ((), ORACLE_PARTS),
+) -> Path:
     """docs/bench/vla/oracle_validation.json: :func:`oracle_success` of each finished row's seed-0 policy
-    with none and with all of its grounding given, under each acting ``decodes``, with the commit
+    with each set of its grounding ``given`` (default: none, all), under each acting ``decodes``, with
+    each measurement's commit; a row's entry keeps its other measurements
     (``python -c "from workbench.bench.vla import store_oracle; store_oracle(['ROW'])"``)."""
     out = STORE / "oracle_validation.json"
     report = json.loads(out.read_text()) if out.is_file() else {}
     for key in rows:
         run_dir = WORK / key / "seed_0"
-        entry: dict[str, Any] = {"commit": head_commit(REPO), "episodes": episodes, "split": "seen"}
+        entry: dict[str, Any] = report.get(key, {})
+        if entry.get("episodes") != episodes:
+            entry = {}
+        entry.update(episodes=episodes, split="seen")
         for decode in decodes:
-            for parts in ((), ORACLE_PARTS):
+            for parts in given:
                 name = f"{decode}/{'+'.join(parts) or 'none'}"
-                entry[name] = oracle_success(run_dir, parts, episodes, decode)
+                measured = oracle_success(run_dir, parts, episodes, decode)
+                entry[name] = {"commit": head_commit(REPO), **measured}
         report[key] = entry
     out.write_text(json.dumps(report, indent=2) + "\n")
     return out
